@@ -1,0 +1,3 @@
+module github.com/samtycke/samtycke
+
+go 1.26
