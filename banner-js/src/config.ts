@@ -1,0 +1,91 @@
+// Types of the configuration the server inlines as __SAMTYCKE_CONFIG__.
+// Mirrors schemas/site-config.schema.json (field names as in the JSON),
+// minus allowed_origins, controller and consent.retention_months,
+// plus site, version, endpoint and notice.
+
+/** Language code, e.g. "sv" or "en" (pattern ^[a-z]{2,3}(-[A-Z]{2})?$). */
+export type Lang = string;
+
+/** One text per language code. */
+export type Localized = Record<Lang, string>;
+
+export interface Category {
+  id: string;
+  title: Localized;
+  description: Localized;
+  justification?: Localized;
+}
+
+export interface Item {
+  name: string;
+  pattern?: string;
+  type: "cookie" | "local_storage" | "session_storage" | "indexeddb" | "pixel";
+  provider: string;
+  party: "first" | "third";
+  domain?: string;
+  category: string;
+  purpose: Localized;
+  collects?: Localized;
+  third_party_access?: Localized;
+  duration: string;
+  third_country: { transfer: boolean; countries?: string[]; safeguard?: string };
+}
+
+export interface Texts {
+  title: string;
+  description: string;
+  accept_all: string;
+  reject_all: string;
+  settings: string;
+  save: string;
+  close: string;
+  always_on: string;
+  withdraw: string;
+  notice_link: string;
+}
+
+export interface Appearance {
+  position: "bottom" | "bottom-left" | "bottom-right" | "center";
+  background: string;
+  text: string;
+  button_background: string;
+  button_text: string;
+  font_family?: string;
+  radius_px?: number;
+  floating_button?: "bottom-left" | "bottom-right" | "off";
+}
+
+export type ConsentModeKey =
+  | "ad_storage" | "ad_user_data" | "ad_personalization"
+  | "analytics_storage" | "functionality_storage" | "personalization_storage";
+
+export interface ConsentMode {
+  google: boolean;
+  microsoft_uet?: boolean;
+  mapping?: Partial<Record<ConsentModeKey, string>>;
+}
+
+export interface BannerConfig {
+  /** Site id, e.g. "demo". */
+  site: string;
+  /** Published configuration version. */
+  version: number;
+  /** Absolute URL consents are POSTed to. */
+  endpoint: string;
+  /** Absolute URL of the cookie notice page. */
+  notice: string;
+  name: string;
+  default_language: Lang;
+  languages: Lang[];
+  consent: { lifetime_days: number; cookie_domain?: string };
+  categories: Category[];
+  items: Item[];
+  texts: Record<Lang, Texts>;
+  appearance: Appearance;
+  consent_mode?: ConsentMode;
+}
+
+/** Every category id mapped to granted (true) or not. */
+export type Choices = Record<string, boolean>;
+
+export type Method = "accept_all" | "reject_all";

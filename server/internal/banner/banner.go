@@ -1,0 +1,209 @@
+// Package banner turns banner-js into the script a site embeds: it compiles
+// the TypeScript once at start with esbuild (no npm at build or run time),
+// then, per published version, inlines that version's configuration and
+// precompresses the result with gzip and brotli. A request only picks bytes.
+package banner
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/andybalholm/brotli"
+	"github.com/evanw/esbuild/pkg/api"
+
+	bannerjs "github.com/samtycke/samtycke/banner-js"
+	"github.com/samtycke/samtycke/server/internal/siteconfig"
+)
+
+// placeholder is the free identifier in banner-js that stands for the inlined
+// configuration; it must appear exactly once in the compiled script.
+const placeholder = "__SAMTYCKE_CONFIG__"
+
+// Artifact is one version's script, ready to serve.
+type Artifact struct {
+	Raw, Gzip, Brotli []byte
+	// ETag is strong and differs per content coding, as RFC 9110 requires.
+	ETag, ETagGzip, ETagBrotli string
+}
+
+// Builder holds the compiled script and the artifacts made from it.
+type Builder struct {
+	code       string // compiled banner with the placeholder
+	publicBase string // e.g. https://consent.example.se
+
+	mu        sync.Mutex
+	artifacts map[artifactKey]*Artifact
+}
+
+type artifactKey struct {
+	site string
+	n    uint32
+}
+
+const maxArtifacts = 2048
+
+// New compiles banner-js. publicBase is where this server is reached by
+// visitors' browsers; the banner posts consents there.
+func New(publicBase string) (*Builder, error) {
+	code, err := Compile(bannerjs.Files)
+	if err != nil {
+		return nil, err
+	}
+	return &Builder{code: code, publicBase: strings.TrimRight(publicBase, "/"), artifacts: map[artifactKey]*Artifact{}}, nil
+}
+
+// Compile bundles and minifies src/main.ts from fsys.
+func Compile(fsys fs.FS) (string, error) {
+	res := api.Build(api.BuildOptions{
+		EntryPoints:       []string{"src/main.ts"},
+		Bundle:            true,
+		Write:             false,
+		Format:            api.FormatIIFE,
+		Target:            api.ES2019,
+		MinifyWhitespace:  true,
+		MinifyIdentifiers: true,
+		MinifySyntax:      true,
+		MangleProps:       "^_", // internals start with _ and are renamed
+		LegalComments:     api.LegalCommentsNone,
+		Charset:           api.CharsetUTF8,
+		Plugins:           []api.Plugin{embedPlugin(fsys)},
+	})
+	if len(res.Errors) > 0 {
+		msgs := api.FormatMessages(res.Errors, api.FormatMessagesOptions{Kind: api.ErrorMessage})
+		return "", fmt.Errorf("banner: esbuild: %s", strings.Join(msgs, "\n"))
+	}
+	if len(res.OutputFiles) != 1 {
+		return "", fmt.Errorf("banner: esbuild produced %d files, want 1", len(res.OutputFiles))
+	}
+	code := string(res.OutputFiles[0].Contents)
+	if c := strings.Count(code, placeholder); c != 1 {
+		return "", fmt.Errorf("banner: compiled script has %d occurrences of %s, want exactly 1", c, placeholder)
+	}
+	return code, nil
+}
+
+// embedPlugin lets esbuild read banner-js from the binary's embedded files.
+func embedPlugin(fsys fs.FS) api.Plugin {
+	return api.Plugin{Name: "embed", Setup: func(b api.PluginBuild) {
+		b.OnResolve(api.OnResolveOptions{Filter: `.*`}, func(a api.OnResolveArgs) (api.OnResolveResult, error) {
+			p := a.Path
+			if a.Importer != "" {
+				p = path.Join(path.Dir(a.Importer), a.Path)
+			}
+			for _, cand := range []string{p, p + ".ts", p + "/index.ts"} {
+				if st, err := fs.Stat(fsys, cand); err == nil && !st.IsDir() {
+					return api.OnResolveResult{Path: cand, Namespace: "embed"}, nil
+				}
+			}
+			return api.OnResolveResult{}, fmt.Errorf("cannot resolve %q from %q", a.Path, a.Importer)
+		})
+		b.OnLoad(api.OnLoadOptions{Filter: `.*`, Namespace: "embed"}, func(a api.OnLoadArgs) (api.OnLoadResult, error) {
+			src, err := fs.ReadFile(fsys, a.Path)
+			if err != nil {
+				return api.OnLoadResult{}, err
+			}
+			s := string(src)
+			return api.OnLoadResult{Contents: &s, Loader: api.LoaderTS}, nil
+		})
+	}}
+}
+
+// Public is the part of a configuration the banner needs, plus where to post
+// and link. Owner-only data (allowed origins, controller, retention) stays out.
+type Public struct {
+	Site            string                      `json:"site"`
+	Version         uint32                      `json:"version"`
+	Endpoint        string                      `json:"endpoint"`
+	Notice          string                      `json:"notice"`
+	DefaultLanguage string                      `json:"default_language"`
+	Languages       []string                    `json:"languages"`
+	Consent         publicConsent               `json:"consent"`
+	Categories      []siteconfig.Category       `json:"categories"`
+	Items           []siteconfig.Item           `json:"items"`
+	Texts           map[string]siteconfig.Texts `json:"texts"`
+	Appearance      siteconfig.Appearance       `json:"appearance"`
+	ConsentMode     *siteconfig.ConsentMode     `json:"consent_mode,omitempty"`
+}
+
+type publicConsent struct {
+	LifetimeDays int    `json:"lifetime_days"`
+	CookieDomain string `json:"cookie_domain,omitempty"`
+}
+
+// PublicConfig projects a version to what is inlined into its banner.
+func (b *Builder) PublicConfig(v *siteconfig.Version) Public {
+	c := v.Config
+	return Public{
+		Site: v.Site, Version: v.Number,
+		Endpoint:        b.publicBase + "/v1/consents",
+		Notice:          b.publicBase + "/s/" + v.Site + "/cookies",
+		DefaultLanguage: c.DefaultLanguage, Languages: c.Languages,
+		Consent:    publicConsent{c.Consent.LifetimeDays, c.Consent.CookieDomain},
+		Categories: c.Categories, Items: c.Items, Texts: c.Texts,
+		Appearance: c.Appearance, ConsentMode: c.ConsentMode,
+	}
+}
+
+// For returns the artifact of a version, building it on first use.
+func (b *Builder) For(v *siteconfig.Version) (*Artifact, error) {
+	k := artifactKey{v.Site, v.Number}
+	b.mu.Lock()
+	a := b.artifacts[k]
+	b.mu.Unlock()
+	if a != nil {
+		return a, nil
+	}
+	// encoding/json escapes <, >, &, U+2028 and U+2029, so the object is a
+	// safe JavaScript literal.
+	cfg, err := json.Marshal(b.PublicConfig(v))
+	if err != nil {
+		return nil, fmt.Errorf("banner: %w", err)
+	}
+	raw := []byte(strings.Replace(b.code, placeholder, string(cfg), 1))
+	a, err = newArtifact(raw)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	if len(b.artifacts) >= maxArtifacts {
+		for old := range b.artifacts {
+			delete(b.artifacts, old)
+			break
+		}
+	}
+	b.artifacts[k] = a
+	b.mu.Unlock()
+	return a, nil
+}
+
+func newArtifact(raw []byte) (*Artifact, error) {
+	var gz, br bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	if _, err := zw.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	bw := brotli.NewWriterLevel(&br, brotli.BestCompression)
+	if _, err := bw.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := bw.Close(); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(raw)
+	tag := hex.EncodeToString(sum[:12])
+	return &Artifact{
+		Raw: raw, Gzip: gz.Bytes(), Brotli: br.Bytes(),
+		ETag: `"` + tag + `"`, ETagGzip: `"` + tag + `-gz"`, ETagBrotli: `"` + tag + `-br"`,
+	}, nil
+}

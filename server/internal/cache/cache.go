@@ -1,0 +1,25 @@
+// Package cache defines the shared key-value cache: Redis when several
+// instances run, process memory when SAMTYCKE_REDIS_URL=none. It holds only
+// what can be rebuilt from ClickHouse.
+package cache
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrMiss is returned by Get when the key is absent or expired.
+var ErrMiss = errors.New("cache miss")
+
+// Cache is a key-value store with expiry.
+type Cache interface {
+	// Get returns the value, or ErrMiss.
+	Get(ctx context.Context, key string) ([]byte, error)
+	// Set stores value under key for ttl (ttl > 0).
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// Delete removes keys; absent keys are not an error.
+	Delete(ctx context.Context, keys ...string) error
+	// Ping reports whether the cache is reachable.
+	Ping(ctx context.Context) error
+}

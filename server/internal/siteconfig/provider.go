@@ -1,0 +1,228 @@
+package siteconfig
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/samtycke/samtycke/server/internal/cache"
+)
+
+// ErrNotFound is returned for a site without a published version, or a
+// version number that was never published.
+var ErrNotFound = errors.New("not found")
+
+// Source is the system of record for published versions (ClickHouse).
+type Source interface {
+	LatestVersion(ctx context.Context, site string) (uint32, error)
+	Version(ctx context.Context, site string, n uint32) (*Version, error)
+	InsertVersion(ctx context.Context, v *Version) error
+}
+
+// Provider answers "which version is current" and "what is version n" on the
+// hot path (every banner and every consent). Lookups go process memory →
+// shared cache (Redis) → Source. Versions are immutable, so they are kept in
+// memory for good; only the pointer to the current version expires.
+// When the shared cache or the Source fail, a stale pointer is served rather
+// than an error, so banners keep working through outages.
+type Provider struct {
+	src Source
+	kv  cache.Cache // nil without Redis
+	log *slog.Logger
+	ttl time.Duration
+
+	mu       sync.Mutex
+	latest   map[string]pointer
+	versions map[versionKey]*Version
+
+	publishMu sync.Mutex
+}
+
+type pointer struct {
+	n       uint32 // 0: the site has no published version
+	fetched time.Time
+}
+
+type versionKey struct {
+	site string
+	n    uint32
+}
+
+const maxVersionsInMemory = 4096
+
+// NewProvider returns a Provider. kv may be nil. ttl bounds how long a
+// publish takes to reach visitors of this instance.
+func NewProvider(src Source, kv cache.Cache, ttl time.Duration, log *slog.Logger) *Provider {
+	return &Provider{src: src, kv: kv, ttl: ttl, log: log.With("component", "siteconfig"),
+		latest: map[string]pointer{}, versions: map[versionKey]*Version{}}
+}
+
+// Current returns the site's newest published version.
+func (p *Provider) Current(ctx context.Context, site string) (*Version, error) {
+	p.mu.Lock()
+	ptr, ok := p.latest[site]
+	p.mu.Unlock()
+	if !ok || time.Since(ptr.fetched) > p.ttl {
+		fresh, err := p.fetchLatest(ctx, site)
+		switch {
+		case err == nil:
+			ptr = fresh
+			p.mu.Lock()
+			p.latest[site] = ptr
+			p.mu.Unlock()
+		case ok:
+			p.log.Warn("serving a stale current version", "site", site, "version", ptr.n, "err", err)
+		default:
+			return nil, err
+		}
+	}
+	if ptr.n == 0 {
+		return nil, ErrNotFound
+	}
+	return p.Get(ctx, site, ptr.n)
+}
+
+func (p *Provider) fetchLatest(ctx context.Context, site string) (pointer, error) {
+	key := "latest:" + site
+	if p.kv != nil {
+		if b, err := p.kv.Get(ctx, key); err == nil {
+			if n, err := strconv.ParseUint(string(b), 10, 32); err == nil {
+				return pointer{uint32(n), time.Now()}, nil
+			}
+		} else if !errors.Is(err, cache.ErrMiss) {
+			p.log.Warn("shared cache unavailable", "err", err)
+		}
+	}
+	n, err := p.src.LatestVersion(ctx, site)
+	if errors.Is(err, ErrNotFound) {
+		n, err = 0, nil // remembered briefly, so unknown sites cannot flood the Source
+	}
+	if err != nil {
+		return pointer{}, err
+	}
+	if p.kv != nil {
+		if err := p.kv.Set(ctx, key, []byte(strconv.FormatUint(uint64(n), 10)), p.ttl); err != nil {
+			p.log.Warn("shared cache unavailable", "err", err)
+		}
+	}
+	return pointer{n, time.Now()}, nil
+}
+
+// Get returns version n of site.
+func (p *Provider) Get(ctx context.Context, site string, n uint32) (*Version, error) {
+	k := versionKey{site, n}
+	p.mu.Lock()
+	v := p.versions[k]
+	p.mu.Unlock()
+	if v != nil {
+		return v, nil
+	}
+	v, err := p.fetchVersion(ctx, site, n)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	if len(p.versions) >= maxVersionsInMemory {
+		for old := range p.versions {
+			delete(p.versions, old)
+			break
+		}
+	}
+	p.versions[k] = v
+	p.mu.Unlock()
+	return v, nil
+}
+
+// cachedVersion is a Version as stored in the shared cache.
+type cachedVersion struct {
+	Hash        string          `json:"hash"`
+	PublishedAt time.Time       `json:"published_at"`
+	PublishedBy string          `json:"published_by"`
+	Note        string          `json:"note"`
+	Config      json.RawMessage `json:"config"`
+}
+
+func (p *Provider) fetchVersion(ctx context.Context, site string, n uint32) (*Version, error) {
+	key := fmt.Sprintf("version:%s:%d", site, n)
+	if p.kv != nil {
+		b, err := p.kv.Get(ctx, key)
+		if err == nil {
+			var cv cachedVersion
+			if json.Unmarshal(b, &cv) == nil && Hash(cv.Config) == cv.Hash {
+				if c, err := Parse(cv.Config); err == nil {
+					return &Version{Site: site, Number: n, Hash: cv.Hash, JSON: cv.Config, Config: c,
+						PublishedAt: cv.PublishedAt, PublishedBy: cv.PublishedBy, Note: cv.Note}, nil
+				}
+			}
+			p.log.Warn("ignoring a bad cached version", "site", site, "version", n)
+		} else if !errors.Is(err, cache.ErrMiss) {
+			p.log.Warn("shared cache unavailable", "err", err)
+		}
+	}
+	v, err := p.src.Version(ctx, site, n)
+	if err != nil {
+		return nil, err
+	}
+	if p.kv != nil {
+		b, _ := json.Marshal(cachedVersion{v.Hash, v.PublishedAt, v.PublishedBy, v.Note, v.JSON})
+		if err := p.kv.Set(ctx, key, b, 24*time.Hour); err != nil {
+			p.log.Warn("shared cache unavailable", "err", err)
+		}
+	}
+	return v, nil
+}
+
+// Publish stores cfg as the site's next version, unless it is identical to
+// the current one, and returns the current version either way.
+//
+// Version numbers are allocated from the newest stored one; concurrent
+// publishers of one site are serialised in this process. (Across instances
+// the dashboard will take a shared lock; today only seeding publishes.)
+func (p *Provider) Publish(ctx context.Context, site string, cfg *Config, by, note string) (*Version, bool, error) {
+	p.publishMu.Lock()
+	defer p.publishMu.Unlock()
+	canonical, err := cfg.Canonical()
+	if err != nil {
+		return nil, false, err
+	}
+	// Validate what will be stored, exactly as it will be read back.
+	if _, err := Parse(canonical); err != nil {
+		return nil, false, err
+	}
+	hash := Hash(canonical)
+	n, err := p.src.LatestVersion(ctx, site)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		n = 0
+	case err != nil:
+		return nil, false, err
+	}
+	if n > 0 {
+		cur, err := p.src.Version(ctx, site, n)
+		if err != nil {
+			return nil, false, err
+		}
+		if cur.Hash == hash {
+			return cur, false, nil
+		}
+	}
+	v := &Version{Site: site, Number: n + 1, Hash: hash, JSON: canonical, Config: cfg,
+		PublishedAt: time.Now().UTC().Truncate(time.Millisecond), PublishedBy: by, Note: note}
+	if err := p.src.InsertVersion(ctx, v); err != nil {
+		return nil, false, err
+	}
+	p.mu.Lock()
+	delete(p.latest, site)
+	p.mu.Unlock()
+	if p.kv != nil {
+		if err := p.kv.Delete(ctx, "latest:"+site); err != nil {
+			p.log.Warn("shared cache unavailable; other instances see the new version within the TTL", "err", err)
+		}
+	}
+	return v, true, nil
+}

@@ -1,0 +1,99 @@
+// Package clickhouse is the system of record: the consent log, published
+// configuration versions and sites, in ClickHouse over the native protocol.
+//
+// Everything here must run on Debian's ClickHouse 18.16 and on current
+// releases (see docs in ENVIRONMENT.md): inserts always go through batches
+// with an explicit column list, never INSERT … VALUES through Exec.
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Store is a connection pool to one ClickHouse database.
+type Store struct {
+	conn     driver.Conn
+	database string
+	log      *slog.Logger
+	// legacy is true on ClickHouse before 19, which needs
+	// allow_experimental_low_cardinality_type to create LowCardinality columns.
+	legacy bool
+}
+
+var dbNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+// Open connects to rawURL (clickhouse://user:pass@host:port/database),
+// creating the database when it does not exist yet.
+func Open(ctx context.Context, rawURL string, log *slog.Logger) (*Store, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: parse URL: %w", err)
+	}
+	db := strings.Trim(u.Path, "/")
+	if db == "" {
+		db = "default"
+	}
+	if !dbNameRe.MatchString(db) {
+		return nil, fmt.Errorf("clickhouse: %q is not a valid database name", db)
+	}
+	opts := func(database string) *ch.Options {
+		pass, _ := u.User.Password()
+		user := u.User.Username()
+		if user == "" {
+			user = "default"
+		}
+		return &ch.Options{
+			Addr:             []string{u.Host},
+			Protocol:         ch.Native, // HTTP does not work against 18.16
+			Auth:             ch.Auth{Database: database, Username: user, Password: pass},
+			DialTimeout:      3 * time.Second,
+			ReadTimeout:      60 * time.Second,
+			MaxOpenConns:     16,
+			MaxIdleConns:     4,
+			ConnMaxLifetime:  time.Hour,
+			ConnOpenStrategy: ch.ConnOpenInOrder,
+		}
+	}
+	// The database must exist before a connection can select it.
+	boot, err := ch.Open(opts("default"))
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: open %s: %w", u.Host, err)
+	}
+	defer boot.Close()
+	if err := boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+db); err != nil {
+		return nil, fmt.Errorf("clickhouse: create database %s: %w", db, err)
+	}
+	conn, err := ch.Open(opts(db))
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: open %s/%s: %w", u.Host, db, err)
+	}
+	sv, err := conn.ServerVersion()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("clickhouse: server version: %w", err)
+	}
+	s := &Store{conn: conn, database: db, log: log.With("component", "clickhouse"), legacy: sv.Version.Major < 19}
+	s.log.Info("connected", "addr", u.Host, "database", db, "server", sv.Version.String())
+	return s, nil
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error { return s.conn.Close() }
+
+// Ping checks that the server answers.
+func (s *Store) Ping(ctx context.Context) error { return s.conn.Ping(ctx) }
+
+// Database is the name of the database in use.
+func (s *Store) Database() string { return s.database }
+
+// Conn exposes the driver connection for tests and tools.
+func (s *Store) Conn() driver.Conn { return s.conn }

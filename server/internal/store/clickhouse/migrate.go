@@ -1,0 +1,160 @@
+package clickhouse
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/samtycke/samtycke/schemas"
+)
+
+// Migration is one schemas/clickhouse/NNN_name.sql file.
+type Migration struct {
+	Version    uint32
+	Name       string
+	SHA256     string
+	Statements []string
+}
+
+// Migrations reads the embedded migration files in order.
+func Migrations() ([]Migration, error) { return readMigrations(schemas.ClickHouse, "clickhouse") }
+
+func readMigrations(fsys fs.FS, dir string) ([]Migration, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []Migration
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".sql") {
+			continue
+		}
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.ParseUint(num, 10, 32)
+		if !ok || err != nil || len(num) != 3 {
+			return nil, fmt.Errorf("migration %s: name must be NNN_name.sql", name)
+		}
+		b, err := fs.ReadFile(fsys, path.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(b)
+		m := Migration{Version: uint32(v), Name: name, SHA256: hex.EncodeToString(sum[:]), Statements: SplitStatements(string(b))}
+		if len(out) > 0 && out[len(out)-1].Version == m.Version {
+			return nil, fmt.Errorf("migrations %s and %s share a number", out[len(out)-1].Name, name)
+		}
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// SplitStatements splits a migration file into statements: full-line "--"
+// comments are dropped and a ";" at the end of a line ends a statement.
+// ClickHouse 18.16 takes one statement per query. .ci/chdb-replay.cjs splits
+// the same way.
+func SplitStatements(sql string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.Split(sql, "\n") {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "--") {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if strings.HasSuffix(t, ";") {
+			if s := strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"); strings.TrimSpace(s) != "" {
+				out = append(out, strings.TrimSpace(s))
+			}
+			cur.Reset()
+		}
+	}
+	if s := strings.TrimSpace(cur.String()); s != "" {
+		out = append(out, s)
+	}
+	return out
+}
+
+const migrationsDDL = `CREATE TABLE IF NOT EXISTS schema_migrations
+(
+    version    UInt32,
+    name       String,
+    sha256     String,
+    applied_at DateTime('UTC')
+)
+ENGINE = ReplacingMergeTree
+ORDER BY version`
+
+// Migrate applies every migration not yet recorded, in order. Statements use
+// IF NOT EXISTS, so a run interrupted half-way is finished by the next one.
+// It refuses to run on a schema newer than this binary knows.
+func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
+	all, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	ddlCtx := ctx
+	if s.legacy {
+		ddlCtx = ch.Context(ctx, ch.WithSettings(ch.Settings{"allow_experimental_low_cardinality_type": 1}))
+	}
+	if err := s.conn.Exec(ddlCtx, migrationsDDL); err != nil {
+		return nil, fmt.Errorf("migrate: create schema_migrations: %w", err)
+	}
+	done := map[uint32]bool{}
+	rows, err := s.conn.Query(ctx, "SELECT DISTINCT version FROM schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("migrate: read schema_migrations: %w", err)
+	}
+	var newest uint32
+	for rows.Next() {
+		var v uint32
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("migrate: read schema_migrations: %w", err)
+		}
+		done[v] = true
+		newest = max(newest, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("migrate: read schema_migrations: %w", err)
+	}
+	if known := all[len(all)-1].Version; newest > known {
+		return nil, fmt.Errorf("migrate: database %s has schema version %d, newer than this binary knows (%d): upgrade samtycke", s.database, newest, known)
+	}
+	for _, m := range all {
+		if done[m.Version] {
+			continue
+		}
+		for i, stmt := range m.Statements {
+			if err := s.conn.Exec(ddlCtx, stmt); err != nil {
+				return applied, fmt.Errorf("migrate: %s statement %d: %w", m.Name, i+1, err)
+			}
+		}
+		b, err := s.conn.PrepareBatch(ctx, "INSERT INTO schema_migrations (version, name, sha256, applied_at)")
+		if err != nil {
+			return applied, fmt.Errorf("migrate: record %s: %w", m.Name, err)
+		}
+		if err := b.Append(m.Version, m.Name, m.SHA256, time.Now().UTC()); err != nil {
+			b.Abort()
+			return applied, fmt.Errorf("migrate: record %s: %w", m.Name, err)
+		}
+		if err := b.Send(); err != nil {
+			return applied, fmt.Errorf("migrate: record %s: %w", m.Name, err)
+		}
+		applied = append(applied, m.Name)
+		s.log.Info("migration applied", "name", m.Name)
+	}
+	return applied, nil
+}

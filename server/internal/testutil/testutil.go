@@ -1,0 +1,143 @@
+// Package testutil gives tests real services: a fresh, migrated ClickHouse
+// database per test, a Redis key prefix per test, and Debian's Chromium.
+//
+// Services come from SAMTYCKE_CLICKHOUSE_URL and SAMTYCKE_REDIS_URL (as set by
+// `make test`). When one is missing the test is skipped, unless
+// SAMTYCKE_TEST_SERVICES=required (make test sets it), which makes it fail:
+// CI must never pass by skipping.
+package testutil
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/samtycke/samtycke/server/internal/cache/redis"
+	"github.com/samtycke/samtycke/server/internal/store/clickhouse"
+)
+
+// Logger writes to the test's log, shown only when the test fails or with -v.
+func Logger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func unavailable(t testing.TB, env, what string, err error) {
+	t.Helper()
+	if os.Getenv(env) == "required" {
+		t.Fatalf("%s is required (%s=required) but unavailable: %v", what, env, err)
+	}
+	t.Skipf("%s unavailable (set it up with `make test`): %v", what, err)
+}
+
+// RandomName returns prefix followed by 12 random hex digits.
+func RandomName(prefix string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// ClickHouseURL returns the URL of a new, randomly named database on the test
+// server. It is dropped when the test ends, unless KEEPDB=1.
+func ClickHouseURL(t testing.TB) string {
+	t.Helper()
+	raw := os.Getenv("SAMTYCKE_CLICKHOUSE_URL")
+	if raw == "" {
+		raw = "clickhouse://127.0.0.1:9000/samtycke"
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("SAMTYCKE_CLICKHOUSE_URL: %v", err)
+	}
+	db := RandomName("samtycke_test_")
+	u.Path = "/" + db
+	t.Cleanup(func() {
+		if os.Getenv("KEEPDB") == "1" {
+			t.Logf("kept ClickHouse database %s", db)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		st, err := clickhouse.Open(ctx, u.String(), slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Logf("drop %s: %v", db, err)
+			return
+		}
+		defer st.Close()
+		if err := st.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+db); err != nil {
+			t.Logf("drop %s: %v", db, err)
+		}
+	})
+	return u.String()
+}
+
+// ClickHouse returns a store on a new, migrated database of its own.
+func ClickHouse(t testing.TB) *clickhouse.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st, err := clickhouse.Open(ctx, ClickHouseURL(t), Logger(t))
+	if err != nil {
+		unavailable(t, "SAMTYCKE_TEST_SERVICES", "ClickHouse", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return st
+}
+
+// RedisURL is the test Redis server's URL.
+func RedisURL() string {
+	if u := os.Getenv("SAMTYCKE_REDIS_URL"); u != "" && u != "none" {
+		return u
+	}
+	return "redis://127.0.0.1:6379/0"
+}
+
+// Redis returns a cache on the test Redis whose keys carry a random prefix,
+// deleted when the test ends.
+func Redis(t testing.TB) *redis.Cache {
+	t.Helper()
+	prefix := RandomName("samtycke_test_") + ":"
+	c, err := redis.Open(RedisURL(), prefix)
+	if err != nil {
+		t.Fatalf("redis: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx); err != nil {
+		c.Close()
+		unavailable(t, "SAMTYCKE_TEST_SERVICES", "Redis", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		keys, _ := c.Client().Keys(ctx, prefix+"*").Result()
+		if len(keys) > 0 {
+			c.Client().Del(ctx, keys...)
+		}
+		c.Close()
+	})
+	return c
+}
+
+// Chromium returns the path of Debian's Chromium.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("SAMTYCKE_CHROMIUM"), "/usr/bin/chromium"} {
+		if p == "" {
+			continue
+		}
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	unavailable(t, "SAMTYCKE_TEST_BROWSER", "Chromium (/usr/bin/chromium)", os.ErrNotExist)
+	return ""
+}

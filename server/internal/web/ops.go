@@ -1,0 +1,100 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	consents *prometheus.CounterVec
+	handler  fiber.Handler
+}
+
+func newMetrics(reg *prometheus.Registry) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "samtycke_http_requests_total", Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "samtycke_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+		consents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "samtycke_consents_recorded_total", Help: "Consent records acknowledged (201), by method.",
+		}, []string{"method"}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.consents)
+	m.handler = adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return m
+}
+
+// observe counts and times every request, and logs it at debug level. It
+// runs the error handler itself so that the status it records is final.
+func (s *server) observe(c *fiber.Ctx) error {
+	start := time.Now()
+	if err := c.Next(); err != nil {
+		if err := s.handleError(c, err); err != nil {
+			return err
+		}
+	}
+	route := c.Route().Path // the pattern, so label values stay few
+	if route == "/" && c.Path() != "/" {
+		route = "unmatched"
+	}
+	code := c.Response().StatusCode()
+	s.metrics.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+	s.metrics.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	return nil
+}
+
+func (s *server) getMetrics(c *fiber.Ctx) error { return s.metrics.handler(c) }
+
+// getHealth says the process is alive; it checks nothing else.
+func (s *server) getHealth(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"status": "ok"})
+}
+
+// getReady probes every dependency in parallel. A failing critical check
+// (ClickHouse) makes the instance unready; a failing optional one (Redis)
+// only degraded, since it keeps serving from memory.
+func (s *server) getReady(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	results := make(map[string]string, len(s.Checks))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	status, code := "ready", http.StatusOK
+	for _, ch := range s.Checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := "ok"
+			if err := ch.Probe(ctx); err != nil {
+				res = "error: " + err.Error()
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			results[ch.Name] = res
+			if res != "ok" {
+				if ch.Critical {
+					status, code = "unavailable", http.StatusServiceUnavailable
+				} else if status == "ready" {
+					status = "degraded"
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(code).JSON(fiber.Map{"status": status, "checks": results})
+}

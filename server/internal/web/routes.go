@@ -1,0 +1,31 @@
+package web
+
+import "github.com/gofiber/fiber/v2"
+
+// routes mounts every route of the server. This is the one list to read.
+func (s *server) routes(app *fiber.App) {
+	app.Use(s.observe)
+
+	// Public: called by banners from any embedding origin.
+	app.Get("/b/:site.js", s.getBanner)
+	app.Options("/v1/consents", s.preflightConsent)
+	app.Post("/v1/consents", s.postConsent)
+
+	// Operations.
+	app.Get("/healthz", s.getHealth)
+	app.Get("/readyz", s.getReady)
+	app.Get("/metrics", s.getMetrics)
+
+	// Site owners (placeholder until the dashboard lands).
+	app.Get("/admin", func(c *fiber.Ctx) error { return c.Redirect("/admin/", fiber.StatusMovedPermanently) })
+	app.Get("/admin/", s.getAdmin)
+
+	// Demo site, with SAMTYCKE_DEMO=on.
+	if s.Config.Demo {
+		app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/demo") })
+		app.Get("/demo", s.getDemoPage)
+		app.Get("/demo/:file", s.getDemoAsset)
+	}
+
+	app.Use(func(c *fiber.Ctx) error { return errNotFound })
+}

@@ -1,0 +1,81 @@
+// Package web is Samtycke's HTTP surface on Fiber. routes.go lists every
+// route; errors.go turns returned errors into JSON error bodies; each other
+// file holds one group of endpoints.
+package web
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/samtycke/samtycke/dashboard"
+	"github.com/samtycke/samtycke/server/internal/banner"
+	"github.com/samtycke/samtycke/server/internal/config"
+	"github.com/samtycke/samtycke/server/internal/consent"
+	"github.com/samtycke/samtycke/server/internal/siteconfig"
+)
+
+// Check is a named readiness probe (ClickHouse, Redis).
+type Check struct {
+	Name string
+	// Critical checks make /readyz answer 503 when they fail; the others
+	// only mark the instance degraded.
+	Critical bool
+	Probe    func(ctx context.Context) error
+}
+
+// Deps is everything the handlers use.
+type Deps struct {
+	Config   *config.Config
+	Log      *slog.Logger
+	Versions *siteconfig.Provider
+	Banner   *banner.Builder
+	Sink     consent.Sink
+	Checks   []Check
+	Registry *prometheus.Registry
+	Version  string
+	Now      func() time.Time
+}
+
+type server struct {
+	Deps
+	metrics   *metrics
+	templates *template.Template
+}
+
+// New returns the Fiber application with every route mounted. It fails if a
+// dashboard template does not parse.
+func New(d Deps) (*fiber.App, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	tmpl, err := dashboard.Templates()
+	if err != nil {
+		return nil, fmt.Errorf("web: templates: %w", err)
+	}
+	s := &server{Deps: d, metrics: newMetrics(d.Registry), templates: tmpl}
+	trusted := make([]string, len(d.Config.TrustedProxies))
+	for i, p := range d.Config.TrustedProxies {
+		trusted[i] = p.String()
+	}
+	app := fiber.New(fiber.Config{
+		AppName:                 "samtycke",
+		DisableStartupMessage:   true,
+		ErrorHandler:            s.handleError,
+		BodyLimit:               1 << 20, // per-route limits are stricter
+		ReadTimeout:             10 * time.Second,
+		WriteTimeout:            30 * time.Second,
+		IdleTimeout:             120 * time.Second,
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          trusted,
+		ProxyHeader:             fiber.HeaderXForwardedFor,
+		StrictRouting:           false,
+	})
+	s.routes(app)
+	return app, nil
+}
