@@ -17,8 +17,7 @@ func (s *server) routes(app *fiber.App) {
 	app.Get("/metrics", s.getMetrics)
 
 	// Site owners (placeholder until the dashboard lands).
-	app.Get("/admin", func(c *fiber.Ctx) error { return c.Redirect("/admin/", fiber.StatusMovedPermanently) })
-	app.Get("/admin/", s.getAdmin)
+	app.Get("/admin/", s.getAdmin) // non-strict routing: /admin too
 
 	// Demo site, with SAMTYCKE_DEMO=on.
 	if s.Config.Demo {

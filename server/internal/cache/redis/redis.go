@@ -14,6 +14,16 @@ import (
 
 var _ cache.Cache = (*Cache)(nil)
 
+func init() {
+	// go-redis logs dial failures with the standard logger on every retry;
+	// callers already log a failure once, with context.
+	goredis.SetLogger(quiet{})
+}
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
 // Cache stores keys under a prefix, so one Redis database can serve several
 // deployments (and tests).
 type Cache struct {

@@ -1,0 +1,230 @@
+package clickhouse_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/samtycke/samtycke/server/internal/consent"
+	"github.com/samtycke/samtycke/server/internal/demo"
+	"github.com/samtycke/samtycke/server/internal/siteconfig"
+	"github.com/samtycke/samtycke/server/internal/store/clickhouse"
+	"github.com/samtycke/samtycke/server/internal/testutil"
+)
+
+func TestSplitStatements(t *testing.T) {
+	got := clickhouse.SplitStatements("-- a comment; with a semicolon\nCREATE TABLE a (x UInt8)\nENGINE = Memory;\n\n  -- another\nCREATE TABLE b (s String) ENGINE = Memory;\n")
+	want := []string{"CREATE TABLE a (x UInt8)\nENGINE = Memory", "CREATE TABLE b (s String) ENGINE = Memory"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestMigrationsAreOrderedAndIdempotentInText(t *testing.T) {
+	ms, err := clickhouse.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range ms {
+		if m.Version != uint32(i+1) {
+			t.Errorf("%s: numbers must run 001, 002, … without gaps", m.Name)
+		}
+		for _, s := range m.Statements {
+			// A re-run after a half-applied file must not fail.
+			if strings.HasPrefix(s, "CREATE") && !strings.Contains(s, "IF NOT EXISTS") {
+				t.Errorf("%s: CREATE without IF NOT EXISTS", m.Name)
+			}
+			for _, banned := range []string{"TTL", "CODEC", "INDEX ", "DateTime64", "Map(", "SETTINGS allow_experimental"} {
+				if strings.Contains(s, banned) {
+					t.Errorf("%s: %q is outside the subset that runs on ClickHouse 18.16", m.Name, banned)
+				}
+			}
+		}
+	}
+}
+
+func TestMigrateTwiceAndRefuseNewerSchema(t *testing.T) {
+	st := testutil.ClickHouse(t) // migrated once
+	ctx := context.Background()
+	applied, err := st.Migrate(ctx)
+	if err != nil || len(applied) != 0 {
+		t.Fatalf("second migrate: applied %v, err %v", applied, err)
+	}
+	b, err := st.Conn().PrepareBatch(ctx, "INSERT INTO schema_migrations (version, name, sha256, applied_at)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Append(uint32(999), "999_future.sql", "x", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Send(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "newer than this binary knows") {
+		t.Fatalf("want refusal of a newer schema, got %v", err)
+	}
+}
+
+type column struct{ table, name, typ string }
+
+func columns18(t *testing.T, st *clickhouse.Store) []column {
+	rows, err := st.Conn().Query(context.Background(),
+		"SELECT table, name, type FROM system.columns WHERE database = ? ORDER BY table, name", st.Database())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []column
+	for rows.Next() {
+		var c column
+		if err := rows.Scan(&c.table, &c.name, &c.typ); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// TestSchemaMatchesCurrentClickHouse compares the tables the migrations make
+// on this server (18.16 here) with those chdb (a current ClickHouse engine)
+// made from the same files in `make test` (.ci/chdb-replay.cjs).
+func TestSchemaMatchesCurrentClickHouse(t *testing.T) {
+	path := os.Getenv("SAMTYCKE_CHDB_COLUMNS")
+	if path == "" {
+		if os.Getenv("SAMTYCKE_TEST_SERVICES") == "required" {
+			t.Fatal("SAMTYCKE_CHDB_COLUMNS is not set: make test replays the migrations through chdb first")
+		}
+		t.Skip("SAMTYCKE_CHDB_COLUMNS not set (make test sets it)")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var chdb []column
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		p := strings.Split(sc.Text(), "\t")
+		if len(p) == 3 && p[0] != "schema_migrations" {
+			chdb = append(chdb, column{p[0], p[1], p[2]})
+		}
+	}
+	if len(chdb) == 0 {
+		t.Fatalf("%s holds no columns", path)
+	}
+	var here []column
+	for _, c := range columns18(t, testutil.ClickHouse(t)) {
+		if c.table != "schema_migrations" {
+			here = append(here, c)
+		}
+	}
+	if !slices.Equal(here, chdb) {
+		t.Fatalf("schemas differ\nthis server: %v\nchdb:        %v", here, chdb)
+	}
+}
+
+func testRecord(site string, cfgHash string) consent.Record {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	return consent.Record{
+		RecordID: uuid.Must(uuid.NewV7()), ConsentID: uuid.New(), Site: site, RecordedAt: now,
+		ConfigVersion: 1, ConfigHash: cfgHash, Lang: "sv",
+		Categories: []string{"necessary", "statistics"}, Granted: []bool{true, false},
+		Method: consent.MethodCustom, Source: consent.SourceSettings, GPC: true,
+		UA:       consent.UserAgent{Browser: "Firefox 133", OS: "Linux", Device: "desktop"},
+		IPPrefix: "203.0.113.0/24", PageOrigin: "https://shop.example", PagePath: "/p",
+		RetainUntil: consent.RetainUntil(now, 24),
+	}
+}
+
+func TestAppendWritesEveryColumn(t *testing.T) {
+	st := testutil.ClickHouse(t)
+	ctx := context.Background()
+	var table []string
+	for _, c := range columns18(t, st) {
+		if c.table == "consent_log" {
+			table = append(table, c.name)
+		}
+	}
+	insert := clickhouse.ConsentColumnNames()
+	slices.Sort(insert)
+	if !slices.Equal(insert, table) {
+		t.Fatalf("INSERT columns %v\ndiffer from table columns %v", insert, table)
+	}
+	want := testRecord("s1", strings.Repeat("ab", 32))
+	if err := st.Append(ctx, []consent.Record{want, testRecord("s1", "x")}); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		n                                          uint64
+		consentID                                  uuid.UUID
+		at                                         time.Time
+		ms                                         uint16
+		hash, method, source, ip, origin, path, ua string
+		cats                                       []string
+		granted                                    []uint8
+		gpc                                        uint8
+		retain                                     time.Time
+	)
+	if err := st.Conn().QueryRow(ctx, "SELECT count() FROM consent_log").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("count = %d, %v", n, err)
+	}
+	err := st.Conn().QueryRow(ctx, `SELECT consent_id, recorded_at, recorded_ms, config_hash, toString(method), toString(source),
+		ip_prefix, page_origin, page_path, concat(ua_browser, '|', ua_os, '|', ua_device), categories, granted, gpc, retain_until
+		FROM consent_log WHERE record_id = ?`, want.RecordID).
+		Scan(&consentID, &at, &ms, &hash, &method, &source, &ip, &origin, &path, &ua, &cats, &granted, &gpc, &retain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotAt := at.Add(time.Duration(ms) * time.Millisecond)
+	if consentID != want.ConsentID || !gotAt.Equal(want.RecordedAt) || hash != want.ConfigHash || method != "custom" ||
+		source != "settings" || ip != want.IPPrefix || origin != want.PageOrigin || path != "/p" ||
+		ua != "Firefox 133|Linux|desktop" || !slices.Equal(cats, want.Categories) || !slices.Equal(granted, []uint8{1, 0}) ||
+		gpc != 1 || retain.Format(time.DateOnly) != want.RetainUntil.Format(time.DateOnly) {
+		t.Fatalf("row differs from record:\n got %v %v %s %s %s %s %s %s %s %v %v %d %v\nwant %+v",
+			consentID, gotAt, method, source, ip, origin, path, ua, hash, cats, granted, gpc, retain, want)
+	}
+}
+
+func TestVersionsAndSites(t *testing.T) {
+	st := testutil.ClickHouse(t)
+	ctx := context.Background()
+	p := siteconfig.NewProvider(st, nil, time.Minute, testutil.Logger(t))
+	if _, err := st.LatestVersion(ctx, "demo"); !errors.Is(err, siteconfig.ErrNotFound) {
+		t.Fatalf("latest of unknown site: %v", err)
+	}
+	v1, err := demo.Seed(ctx, st, p, "http://127.0.0.1:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1.Number != 1 {
+		t.Fatalf("first version is %d", v1.Number)
+	}
+	again, err := demo.Seed(ctx, st, p, "http://127.0.0.1:8080")
+	if err != nil || again.Number != 1 || again.Hash != v1.Hash {
+		t.Fatalf("seeding again must change nothing: %v %v", again, err)
+	}
+	got, err := st.Version(ctx, "demo", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Hash != siteconfig.Hash(got.JSON) || got.Hash != v1.Hash || len(got.Config.Categories) != 4 || got.PublishedBy != "seed" {
+		t.Fatalf("version read back differs: %+v", got)
+	}
+	if _, err := st.Version(ctx, "demo", 2); !errors.Is(err, siteconfig.ErrNotFound) {
+		t.Fatalf("version 2: %v", err)
+	}
+	site, err := st.Site(ctx, "demo")
+	if err != nil || site.Name != "Demobutiken" {
+		t.Fatalf("site: %+v %v", site, err)
+	}
+	if _, err := st.Site(ctx, "nope"); !errors.Is(err, siteconfig.ErrNotFound) {
+		t.Fatalf("unknown site: %v", err)
+	}
+}
