@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 
 	"github.com/samtycke/samtycke/schemas"
 )
@@ -76,6 +78,8 @@ func Parse(data []byte) (*Config, error) {
 	return &c, nil
 }
 
+var english = message.NewPrinter(language.English)
+
 // schemaProblems flattens the validator's tree to its leaves: those name the
 // exact field and rule.
 func schemaProblems(ve *jsonschema.ValidationError) []Problem {
@@ -87,7 +91,7 @@ func schemaProblems(ve *jsonschema.ValidationError) []Problem {
 			for _, s := range e.InstanceLocation {
 				ptr += "/" + strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 			}
-			out = append(out, Problem{ptr, e.ErrorKind.LocalizedString(nil)})
+			out = append(out, Problem{ptr, e.ErrorKind.LocalizedString(english)})
 			return
 		}
 		for _, c := range e.Causes {
@@ -99,12 +103,20 @@ func schemaProblems(ve *jsonschema.ValidationError) []Problem {
 	return out
 }
 
+// RequiredLanguages must be complete in every configuration.
+var RequiredLanguages = []string{"sv", "en"}
+
 // check enforces what JSON Schema cannot: references between fields and
 // complete translations.
 func (c *Config) check() []Problem {
 	var ps []Problem
 	add := func(field, format string, args ...any) {
 		ps = append(ps, Problem{field, fmt.Sprintf(format, args...)})
+	}
+	for _, lang := range RequiredLanguages {
+		if !c.HasLanguage(lang) {
+			add("/languages", "must include %q: Swedish and English texts are always required", lang)
+		}
 	}
 	if !c.HasLanguage(c.DefaultLanguage) {
 		add("/default_language", "%q is not one of languages", c.DefaultLanguage)

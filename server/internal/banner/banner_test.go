@@ -1,0 +1,108 @@
+package banner
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/andybalholm/brotli"
+
+	"github.com/samtycke/samtycke/server/internal/demo"
+	"github.com/samtycke/samtycke/server/internal/siteconfig"
+)
+
+func demoVersion(t testing.TB) *siteconfig.Version {
+	cfg, err := demo.Config("http://127.0.0.1:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := cfg.Canonical()
+	return &siteconfig.Version{Site: "demo", Number: 1, Hash: siteconfig.Hash(js), JSON: js, Config: cfg}
+}
+
+func TestArtifact(t *testing.T) {
+	b, err := New("https://consent.example.se/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := b.For(demoVersion(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := b.For(demoVersion(t)); again != a {
+		t.Error("the artifact of a version must be built once")
+	}
+	js := string(a.Raw)
+	i := strings.Index(js, `{"site":"demo"`)
+	if i < 0 || strings.Contains(js, placeholder) {
+		t.Fatal("configuration not inlined")
+	}
+	var pub Public
+	if err := json.NewDecoder(strings.NewReader(js[i:])).Decode(&pub); err != nil {
+		t.Fatalf("inlined configuration is not a JSON literal: %v", err)
+	}
+	if pub.Endpoint != "https://consent.example.se/v1/consents" || pub.Notice != "https://consent.example.se/s/demo/cookies" || pub.Version != 1 {
+		t.Errorf("public config: %+v", pub)
+	}
+	unbr, _ := io.ReadAll(brotli.NewReader(bytes.NewReader(a.Brotli)))
+	zr, _ := gzip.NewReader(bytes.NewReader(a.Gzip))
+	ungz, _ := io.ReadAll(zr)
+	if !bytes.Equal(unbr, a.Raw) || !bytes.Equal(ungz, a.Raw) {
+		t.Error("compressed artifacts differ from the script")
+	}
+	t.Logf("demo banner: %d raw, %d gzip, %d brotli bytes", len(a.Raw), len(a.Gzip), len(a.Brotli))
+}
+
+// A hostile text cannot break out of the inlined JSON literal.
+func TestInlinedTextsAreEscaped(t *testing.T) {
+	b, err := New("http://x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := demoVersion(t)
+	tx := v.Config.Texts["sv"]
+	tx.Title = "</script><script>alert(1)</script>\u2028"
+	v.Config.Texts["sv"] = tx
+	a, err := b.For(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(a.Raw, []byte("</script>")) || bytes.Contains(a.Raw, []byte("\u2028")) {
+		t.Fatal("text not escaped in the script")
+	}
+}
+
+func TestCompileNeedsExactlyOnePlaceholder(t *testing.T) {
+	for name, src := range map[string]string{
+		"none":  `console.log(1)`,
+		"twice": `declare const __SAMTYCKE_CONFIG__: any; console.log(__SAMTYCKE_CONFIG__, __SAMTYCKE_CONFIG__.x)`,
+	} {
+		_, err := Compile(fstest.MapFS{"src/main.ts": {Data: []byte(src)}})
+		if err == nil {
+			t.Errorf("%s: compiled", name)
+		}
+	}
+	if _, err := Compile(fstest.MapFS{"src/main.ts": {Data: []byte(`const x: number = "a" +`)}}); err == nil || !strings.Contains(err.Error(), "esbuild") {
+		t.Errorf("syntax error not reported: %v", err)
+	}
+}
+
+// BenchmarkBannerSize reports P1, the bytes on the wire of the demo banner.
+func BenchmarkBannerSize(b *testing.B) {
+	bl, err := New("http://127.0.0.1:8080")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var a *Artifact
+	for b.Loop() {
+		bl.artifacts = map[artifactKey]*Artifact{}
+		a, _ = bl.For(demoVersion(b))
+	}
+	b.ReportMetric(float64(len(a.Raw)), "raw-bytes")
+	b.ReportMetric(float64(len(a.Gzip)), "gzip-bytes")
+	b.ReportMetric(float64(len(a.Brotli)), "brotli-bytes")
+}
