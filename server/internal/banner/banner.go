@@ -20,6 +20,7 @@ import (
 	"github.com/evanw/esbuild/pkg/api"
 
 	bannerjs "github.com/samtycke/samtycke/banner-js"
+	"github.com/samtycke/samtycke/server/internal/cache"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
 )
 
@@ -173,12 +174,7 @@ func (b *Builder) For(v *siteconfig.Version) (*Artifact, error) {
 		return nil, err
 	}
 	b.mu.Lock()
-	if len(b.artifacts) >= maxArtifacts {
-		for old := range b.artifacts {
-			delete(b.artifacts, old)
-			break
-		}
-	}
+	cache.MakeRoom(b.artifacts, maxArtifacts)
 	b.artifacts[k] = a
 	b.mu.Unlock()
 	return a, nil

@@ -23,3 +23,15 @@ type Cache interface {
 	// Ping reports whether the cache is reachable.
 	Ping(ctx context.Context) error
 }
+
+// MakeRoom deletes arbitrary entries of m until it holds fewer than max, so
+// that one more fits. In-process caches of rebuildable values use it to stay
+// bounded whatever keys requests name.
+func MakeRoom[K comparable, V any](m map[K]V, max int) {
+	for k := range m {
+		if len(m) < max {
+			return
+		}
+		delete(m, k)
+	}
+}

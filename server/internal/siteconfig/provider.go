@@ -53,7 +53,10 @@ type versionKey struct {
 	n    uint32
 }
 
-const maxVersionsInMemory = 4096
+const (
+	maxVersionsInMemory = 4096
+	maxSitesInMemory    = 16384
+)
 
 // NewProvider returns a Provider. kv may be nil. ttl bounds how long a
 // publish takes to reach visitors of this instance.
@@ -73,6 +76,8 @@ func (p *Provider) Current(ctx context.Context, site string) (*Version, error) {
 		case err == nil:
 			ptr = fresh
 			p.mu.Lock()
+			// Requests name arbitrary sites: made-up ids must not grow the map.
+			cache.MakeRoom(p.latest, maxSitesInMemory)
 			p.latest[site] = ptr
 			p.mu.Unlock()
 		case ok:
@@ -127,12 +132,7 @@ func (p *Provider) Get(ctx context.Context, site string, n uint32) (*Version, er
 		return nil, err
 	}
 	p.mu.Lock()
-	if len(p.versions) >= maxVersionsInMemory {
-		for old := range p.versions {
-			delete(p.versions, old)
-			break
-		}
-	}
+	cache.MakeRoom(p.versions, maxVersionsInMemory)
 	p.versions[k] = v
 	p.mu.Unlock()
 	return v, nil

@@ -56,12 +56,7 @@ func (c *Cache) Set(_ context.Context, key string, value []byte, ttl time.Durati
 			}
 		}
 		// Still full: drop arbitrary entries; everything here can be rebuilt.
-		for k := range c.m {
-			if len(c.m) < c.max {
-				break
-			}
-			delete(c.m, k)
-		}
+		cache.MakeRoom(c.m, c.max)
 	}
 	c.m[key] = entry{append([]byte(nil), value...), now.Add(ttl)}
 	return nil
