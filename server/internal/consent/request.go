@@ -36,7 +36,6 @@ type Request struct {
 }
 
 var (
-	siteRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 	langRe = regexp.MustCompile(`^[a-z]{2,3}(-[A-Z]{2})?$`)
 	catRe  = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 )
@@ -121,7 +120,7 @@ func (r *Request) checkSyntax() error {
 	switch {
 	case r.Site == "":
 		return bad("missing_field", "site", "site is required")
-	case !siteRe.MatchString(r.Site):
+	case !siteconfig.ValidSiteID(r.Site):
 		return bad("invalid_field", "site", "site must be a site id (lowercase letters, digits and -)")
 	case r.ConsentID == "":
 		return bad("missing_field", "consent_id", "consent_id is required")

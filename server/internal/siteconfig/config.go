@@ -7,11 +7,18 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"regexp"
 	"time"
 )
 
 // NecessaryID is the category that is always granted and cannot be refused.
 const NecessaryID = "necessary"
+
+var siteIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// ValidSiteID reports whether id has the form of a site id: lowercase letters,
+// digits and hyphens, at most 63 characters.
+func ValidSiteID(id string) bool { return siteIDRe.MatchString(id) }
 
 // Localized is one text per language code.
 type Localized map[string]string

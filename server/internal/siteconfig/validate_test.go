@@ -100,3 +100,19 @@ func TestInvalidConfigsNameTheField(t *testing.T) {
 		t.Error("truncated JSON accepted")
 	}
 }
+
+// FuzzParse: no configuration, however malformed, may panic the validator.
+func FuzzParse(f *testing.F) {
+	b, _ := os.ReadFile("../demo/site.json")
+	f.Add(b)
+	f.Add([]byte(`{"categories":[{"id":"necessary"}],"items":[{"pattern":"("}]}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := siteconfig.Parse(data)
+		if err == nil {
+			if _, err := c.Canonical(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}

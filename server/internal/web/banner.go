@@ -19,6 +19,9 @@ const bannerCacheControl = "public, max-age=300, stale-while-revalidate=60, stal
 // getBanner serves the current version's precompressed script.
 func (s *server) getBanner(c *fiber.Ctx) error {
 	site := strings.Clone(c.Params("site")) // Fiber reuses the buffer; the provider keeps the key
+	if !siteconfig.ValidSiteID(site) {
+		return apierr.New(http.StatusNotFound, "unknown_site", "", "%q is not a site id", site)
+	}
 	v, err := s.Versions.Current(c.UserContext(), site)
 	if errors.Is(err, siteconfig.ErrNotFound) {
 		return apierr.New(http.StatusNotFound, "unknown_site", "", "no published configuration for site %q", site)

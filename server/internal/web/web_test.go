@@ -64,9 +64,11 @@ func TestBannerDelivery(t *testing.T) {
 	}
 	t.Logf("/b/demo.js: %d raw, %d gzip, %d brotli bytes", len(raw), len(gz.body), len(br.body))
 
-	missing := s.do(t, "GET", "/b/nosuchsite.js", nil, nil)
-	if code, _ := apiError(t, missing); missing.status != 404 || code != "unknown_site" {
-		t.Errorf("unknown site: %d %s", missing.status, code)
+	for _, path := range []string{"/b/nosuchsite.js", "/b/Not%20A%20Site.js", "/b/" + strings.Repeat("a", 300) + ".js"} {
+		missing := s.do(t, "GET", path, nil, nil)
+		if code, _ := apiError(t, missing); missing.status != 404 || code != "unknown_site" {
+			t.Errorf("%.40s: %d %s", path, missing.status, code)
+		}
 	}
 }
 
