@@ -36,9 +36,10 @@ type Provider struct {
 	log *slog.Logger
 	ttl time.Duration
 
-	mu       sync.Mutex
-	latest   map[string]pointer
-	versions map[versionKey]*Version
+	mu         sync.Mutex
+	latest     map[string]pointer
+	refreshing map[string]bool
+	versions   map[versionKey]*Version
 
 	publishMu sync.Mutex
 }
@@ -62,34 +63,53 @@ const (
 // publish takes to reach visitors of this instance.
 func NewProvider(src Source, kv cache.Cache, ttl time.Duration, log *slog.Logger) *Provider {
 	return &Provider{src: src, kv: kv, ttl: ttl, log: log.With("component", "siteconfig"),
-		latest: map[string]pointer{}, versions: map[versionKey]*Version{}}
+		latest: map[string]pointer{}, refreshing: map[string]bool{}, versions: map[versionKey]*Version{}}
 }
 
 // Current returns the site's newest published version.
 func (p *Provider) Current(ctx context.Context, site string) (*Version, error) {
-	p.mu.Lock()
-	ptr, ok := p.latest[site]
-	p.mu.Unlock()
-	if !ok || time.Since(ptr.fetched) > p.ttl {
-		fresh, err := p.fetchLatest(ctx, site)
-		switch {
-		case err == nil:
-			ptr = fresh
-			p.mu.Lock()
-			// Requests name arbitrary sites: made-up ids must not grow the map.
-			cache.MakeRoom(p.latest, maxSitesInMemory)
-			p.latest[site] = ptr
-			p.mu.Unlock()
-		case ok:
-			p.log.Warn("serving a stale current version", "site", site, "version", ptr.n, "err", err)
-		default:
-			return nil, err
-		}
+	ptr, err := p.pointer(ctx, site, p.ttl)
+	if err != nil {
+		return nil, err
 	}
 	if ptr.n == 0 {
 		return nil, ErrNotFound
 	}
 	return p.Get(ctx, site, ptr.n)
+}
+
+// pointer returns the site's current-version pointer, refreshed when older
+// than maxAge. One caller refreshes a site at a time; the others go on with
+// the stale pointer meanwhile, so an expiry under load costs one query, not
+// one per request. When the refresh fails, a stale pointer is served.
+func (p *Provider) pointer(ctx context.Context, site string, maxAge time.Duration) (pointer, error) {
+	p.mu.Lock()
+	ptr, ok := p.latest[site]
+	if ok && (time.Since(ptr.fetched) <= maxAge || p.refreshing[site]) {
+		p.mu.Unlock()
+		return ptr, nil
+	}
+	p.refreshing[site] = true
+	p.mu.Unlock()
+
+	fresh, err := p.fetchLatest(ctx, site)
+
+	p.mu.Lock()
+	delete(p.refreshing, site)
+	if err == nil {
+		// Requests name arbitrary sites: made-up ids must not grow the map.
+		cache.MakeRoom(p.latest, maxSitesInMemory)
+		p.latest[site] = fresh
+	}
+	p.mu.Unlock()
+	switch {
+	case err == nil:
+		return fresh, nil
+	case ok:
+		p.log.Warn("serving a stale current version", "site", site, "version", ptr.n, "err", err)
+		return ptr, nil
+	}
+	return pointer{}, err
 }
 
 func (p *Provider) fetchLatest(ctx context.Context, site string) (pointer, error) {
@@ -127,7 +147,21 @@ func (p *Provider) Get(ctx context.Context, site string, n uint32) (*Version, er
 	if v != nil {
 		return v, nil
 	}
-	v, err := p.fetchVersion(ctx, site, n)
+	// Versions are numbered 1…latest without gaps, so a number above the
+	// latest cannot exist: it is refused without a query, whatever number a
+	// request makes up. A version published on another instance a moment ago
+	// is found by refreshing the pointer, at most once a second.
+	ptr, err := p.pointer(ctx, site, p.ttl)
+	if err == nil && n > ptr.n {
+		ptr, err = p.pointer(ctx, site, time.Second)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 || n > ptr.n {
+		return nil, ErrNotFound
+	}
+	v, err = p.fetchVersion(ctx, site, n)
 	if err != nil {
 		return nil, err
 	}

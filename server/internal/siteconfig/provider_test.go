@@ -104,3 +104,40 @@ func TestProviderRemembersUnknownSites(t *testing.T) {
 		t.Fatalf("an unknown site reached the source %d times, want 1", src.calls)
 	}
 }
+
+// Made-up version numbers never reach the source; a version published by
+// another instance a moment ago is still found.
+func TestProviderVersionNumbers(t *testing.T) {
+	src := &fakeSource{versions: map[uint32]*siteconfig.Version{}}
+	quiet := slog.New(slog.DiscardHandler)
+	here := siteconfig.NewProvider(src, nil, time.Minute, quiet)
+	there := siteconfig.NewProvider(src, nil, time.Minute, quiet) // another instance
+	ctx := context.Background()
+	cfg := demoConfig(t)
+	if _, _, err := here.Publish(ctx, "demo", cfg, "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := here.Current(ctx, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	before := src.calls
+	for n := uint32(2); n < 1000; n++ {
+		if _, err := here.Get(ctx, "demo", n); !errors.Is(err, siteconfig.ErrNotFound) {
+			t.Fatalf("version %d: %v", n, err)
+		}
+	}
+	if _, err := here.Get(ctx, "demo", 0); !errors.Is(err, siteconfig.ErrNotFound) {
+		t.Fatalf("version 0: %v", err)
+	}
+	if calls := src.calls - before; calls > 1 {
+		t.Fatalf("998 made-up version numbers reached the source %d times, want at most 1", calls)
+	}
+	cfg.Name = "Changed elsewhere"
+	if _, _, err := there.Publish(ctx, "demo", cfg, "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // the once-a-second refresh allowance
+	if v, err := here.Get(ctx, "demo", 2); err != nil || v.Config.Name != "Changed elsewhere" {
+		t.Fatalf("a version published on another instance: %v %v", v, err)
+	}
+}
