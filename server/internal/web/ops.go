@@ -38,8 +38,8 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	return m
 }
 
-// observe counts and times every request, and logs it at debug level. It
-// runs the error handler itself so that the status it records is final.
+// observe counts and times every request. It runs the error handler itself
+// so that the status it records is final.
 func (s *server) observe(c *fiber.Ctx) error {
 	start := time.Now()
 	if err := c.Next(); err != nil {

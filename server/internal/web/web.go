@@ -74,7 +74,9 @@ func New(d Deps) (*fiber.App, error) {
 		EnableTrustedProxyCheck: true,
 		TrustedProxies:          trusted,
 		ProxyHeader:             fiber.HeaderXForwardedFor,
-		StrictRouting:           false,
+		// X-Forwarded-For is a list ("client, proxy1"): take its first valid
+		// address rather than the raw header.
+		EnableIPValidation: true,
 	})
 	s.routes(app)
 	return app, nil

@@ -259,3 +259,25 @@ func TestRedisUnreachable(t *testing.T) {
 		})
 	}
 }
+
+// X-Forwarded-For counts only from a trusted proxy, and only its first valid
+// address is kept, truncated.
+func TestClientAddressBehindProxy(t *testing.T) {
+	for _, tt := range []struct{ trusted, want string }{{"", "127.0.0.0/24"}, {"127.0.0.1", "203.0.113.0/24"}} {
+		s := newStack(t, map[string]string{"SAMTYCKE_TRUSTED_PROXIES": tt.trusted})
+		r := s.do(t, "POST", "/v1/consents", consentBody("demo", 1, rejectChoices, "reject_all"), map[string]string{
+			"Content-Type": "application/json", "X-Forwarded-For": "203.0.113.9, 10.0.0.1",
+		})
+		var ack struct {
+			RecordID string `json:"record_id"`
+		}
+		if err := json.Unmarshal(r.body, &ack); err != nil || r.status != 201 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		var ip string
+		if err := s.svc.Store.Conn().QueryRow(context.Background(), "SELECT ip_prefix FROM consent_log WHERE record_id = ?",
+			uuid.MustParse(ack.RecordID)).Scan(&ip); err != nil || ip != tt.want {
+			t.Errorf("trusted %q: ip_prefix %q (%v), want %q", tt.trusted, ip, err, tt.want)
+		}
+	}
+}
