@@ -52,6 +52,8 @@ func TestDecode(t *testing.T) {
 		{"relative url", strings.Replace(validBody, `https://shop.example/page?q=secret#x`, `/page`, 1), 400, "invalid_field", "url"},
 		{"javascript url", strings.Replace(validBody, `https://shop.example/page?q=secret#x`, `javascript:alert(1)`, 1), 400, "invalid_field", "url"},
 		{"bad source", strings.Replace(validBody, `"lang"`, `"source":"robot","lang"`, 1), 400, "invalid_field", "source"},
+		{"event id", strings.Replace(validBody, `"lang"`, `"event_id":"0190b3c4-7d2e-7a6b-9c1d-2e3f4a5b6c7d","lang"`, 1), 0, "", ""},
+		{"bad event id", strings.Replace(validBody, `"lang"`, `"event_id":"retry-1","lang"`, 1), 400, "invalid_field", "event_id"},
 		{"gpc as string", strings.Replace(validBody, `"lang"`, `"gpc":"1","lang"`, 1), 400, "wrong_type", "gpc"},
 	}
 	for _, tt := range tests {
@@ -104,6 +106,8 @@ func TestCheck(t *testing.T) {
 		{"necessary refused", map[string]bool{"necessary": false, "statistics": false, "marketing": false}, MethodCustom, "sv", "necessary_refused", "choices.necessary"},
 		{"accept all with a refusal", map[string]bool{"necessary": true, "statistics": true, "marketing": false}, MethodAcceptAll, "sv", "method_mismatch", "choices.marketing"},
 		{"reject all with a grant", map[string]bool{"necessary": true, "statistics": true, "marketing": false}, MethodRejectAll, "sv", "method_mismatch", "choices.statistics"},
+		{"withdraw", map[string]bool{"necessary": true, "statistics": false, "marketing": false}, MethodWithdraw, "sv", "", ""},
+		{"withdraw grants nothing", map[string]bool{"necessary": true, "statistics": true, "marketing": false}, MethodWithdraw, "sv", "method_mismatch", "choices.statistics"},
 		{"gpc never grants", map[string]bool{"necessary": true, "statistics": false, "marketing": true}, MethodGPC, "sv", "method_mismatch", "choices.marketing"},
 	}
 	for _, tt := range tests {

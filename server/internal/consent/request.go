@@ -33,6 +33,10 @@ type Request struct {
 	URL           string          `json:"url"`
 	GPC           bool            `json:"gpc"`
 	Source        string          `json:"source"`
+	// EventID names one decision: the banner sends a new random UUID per
+	// decision and the same one on every retry of it (or an API client sends
+	// an Idempotency-Key header). Optional.
+	EventID string `json:"event_id"`
 }
 
 var (
@@ -160,6 +164,9 @@ func (r *Request) checkSyntax() error {
 	if _, _, err := StripURL(r.URL); err != nil {
 		return bad("invalid_field", "url", "url %s", err.Error())
 	}
+	if r.EventID != "" && !validEventID(r.EventID) {
+		return bad("invalid_field", "event_id", "event_id must be a UUID like 8f1e2d3c-4b5a-4c6d-8e7f-0a1b2c3d4e5f, new for each decision")
+	}
 	switch r.Source {
 	case "":
 		r.Source = SourceBanner
@@ -199,11 +206,18 @@ func (r *Request) Check(v *siteconfig.Version) error {
 		switch {
 		case r.Method == MethodAcceptAll && !granted:
 			return unprocessable("method_mismatch", "choices."+id, "accept_all must grant every category, %q is false", id)
-		case (r.Method == MethodRejectAll || r.Method == MethodGPC) && granted:
+		case (r.Method == MethodRejectAll || r.Method == MethodGPC || r.Method == MethodWithdraw) && granted:
 			return unprocessable("method_mismatch", "choices."+id, "%s must not grant %q", r.Method, id)
 		}
 	}
 	return nil
+}
+
+// validEventID accepts a UUID in its canonical 36-character form, any
+// version: API clients may use their own kind of UUID as an idempotency key.
+func validEventID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
 }
 
 // Client is what the server knows about the visitor's request, reduced to
