@@ -86,5 +86,62 @@ func (c *Cache) Delete(ctx context.Context, keys ...string) error {
 	return nil
 }
 
+// setNX returns the value under KEYS[1], or stores ARGV[1] there for ARGV[2]
+// ms and returns false. A script rather than SET NX GET, which Redis before
+// 7.0 refuses.
+var setNX = goredis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return false`)
+
+// SetNX implements cache.Cache.
+func (c *Cache) SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) ([]byte, error) {
+	v, err := setNX.Run(ctx, c.c, []string{c.prefix + key}, value, ttl.Milliseconds()).Text()
+	switch {
+	case errors.Is(err, goredis.Nil):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("redis setnx: %w", err)
+	}
+	return []byte(v), nil
+}
+
+// allow is cache.GCRA over every key at once, on Redis's clock in
+// microseconds: ARGV holds each limit's period and emission interval. It
+// returns 0 after taking one event from every limit, or the wait in µs.
+var allow = goredis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local nexts, wait = {}, 0
+for i = 1, #KEYS do
+  local tat = tonumber(redis.call('GET', KEYS[i]) or 0)
+  if tat < now then tat = now end
+  nexts[i] = tat + tonumber(ARGV[2 * i])
+  local w = nexts[i] - tonumber(ARGV[2 * i - 1]) - now
+  if w > wait then wait = w end
+end
+if wait > 0 then return wait end
+for i = 1, #KEYS do
+  redis.call('SET', KEYS[i], string.format('%d', nexts[i]), 'PX', math.floor((nexts[i] - now) / 1000) + 1)
+end
+return 0`)
+
+// Allow implements cache.Cache in one round trip, whatever the number of
+// limits.
+func (c *Cache) Allow(ctx context.Context, limits ...cache.Limit) (time.Duration, error) {
+	keys := make([]string, len(limits))
+	args := make([]any, 0, 2*len(limits))
+	for i, l := range limits {
+		keys[i] = c.prefix + l.Key
+		args = append(args, l.Per.Microseconds(), (l.Per / time.Duration(l.N)).Microseconds())
+	}
+	us, err := allow.Run(ctx, c.c, keys, args...).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("redis allow: %w", err)
+	}
+	return time.Duration(us) * time.Microsecond, nil
+}
+
 // Ping implements cache.Cache.
 func (c *Cache) Ping(ctx context.Context) error { return c.c.Ping(ctx).Err() }
