@@ -1,0 +1,789 @@
+// Package spool is the durable write-ahead log that the consent ingest appends to before it
+// answers 201, and that the shipper reads to load ClickHouse.
+//
+// # Layout
+//
+// The directory holds segment files named by a zero-padded sequence number
+// (00000000000000000001.seg, …) and a LOCK file (flock) that keeps a second process out.
+// Records are appended (O_APPEND) to the last, active segment. Once it has passed
+// Options.SegmentBytes the writer fsyncs it, creates the next one and fsyncs the directory.
+// Segments are never rewritten: a position (Pos: segment and byte offset) stays valid until
+// Release deletes its segment. Each record is one frame:
+//
+//	magic   4 bytes   FF 53 54 01 ("\xffST\x01")
+//	length  uint32    little endian, at most MaxRecordBytes
+//	crc     uint32    little endian, CRC-32C (Castagnoli) of the 4 length bytes and the payload
+//	payload length bytes
+//
+// # Guarantees
+//
+//   - Append returns only once its records are written and fsynced. Group commit: all Appends
+//     that arrive while an fsync runs share the next one; there is no batching delay.
+//   - Read returns only fsynced records, in append order, each with a checked CRC.
+//   - Open checks every record of every segment. A partial frame at the end of the last segment
+//     (a torn write at power loss) is truncated; a corrupt record anywhere is skipped, counted and
+//     logged, and the records after it are found again at the next magic whose frame checks.
+//     Nothing corrupt blocks the records around it.
+//   - An error from Append means its records may or may not be stored, as with any database.
+//     A failed fsync is sticky: every later Append fails until the process restarts and Open
+//     rechecks the files, since the kernel may already have dropped the unwritten pages.
+//   - Options.MaxBytes bounds the bytes appended after the last Release position; the disk
+//     holds at most one segment more, because only whole segments are deleted.
+//
+// The shipper keeps its own checkpoint of what ClickHouse has confirmed; Release only frees space.
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Log attribute keys.
+const (
+	keyDir     = "dir"
+	keySegment = "segment"
+	keyOffset  = "offset"
+	keyBytes   = "bytes"
+	keyRecords = "records"
+	keyError   = "error"
+)
+
+const (
+	// DefaultSegmentBytes is the segment size used when Options.SegmentBytes is 0.
+	DefaultSegmentBytes = 64 << 20
+
+	segSuffix  = ".seg"
+	segNameLen = 20 + len(segSuffix)
+)
+
+var (
+	// ErrFull is returned (wrapped) by Append when the records would take the unreleased bytes
+	// past Options.MaxBytes. The ingest answers 503 with Retry-After.
+	ErrFull = errors.New("spool: disk budget exceeded")
+	// ErrClosed is returned by calls on a closed Spool.
+	ErrClosed = errors.New("spool: closed")
+	// ErrTooLarge is returned (wrapped) by Append for a payload above MaxRecordBytes.
+	ErrTooLarge = errors.New("spool: record too large")
+)
+
+// Options configure a Spool. The zero value is usable.
+type Options struct {
+	// SegmentBytes: a new segment is started once the active one would grow past this size
+	// (default DefaultSegmentBytes). A record larger than it gets a segment of its own.
+	SegmentBytes int64
+	// MaxBytes is the disk budget for unreleased data: Append returns ErrFull rather than take
+	// the bytes after the last Release position beyond it. 0 means unlimited. After Open all
+	// the bytes on disk count until the first Release.
+	MaxBytes int64
+	// Log receives recovery reports and write failures; the spool adds component=spool.
+	Log *slog.Logger
+	// OnSync, if set, is called after each fsync of records (not of the directory) with its
+	// latency and the number of records it made durable. It runs on the writer goroutine:
+	// keep it short.
+	OnSync func(d time.Duration, records int)
+}
+
+// Pos is the position of a record's frame: the segment's sequence number and the byte offset
+// in it. Pos{} is before every record.
+type Pos struct {
+	Segment uint64
+	Offset  int64
+}
+
+// Less reports whether p comes before q.
+func (p Pos) Less(q Pos) bool {
+	return p.Segment < q.Segment || p.Segment == q.Segment && p.Offset < q.Offset
+}
+
+// String formats p as segment:offset.
+func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Segment, p.Offset) }
+
+// Record is one record read from the spool.
+type Record struct {
+	Pos  Pos    // where the record's frame starts
+	Data []byte // the payload, owned by the caller
+}
+
+// Stats are counters for metrics.
+type Stats struct {
+	Segments   int   // segment files on disk
+	Bytes      int64 // bytes in them
+	Unreleased int64 // bytes after the last Release position: what counts against MaxBytes
+	Queued     int   // Appends waiting for the writer (the next group)
+	Records    int64 // records appended since Open
+	Syncs      int64 // fsyncs of records since Open
+	Corrupt    int64 // corrupt records skipped since Open, those found by recovery included
+	End        Pos   // as End returns it
+	Released   Pos   // the highest position passed to Release
+}
+
+// Recovery reports what Open found.
+type Recovery struct {
+	Segments     int           // segment files scanned
+	Records      int64         // valid records in them
+	Bytes        int64         // bytes in them after truncation
+	Corrupt      int64         // corrupt records skipped (they stay on disk; Read skips them too)
+	CorruptBytes int64         // bytes of those
+	TornBytes    int64         // bytes of a partial frame cut from the end of the last segment
+	Elapsed      time.Duration // how long the scan took
+}
+
+// segment is one segment file as the spool knows it.
+type segment struct {
+	seq  uint64
+	size int64 // fsynced bytes; the file size for every segment but the active one
+}
+
+// request is one Append waiting for the writer.
+type request struct {
+	frames []byte // the encoded frames
+	end    Pos
+	err    error
+	done   chan struct{}
+}
+
+var requests = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
+
+// Spool is a durable write-ahead log of records in a directory. Its methods are safe for
+// concurrent use.
+type Spool struct {
+	dir  string
+	opts Options
+	log  *slog.Logger
+	lock *os.File
+
+	mu        sync.Mutex
+	wake      sync.Cond // signals the writer: queue not empty, or closed
+	queue     []*request
+	closed    bool
+	err       error     // sticky write failure
+	segs      []segment // ascending; the last is the active one
+	notify    chan struct{}
+	reserved  int64 // bytes queued but not yet fsynced
+	diskBytes int64 // sum of segs[].size
+	released  Pos
+	relBytes  int64 // bytes before released in segs[0], if released is inside segs[0]
+	counted   Pos   // corrupt records before this position have been counted already
+	records   int64
+	syncs     int64
+	corrupt   int64
+	recovery  Recovery
+
+	releaseMu sync.Mutex // one Release at a time
+
+	// Owned by the writer goroutine.
+	f       *os.File // the active segment
+	seq     uint64
+	size    int64
+	wbuf    []byte
+	flushed int64 // bytes fsynced by the current commit
+	done    chan struct{}
+}
+
+// Open recovers the spool in dir, creating the directory if needed: it scans every segment,
+// checks every record's CRC, truncates a torn tail of the last segment, and reports corrupt
+// records (in the log and in Recovery), which are skipped without blocking the records before
+// or after them. A directory in use by another Spool is refused.
+func Open(dir string, opts Options) (*Spool, error) {
+	if opts.SegmentBytes <= 0 {
+		opts.SegmentBytes = DefaultSegmentBytes
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "spool")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Spool{dir: dir, opts: opts, log: log, lock: lock, notify: make(chan struct{}), done: make(chan struct{})}
+	s.wake.L = &s.mu
+	if err := s.recover(); err != nil {
+		if s.f != nil {
+			s.f.Close()
+		}
+		unlockDir(lock)
+		return nil, err
+	}
+	go s.run()
+	return s, nil
+}
+
+// recover scans the segments and opens the active one.
+func (s *Spool) recover() error {
+	start := time.Now()
+	seqs, err := listSegments(s.dir)
+	if err != nil {
+		return err
+	}
+	rec := &s.recovery
+	for i, seq := range seqs {
+		last := i == len(seqs)-1
+		size, err := s.recoverSegment(seq, last)
+		if err != nil {
+			return err
+		}
+		s.segs = append(s.segs, segment{seq: seq, size: size})
+		s.diskBytes += size
+	}
+	if len(s.segs) == 0 {
+		if err := s.createSegment(1); err != nil {
+			return err
+		}
+		s.segs = append(s.segs, segment{seq: 1})
+	} else {
+		a := s.segs[len(s.segs)-1]
+		f, err := os.OpenFile(s.path(a.seq), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+		s.f, s.seq, s.size = f, a.seq, a.size
+	}
+	s.counted = s.end()
+	rec.Segments, rec.Bytes, rec.Elapsed = len(seqs), s.diskBytes, time.Since(start)
+	s.corrupt = rec.Corrupt
+	s.log.Info("spool recovered", keyDir, s.dir, "segments", rec.Segments, keyRecords, rec.Records,
+		keyBytes, rec.Bytes, "corrupt", rec.Corrupt, "torn_bytes", rec.TornBytes, "elapsed", rec.Elapsed)
+	return nil
+}
+
+// recoverSegment checks every frame of one segment and returns its size, after truncating a
+// torn tail if it is the last one.
+func (s *Spool) recoverSegment(seq uint64, last bool) (int64, error) {
+	path := s.path(seq)
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("spool: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("spool: %w", err)
+	}
+	size := fi.Size()
+	r := segReader{f: f, limit: size}
+	for off := int64(0); ; {
+		at, p, sk, err := r.next(off)
+		if err != nil && err != io.EOF {
+			return 0, err
+		}
+		if sk.bytes > 0 && err == io.EOF && last {
+			if err := truncate(path, off); err != nil {
+				return 0, err
+			}
+			s.recovery.TornBytes += sk.bytes
+			s.log.Warn("spool: torn tail truncated", keySegment, seq, keyOffset, off, keyBytes, sk.bytes)
+			return off, nil
+		}
+		if sk.bytes > 0 {
+			s.recovery.Corrupt += sk.records
+			s.recovery.CorruptBytes += sk.bytes
+			s.log.Warn("spool: corrupt records skipped", keySegment, seq, keyOffset, off,
+				keyBytes, sk.bytes, keyRecords, sk.records)
+		}
+		if err == io.EOF {
+			return size, nil
+		}
+		s.recovery.Records++
+		off = at + headerSize + int64(len(p))
+	}
+}
+
+// truncate cuts the file at path to size and fsyncs it.
+func truncate(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	err = f.Truncate(size)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("spool: truncate %s: %w", path, err)
+	}
+	return nil
+}
+
+// listSegments returns the sequence numbers of the segment files in dir, ascending.
+func listSegments(dir string) ([]uint64, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	var seqs []uint64
+	for _, e := range entries {
+		name := e.Name()
+		if len(name) != segNameLen || !strings.HasSuffix(name, segSuffix) || !e.Type().IsRegular() {
+			continue
+		}
+		seq, err := strconv.ParseUint(name[:20], 10, 64)
+		if err != nil || seq == 0 {
+			continue
+		}
+		seqs = append(seqs, seq)
+	}
+	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+	return seqs, nil
+}
+
+func (s *Spool) path(seq uint64) string {
+	return filepath.Join(s.dir, fmt.Sprintf("%020d%s", seq, segSuffix))
+}
+
+// createSegment creates segment seq, fsyncs the directory and makes it the writer's active file.
+func (s *Spool) createSegment(seq uint64) error {
+	f, err := os.OpenFile(s.path(seq), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	if err := syncDir(s.dir); err != nil {
+		f.Close()
+		return err
+	}
+	s.f, s.seq, s.size = f, seq, 0
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("spool: fsync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Append writes the payloads as records and returns once they are fsynced, with the Pos just
+// after the last of them. Concurrent Appends share fsyncs (group commit). The payloads are
+// copied. It fails with ErrTooLarge, ErrFull or ErrClosed (all wrapped) without writing anything.
+func (s *Spool) Append(payloads ...[]byte) (Pos, error) {
+	size := 0
+	for _, p := range payloads {
+		if len(p) > MaxRecordBytes {
+			return Pos{}, fmt.Errorf("%w: %d bytes (max %d)", ErrTooLarge, len(p), MaxRecordBytes)
+		}
+		size += headerSize + len(p)
+	}
+	r := requests.Get().(*request)
+	r.frames = r.frames[:0]
+	for _, p := range payloads {
+		r.frames = appendFrame(r.frames, p)
+	}
+	r.end, r.err = Pos{}, nil
+
+	s.mu.Lock()
+	var err error
+	switch {
+	case s.closed:
+		err = ErrClosed
+	case s.err != nil:
+		err = s.err
+	case s.opts.MaxBytes > 0 && s.diskBytes-s.relBytes+s.reserved+int64(size) > s.opts.MaxBytes:
+		err = fmt.Errorf("%w: %d bytes unreleased, budget %d", ErrFull, s.diskBytes-s.relBytes+s.reserved, s.opts.MaxBytes)
+	case size == 0:
+		r.end = s.end()
+	}
+	if err != nil || size == 0 {
+		s.mu.Unlock()
+		end := r.end
+		requests.Put(r)
+		return end, err
+	}
+	s.reserved += int64(size)
+	s.queue = append(s.queue, r)
+	s.wake.Signal()
+	s.mu.Unlock()
+
+	<-r.done
+	end, err := r.end, r.err
+	if cap(r.frames) > 64<<10 {
+		r.frames = nil // don't let the pool keep big buffers
+	}
+	requests.Put(r)
+	return end, err
+}
+
+// run is the writer goroutine: it takes every queued Append as one group, writes and fsyncs
+// them together, and repeats. Appends that arrive meanwhile form the next group.
+func (s *Spool) run() {
+	defer close(s.done)
+	var group []*request
+	for {
+		s.mu.Lock()
+		for len(s.queue) == 0 && !s.closed {
+			s.wake.Wait()
+		}
+		if len(s.queue) == 0 { // closed and drained
+			s.mu.Unlock()
+			return
+		}
+		group, s.queue = s.queue, group[:0]
+		s.mu.Unlock()
+		s.commit(group)
+		clear(group)
+	}
+}
+
+// commit makes the group durable and answers every request in it.
+func (s *Spool) commit(group []*request) {
+	s.mu.Lock()
+	err := s.err
+	s.mu.Unlock()
+	s.flushed = 0
+	if err == nil {
+		err = s.write(group)
+	}
+	var total int64
+	for _, r := range group {
+		total += int64(len(r.frames))
+	}
+	s.mu.Lock()
+	s.reserved -= total - s.flushed // flush released the rest
+	s.mu.Unlock()
+	for _, r := range group {
+		if err != nil {
+			r.err = err
+		}
+		r.done <- struct{}{}
+	}
+}
+
+// write writes the group's frames, rolling to a new segment where the active one is full.
+func (s *Spool) write(group []*request) error {
+	s.wbuf = s.wbuf[:0]
+	records := 0
+	for _, r := range group {
+		for b := r.frames; len(b) > 0; {
+			n := frameLen(b)
+			if pending := s.size + int64(len(s.wbuf)); pending > 0 && pending+int64(n) > s.opts.SegmentBytes {
+				if err := s.flush(records); err != nil {
+					return err
+				}
+				records = 0
+				if err := s.roll(); err != nil {
+					return err
+				}
+			}
+			s.wbuf = append(s.wbuf, b[:n]...)
+			records++
+			b = b[n:]
+		}
+		r.end = Pos{s.seq, s.size + int64(len(s.wbuf))}
+	}
+	return s.flush(records)
+}
+
+// flush writes and fsyncs s.wbuf, then publishes the new end to readers.
+func (s *Spool) flush(records int) error {
+	if len(s.wbuf) == 0 {
+		return nil
+	}
+	if _, err := s.f.Write(s.wbuf); err != nil {
+		// Cut a partial write so that the segment still ends with a whole frame (disk full).
+		if terr := s.f.Truncate(s.size); terr != nil {
+			return s.fail(fmt.Errorf("spool: write segment %d: %w (truncate: %v)", s.seq, err, terr))
+		}
+		s.log.Error("spool: write failed", keySegment, s.seq, keyError, err)
+		return fmt.Errorf("spool: write segment %d: %w", s.seq, err)
+	}
+	start := time.Now()
+	if err := s.f.Sync(); err != nil {
+		return s.fail(fmt.Errorf("spool: fsync segment %d: %w", s.seq, err))
+	}
+	d := time.Since(start)
+	n := int64(len(s.wbuf))
+	s.size += n
+	s.flushed += n
+	s.wbuf = s.wbuf[:0]
+
+	s.mu.Lock()
+	s.segs[len(s.segs)-1].size = s.size
+	s.diskBytes += n
+	s.reserved -= n
+	s.records += int64(records)
+	s.syncs++
+	close(s.notify)
+	s.notify = make(chan struct{})
+	s.mu.Unlock()
+	if s.opts.OnSync != nil {
+		s.opts.OnSync(d, records)
+	}
+	return nil
+}
+
+// roll starts the next segment; the active one has been fsynced by flush.
+func (s *Spool) roll() error {
+	old := s.f
+	if err := s.createSegment(s.seq + 1); err != nil {
+		// Not knowing whether the directory entry is durable, stop writing.
+		return s.fail(err)
+	}
+	if err := old.Close(); err != nil {
+		s.log.Warn("spool: close sealed segment", keySegment, s.seq-1, keyError, err)
+	}
+	s.mu.Lock()
+	s.segs = append(s.segs, segment{seq: s.seq})
+	s.mu.Unlock()
+	return nil
+}
+
+// fail makes err sticky: the state of the active segment on disk is unknown.
+func (s *Spool) fail(err error) error {
+	s.log.Error("spool: writes stopped until restart", keyError, err)
+	s.mu.Lock()
+	s.err = err
+	s.mu.Unlock()
+	return err
+}
+
+// end returns the position after the last fsynced record; s.mu must be held.
+func (s *Spool) end() Pos {
+	a := s.segs[len(s.segs)-1]
+	return Pos{a.seq, a.size}
+}
+
+// End returns the position after the last fsynced record.
+func (s *Spool) End() Pos {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.end()
+}
+
+// Notify returns a channel that is closed once records beyond what is fsynced now have been
+// fsynced, or the spool is closed. Take it before a Read that finds nothing new, then wait on
+// it, so that no wake-up is missed.
+func (s *Spool) Notify() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.notify
+}
+
+// Read returns up to max records (max <= 0: no limit) starting at from, in order across
+// segments, with at most maxBytes of payload (maxBytes <= 0: no limit) but at least one record,
+// and the position to read from next. Only fsynced records are returned. Corrupt records are
+// skipped (and counted in Stats once). Reading from a position in a segment that Release
+// deleted starts at the next segment; a position beyond End is an error.
+func (s *Spool) Read(from Pos, max int, maxBytes int) (recs []Record, next Pos, err error) {
+	var arena []byte
+	var ends []int
+	next = from
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return nil, from, ErrClosed
+		}
+		i := sort.Search(len(s.segs), func(i int) bool { return s.segs[i].seq >= next.Segment })
+		if i == len(s.segs) {
+			end := s.end()
+			s.mu.Unlock()
+			return nil, from, fmt.Errorf("spool: read from %v beyond end %v", from, end)
+		}
+		seg, sealed := s.segs[i], i < len(s.segs)-1
+		s.mu.Unlock()
+
+		if seg.seq != next.Segment {
+			next = Pos{seg.seq, 0}
+		}
+		if next.Offset > seg.size {
+			return nil, from, fmt.Errorf("spool: read from %v beyond end of segment (%d bytes)", from, seg.size)
+		}
+		var full bool
+		if next.Offset < seg.size {
+			next.Offset, full, err = s.readSegment(seg, next.Offset, max, maxBytes, &recs, &arena, &ends)
+			if errors.Is(err, os.ErrNotExist) { // released meanwhile: it was shipped
+				err, full = nil, false
+			}
+			if err != nil {
+				return nil, from, err
+			}
+		}
+		if full || !sealed {
+			break
+		}
+		next = Pos{seg.seq + 1, 0}
+	}
+	for i := range recs {
+		start := 0
+		if i > 0 {
+			start = ends[i-1]
+		}
+		recs[i].Data = arena[start:ends[i]:ends[i]]
+	}
+	return recs, next, nil
+}
+
+// readSegment appends the records of seg from off to *recs (payloads to *arena) until the end
+// of the segment or a limit; full reports a limit. It returns the offset to go on from.
+func (s *Spool) readSegment(seg segment, off int64, max, maxBytes int, recs *[]Record, arena *[]byte, ends *[]int) (int64, bool, error) {
+	f, err := os.Open(s.path(seg.seq))
+	if err != nil {
+		return off, false, fmt.Errorf("spool: %w", err)
+	}
+	defer f.Close()
+	r := segReader{f: f, limit: seg.size}
+	for off < seg.size {
+		if max > 0 && len(*recs) >= max {
+			return off, true, nil
+		}
+		at, p, sk, err := r.next(off)
+		if sk.bytes > 0 {
+			s.noteCorrupt(Pos{seg.seq, off}, sk)
+		}
+		if err == io.EOF { // trailing corrupt bytes of a sealed segment
+			return seg.size, false, nil
+		}
+		if err != nil {
+			return off, false, err
+		}
+		if maxBytes > 0 && len(*recs) > 0 && len(*arena)+len(p) > maxBytes {
+			return at, true, nil
+		}
+		*recs = append(*recs, Record{Pos: Pos{seg.seq, at}})
+		*arena = append(*arena, p...)
+		*ends = append(*ends, len(*arena))
+		off = at + headerSize + int64(len(p))
+	}
+	return off, false, nil
+}
+
+// noteCorrupt counts and logs a corrupt span found by Read, unless recovery or an earlier
+// Read did already.
+func (s *Spool) noteCorrupt(at Pos, sk skip) {
+	s.mu.Lock()
+	fresh := !at.Less(s.counted)
+	if fresh {
+		s.corrupt += sk.records
+		s.counted = Pos{at.Segment, at.Offset + sk.bytes}
+	}
+	s.mu.Unlock()
+	if fresh {
+		s.log.Warn("spool: corrupt records skipped", keySegment, at.Segment, keyOffset, at.Offset,
+			keyBytes, sk.bytes, keyRecords, sk.records)
+	}
+}
+
+// Release tells the spool that every record before pos has been shipped: the segments that
+// lie wholly before pos are deleted (and the directory fsynced), and their bytes leave the
+// budget. It never deletes the active segment nor anything at or after pos. Releasing a
+// position at or before an earlier one does nothing; one beyond End is an error.
+func (s *Spool) Release(pos Pos) error {
+	s.releaseMu.Lock()
+	defer s.releaseMu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	if end := s.end(); end.Less(pos) {
+		s.mu.Unlock()
+		return fmt.Errorf("spool: release %v beyond end %v", pos, end)
+	}
+	if s.released.Less(pos) {
+		s.released = pos
+	}
+	pos = s.released
+	i := 0
+	for ; i < len(s.segs)-1; i++ {
+		g := s.segs[i]
+		if g.seq > pos.Segment || g.seq == pos.Segment && pos.Offset < g.size {
+			break
+		}
+		s.diskBytes -= g.size
+	}
+	drop := append([]segment(nil), s.segs[:i]...)
+	s.segs = append(s.segs[:0], s.segs[i:]...)
+	s.relBytes = 0
+	if s.segs[0].seq == pos.Segment {
+		s.relBytes = pos.Offset
+	}
+	s.mu.Unlock()
+
+	if len(drop) == 0 {
+		return nil
+	}
+	var errs []error
+	for _, g := range drop {
+		if err := os.Remove(s.path(g.seq)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if err := syncDir(s.dir); err != nil {
+		errs = append(errs, err)
+	}
+	s.log.Debug("spool: segments released", "through", drop[len(drop)-1].seq, "count", len(drop))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("spool: release: %w", err)
+	}
+	return nil
+}
+
+// Stats returns the spool's counters.
+func (s *Spool) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{
+		Segments:   len(s.segs),
+		Bytes:      s.diskBytes,
+		Unreleased: s.diskBytes - s.relBytes,
+		Queued:     len(s.queue),
+		Records:    s.records,
+		Syncs:      s.syncs,
+		Corrupt:    s.corrupt,
+		End:        s.end(),
+		Released:   s.released,
+	}
+}
+
+// Recovery returns what Open found.
+func (s *Spool) Recovery() Recovery {
+	return s.recovery // written only before Open returns
+}
+
+// Close waits for the queued Appends to be fsynced (later ones get ErrClosed), closes the
+// files and closes the Notify channel. Calling it again does nothing.
+func (s *Spool) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.wake.Broadcast()
+	s.mu.Unlock()
+	<-s.done
+	err := s.f.Close()
+	s.mu.Lock()
+	close(s.notify)
+	s.mu.Unlock()
+	if uerr := unlockDir(s.lock); err == nil {
+		err = uerr
+	}
+	if err != nil {
+		return fmt.Errorf("spool: close: %w", err)
+	}
+	return nil
+}
