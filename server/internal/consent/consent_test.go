@@ -39,6 +39,7 @@ func TestDecode(t *testing.T) {
 		{"negative version", strings.Replace(validBody, `"config_version":1`, `"config_version":-1`, 1), 400, "wrong_type", "config_version"},
 		{"fractional version", strings.Replace(validBody, `"config_version":1`, `"config_version":1.5`, 1), 400, "wrong_type", "config_version"},
 		{"choice as string", strings.Replace(validBody, `"statistics":false`, `"statistics":"no"`, 1), 400, "wrong_type", "choices.statistics"},
+		{"null choice", strings.Replace(validBody, `"statistics":false`, `"statistics":null`, 1), 400, "wrong_type", "choices"},
 		{"choices as array", strings.Replace(validBody, `{"necessary":true,"statistics":false}`, `["necessary"]`, 1), 400, "wrong_type", "choices"},
 		{"missing site", strings.Replace(validBody, `"site":"demo",`, ``, 1), 400, "missing_field", "site"},
 		{"bad site", strings.Replace(validBody, `"site":"demo"`, `"site":"../x"`, 1), 400, "invalid_field", "site"},

@@ -4,11 +4,13 @@
 // appended to the log through a Sink.
 //
 // The path of one consent: web.postConsent → Decode → Request.Check →
-// NewRecord → Sink.Append (ClickHouse today; a durable spool slots in here).
+// NewRecord → Record.Encode → spool.Append (fsynced: the 201) → shipper →
+// Sink.AppendBatch (ClickHouse).
 package consent
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,6 +37,7 @@ const (
 type Record struct {
 	RecordID      uuid.UUID
 	ConsentID     uuid.UUID
+	EventID       string // the decision's idempotency key; empty when the client sent none
 	Site          string
 	RecordedAt    time.Time // server time, millisecond precision, UTC
 	ConfigVersion uint32
@@ -52,8 +55,27 @@ type Record struct {
 	RetainUntil   time.Time // date after which the row may be dropped
 }
 
-// Sink appends records to the consent log. Append returns only once the
-// records are durable: its success is what a 201 promises.
+// Batch is a run of records that the shipper moves from one instance's spool
+// to the log together. Its ID follows from Instance and Seq, so a batch that
+// is shipped again after a crash has the same ID and the same rows.
+type Batch struct {
+	ID       uuid.UUID
+	Instance string // the spool's owner: one server instance
+	Seq      uint64 // 1, 2, … per instance
+	Records  []Record
+}
+
+// batchSpace is the UUID namespace of batch IDs.
+var batchSpace = uuid.MustParse("6c1f5a52-3a0e-4e0b-9a43-5a4d1c2b7e10")
+
+// NewBatch names the seq-th batch of instance.
+func NewBatch(instance string, seq uint64, recs []Record) Batch {
+	return Batch{ID: uuid.NewSHA1(batchSpace, []byte(instance+"/"+strconv.FormatUint(seq, 10))),
+		Instance: instance, Seq: seq, Records: recs}
+}
+
+// Sink is the consent log (ClickHouse). AppendBatch returns once the batch
+// is stored; appending a batch that is already stored must leave one copy.
 type Sink interface {
-	Append(ctx context.Context, recs []Record) error
+	AppendBatch(ctx context.Context, b Batch) error
 }

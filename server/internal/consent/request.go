@@ -24,15 +24,15 @@ const MaxBodyBytes = 4 << 10
 
 // Request is the body of POST /v1/consents.
 type Request struct {
-	Site          string          `json:"site"`
-	ConsentID     string          `json:"consent_id"`
-	ConfigVersion uint32          `json:"config_version"`
-	Choices       map[string]bool `json:"choices"`
-	Method        string          `json:"method"`
-	Lang          string          `json:"lang"`
-	URL           string          `json:"url"`
-	GPC           bool            `json:"gpc"`
-	Source        string          `json:"source"`
+	Site          string  `json:"site"`
+	ConsentID     string  `json:"consent_id"`
+	ConfigVersion uint32  `json:"config_version"`
+	Choices       Choices `json:"choices"`
+	Method        string  `json:"method"`
+	Lang          string  `json:"lang"`
+	URL           string  `json:"url"`
+	GPC           bool    `json:"gpc"`
+	Source        string  `json:"source"`
 	// EventID names one decision: the banner sends a new random UUID per
 	// decision and the same one on every retry of it (or an API client sends
 	// an Idempotency-Key header). Optional.
@@ -50,6 +50,32 @@ func bad(code, field, msg string, args ...any) *apierr.Error {
 
 func unprocessable(code, field, msg string, args ...any) *apierr.Error {
 	return apierr.New(http.StatusUnprocessableEntity, code, field, msg, args...)
+}
+
+// Choices maps each category id to granted (true) or refused (false).
+type Choices map[string]bool
+
+// UnmarshalJSONFrom decodes an object of booleans and refuses null for a
+// decision (a plain map would read it as false): a record must say one or
+// the other.
+func (c *Choices) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	var m map[string]*bool
+	if err := json.UnmarshalDecode(dec, &m); err != nil {
+		return err
+	}
+	if m == nil {
+		*c = nil
+		return nil
+	}
+	out := make(Choices, len(m))
+	for k, v := range m {
+		if v == nil {
+			return errors.New("a decision is null")
+		}
+		out[k] = *v
+	}
+	*c = out
+	return nil
 }
 
 // Decode parses and syntactically checks a request body. Everything wrong
@@ -164,7 +190,7 @@ func (r *Request) checkSyntax() error {
 	if _, _, err := StripURL(r.URL); err != nil {
 		return bad("invalid_field", "url", "url %s", err.Error())
 	}
-	if r.EventID != "" && !validEventID(r.EventID) {
+	if r.EventID != "" && !ValidEventID(r.EventID) {
 		return bad("invalid_field", "event_id", "event_id must be a UUID like 8f1e2d3c-4b5a-4c6d-8e7f-0a1b2c3d4e5f, new for each decision")
 	}
 	switch r.Source {
@@ -213,9 +239,9 @@ func (r *Request) Check(v *siteconfig.Version) error {
 	return nil
 }
 
-// validEventID accepts a UUID in its canonical 36-character form, any
+// ValidEventID accepts a UUID in its canonical 36-character form, any
 // version: API clients may use their own kind of UUID as an idempotency key.
-func validEventID(s string) bool {
+func ValidEventID(s string) bool {
 	_, err := uuid.Parse(s)
 	return err == nil && len(s) == 36
 }
@@ -241,6 +267,7 @@ func NewRecord(r *Request, v *siteconfig.Version, cl Client, recordID uuid.UUID,
 	return Record{
 		RecordID:      recordID,
 		ConsentID:     uuid.MustParse(r.ConsentID), // checked in Decode
+		EventID:       r.EventID,
 		Site:          r.Site,
 		RecordedAt:    now,
 		ConfigVersion: v.Number,

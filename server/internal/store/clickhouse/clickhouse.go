@@ -27,11 +27,14 @@ type Store struct {
 	// legacy is true on ClickHouse before 19, which needs
 	// allow_experimental_low_cardinality_type to create LowCardinality columns.
 	legacy bool
+	// cluster, when set, makes DDL run ON CLUSTER with Replicated engines
+	// (see cluster.go).
+	cluster string
 }
 
 var dbNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
-// Open connects to rawURL (clickhouse://user:pass@host:port/database),
+// Open connects to rawURL (clickhouse://user:pass@host:port[,host:port…]/database[?cluster=NAME]),
 // creating the database when it does not exist yet.
 func Open(ctx context.Context, rawURL string, log *slog.Logger) (*Store, error) {
 	u, err := url.Parse(rawURL)
@@ -45,6 +48,10 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*Store, error) 
 	if !dbNameRe.MatchString(db) {
 		return nil, fmt.Errorf("clickhouse: %q is not a valid database name", db)
 	}
+	cluster := u.Query().Get("cluster")
+	if cluster != "" && !dbNameRe.MatchString(cluster) {
+		return nil, fmt.Errorf("clickhouse: %q is not a valid cluster name", cluster)
+	}
 	opts := func(database string) *ch.Options {
 		pass, _ := u.User.Password()
 		user := u.User.Username()
@@ -52,7 +59,7 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*Store, error) 
 			user = "default"
 		}
 		return &ch.Options{
-			Addr:             []string{u.Host},
+			Addr:             strings.Split(u.Host, ","),
 			Protocol:         ch.Native, // HTTP does not work against 18.16
 			Auth:             ch.Auth{Database: database, Username: user, Password: pass},
 			DialTimeout:      3 * time.Second,
@@ -69,7 +76,11 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*Store, error) 
 		return nil, fmt.Errorf("clickhouse: open %s: %w", u.Host, err)
 	}
 	defer boot.Close()
-	if err := boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+db); err != nil {
+	createDB := "CREATE DATABASE IF NOT EXISTS " + db
+	if cluster != "" {
+		createDB += " ON CLUSTER " + cluster
+	}
+	if err := boot.Exec(ctx, createDB); err != nil {
 		return nil, fmt.Errorf("clickhouse: create database %s: %w", db, err)
 	}
 	conn, err := ch.Open(opts(db))
@@ -81,7 +92,7 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*Store, error) 
 		conn.Close()
 		return nil, fmt.Errorf("clickhouse: server version: %w", err)
 	}
-	s := &Store{conn: conn, database: db, log: log.With("component", "clickhouse"), legacy: sv.Version.Major < 19}
+	s := &Store{conn: conn, database: db, log: log.With("component", "clickhouse"), legacy: sv.Version.Major < 19, cluster: cluster}
 	s.log.Info("connected", "addr", u.Host, "database", db, "server", sv.Version.String())
 	return s, nil
 }

@@ -72,6 +72,47 @@ func TestMigrateTwiceAndRefuseNewerSchema(t *testing.T) {
 	}
 }
 
+// A file applied once must never change: the server refuses to start on it.
+func TestMigrateRefusesAChangedFile(t *testing.T) {
+	st := testutil.ClickHouse(t)
+	ctx := context.Background()
+	b, err := st.Conn().PrepareBatch(ctx, "INSERT INTO schema_migrations (version, name, sha256, applied_at)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Append(uint32(2), "002_config_versions.sql", "0123456789abcdef", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Send(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "002_config_versions.sql was applied") {
+		t.Fatalf("want a refusal naming 002_config_versions.sql, got %v", err)
+	}
+}
+
+// 18.16 has no ADD COLUMN IF NOT EXISTS: a second ADD COLUMN of the same
+// column is recognised by its error, so a half-applied file can be re-run.
+func TestAddColumnTwiceCountsAsDone(t *testing.T) {
+	st := testutil.ClickHouse(t)
+	ctx := context.Background()
+	if err := st.Conn().Exec(ctx, "CREATE TABLE IF NOT EXISTS t_add (a UInt8) ENGINE = MergeTree ORDER BY a"); err != nil {
+		t.Fatal(err)
+	}
+	stmt := "ALTER TABLE t_add ADD COLUMN b String"
+	if err := st.Conn().Exec(ctx, stmt); err != nil {
+		t.Fatal(err)
+	}
+	err := st.Conn().Exec(ctx, stmt)
+	if err == nil || !clickhouse.ColumnExists(stmt, err) {
+		t.Fatalf("second ADD COLUMN: %v; want it recognised as done", err)
+	}
+	other := st.Conn().Exec(ctx, "ALTER TABLE t_add ADD COLUMN c NoSuchType")
+	if other == nil || clickhouse.ColumnExists("ALTER TABLE t_add ADD COLUMN c NoSuchType", other) {
+		t.Fatalf("an unrelated failure must not count as done: %v", other)
+	}
+}
+
 type column struct{ table, name, typ string }
 
 func columns18(t *testing.T, st *clickhouse.Store) []column {
@@ -158,12 +199,15 @@ func TestAppendWritesEveryColumn(t *testing.T) {
 		t.Fatalf("INSERT columns %v\ndiffer from table columns %v", insert, table)
 	}
 	want := testRecord("s1", strings.Repeat("ab", 32))
-	if err := st.Append(ctx, []consent.Record{want, testRecord("s1", "x")}); err != nil {
+	want.EventID = "0190b3c4-7d2e-7a6b-9c1d-2e3f4a5b6c7d"
+	batch := consent.NewBatch("instance-a", 7, []consent.Record{want, testRecord("s1", "x")})
+	if err := st.AppendBatch(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
 	var (
 		n                                          uint64
-		consentID                                  uuid.UUID
+		consentID, batchID                         uuid.UUID
+		eventID                                    string
 		at                                         time.Time
 		ms                                         uint16
 		hash, method, source, ip, origin, path, ua string
@@ -176,9 +220,9 @@ func TestAppendWritesEveryColumn(t *testing.T) {
 		t.Fatalf("count = %d, %v", n, err)
 	}
 	err := st.Conn().QueryRow(ctx, `SELECT consent_id, recorded_at, recorded_ms, config_hash, toString(method), toString(source),
-		ip_prefix, page_origin, page_path, concat(ua_browser, '|', ua_os, '|', ua_device), categories, granted, gpc, retain_until
-		FROM consent_log WHERE record_id = ?`, want.RecordID).
-		Scan(&consentID, &at, &ms, &hash, &method, &source, &ip, &origin, &path, &ua, &cats, &granted, &gpc, &retain)
+		ip_prefix, page_origin, page_path, concat(ua_browser, '|', ua_os, '|', ua_device), categories, granted, gpc, retain_until,
+		event_id, batch_id FROM consent_log WHERE record_id = ?`, want.RecordID).
+		Scan(&consentID, &at, &ms, &hash, &method, &source, &ip, &origin, &path, &ua, &cats, &granted, &gpc, &retain, &eventID, &batchID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,9 +230,51 @@ func TestAppendWritesEveryColumn(t *testing.T) {
 	if consentID != want.ConsentID || !gotAt.Equal(want.RecordedAt) || hash != want.ConfigHash || method != "custom" ||
 		source != "settings" || ip != want.IPPrefix || origin != want.PageOrigin || path != "/p" ||
 		ua != "Firefox 133|Linux|desktop" || !slices.Equal(cats, want.Categories) || !slices.Equal(granted, []uint8{1, 0}) ||
-		gpc != 1 || retain.Format(time.DateOnly) != want.RetainUntil.Format(time.DateOnly) {
-		t.Fatalf("row differs from record:\n got %v %v %s %s %s %s %s %s %s %v %v %d %v\nwant %+v",
-			consentID, gotAt, method, source, ip, origin, path, ua, hash, cats, granted, gpc, retain, want)
+		gpc != 1 || retain.Format(time.DateOnly) != want.RetainUntil.Format(time.DateOnly) || eventID != want.EventID || batchID != batch.ID {
+		t.Fatalf("row differs from record:\n got %v %v %s %s %s %s %s %s %s %v %v %d %v %s %s\nwant %+v in batch %s",
+			consentID, gotAt, method, source, ip, origin, path, ua, hash, cats, granted, gpc, retain, eventID, batchID, want, batch.ID)
+	}
+}
+
+// A batch shipped again (the shipper crashed before it saved its position)
+// leaves one copy of every row, on 18.16 as on current ClickHouse.
+func TestAppendBatchTwiceLeavesOneCopy(t *testing.T) {
+	st := testutil.ClickHouse(t)
+	ctx := context.Background()
+	recs := []consent.Record{testRecord("s1", "h"), testRecord("s2", "h"), testRecord("s1", "h")}
+	b := consent.NewBatch("instance-a", 1, recs)
+	for range 2 {
+		if err := st.AppendBatch(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A copy that reached ClickHouse only in part is completed, and the
+	// duplicates are folded by the table engine.
+	b2 := consent.NewBatch("instance-a", 2, []consent.Record{testRecord("s1", "h"), testRecord("s1", "h")})
+	partial := b2
+	partial.Records = b2.Records[:1]
+	if err := st.AppendBatch(ctx, partial); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AppendBatch(ctx, b2); err != nil {
+		t.Fatal(err)
+	}
+	var raw, final uint64
+	if err := st.Conn().QueryRow(ctx, "SELECT count() FROM consent_log").Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw != 5+1 {
+		t.Fatalf("%d rows stored; want 6 (a whole batch is never re-inserted, a partial one is completed)", raw)
+	}
+	if err := st.Conn().QueryRow(ctx, "SELECT count() FROM consent_log FINAL").Scan(&final); err != nil {
+		t.Fatal(err)
+	}
+	if final != 5 {
+		t.Fatalf("%d rows with FINAL, want 5", final)
+	}
+	var batches uint64
+	if err := st.Conn().QueryRow(ctx, "SELECT uniqExact(batch_id) FROM consent_batches").Scan(&batches); err != nil || batches != 2 {
+		t.Fatalf("%d batches in the manifest, %v; want 2", batches, err)
 	}
 }
 

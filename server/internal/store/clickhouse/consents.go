@@ -3,7 +3,12 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/samtycke/samtycke/server/internal/consent"
 )
@@ -15,28 +20,30 @@ var _ consent.Sink = (*Store)(nil)
 // migrated table, so a column cannot be forgotten on either side.
 var consentColumns = []struct {
 	name  string
-	value func(r *consent.Record) any
+	value func(b *consent.Batch, r *consent.Record) any
 }{
-	{"record_id", func(r *consent.Record) any { return r.RecordID }},
-	{"consent_id", func(r *consent.Record) any { return r.ConsentID }},
-	{"site", func(r *consent.Record) any { return r.Site }},
-	{"recorded_at", func(r *consent.Record) any { return r.RecordedAt }},
-	{"recorded_ms", func(r *consent.Record) any { return uint16(r.RecordedAt.Nanosecond() / 1e6) }},
-	{"config_version", func(r *consent.Record) any { return r.ConfigVersion }},
-	{"config_hash", func(r *consent.Record) any { return r.ConfigHash }},
-	{"lang", func(r *consent.Record) any { return r.Lang }},
-	{"categories", func(r *consent.Record) any { return r.Categories }},
-	{"granted", func(r *consent.Record) any { return boolsToUint8(r.Granted) }},
-	{"method", func(r *consent.Record) any { return r.Method }},
-	{"source", func(r *consent.Record) any { return r.Source }},
-	{"gpc", func(r *consent.Record) any { return boolToUint8(r.GPC) }},
-	{"ua_browser", func(r *consent.Record) any { return r.UA.Browser }},
-	{"ua_os", func(r *consent.Record) any { return r.UA.OS }},
-	{"ua_device", func(r *consent.Record) any { return r.UA.Device }},
-	{"ip_prefix", func(r *consent.Record) any { return r.IPPrefix }},
-	{"page_origin", func(r *consent.Record) any { return r.PageOrigin }},
-	{"page_path", func(r *consent.Record) any { return r.PagePath }},
-	{"retain_until", func(r *consent.Record) any { return r.RetainUntil }},
+	{"record_id", func(_ *consent.Batch, r *consent.Record) any { return r.RecordID }},
+	{"consent_id", func(_ *consent.Batch, r *consent.Record) any { return r.ConsentID }},
+	{"event_id", func(_ *consent.Batch, r *consent.Record) any { return r.EventID }},
+	{"batch_id", func(b *consent.Batch, _ *consent.Record) any { return b.ID }},
+	{"site", func(_ *consent.Batch, r *consent.Record) any { return r.Site }},
+	{"recorded_at", func(_ *consent.Batch, r *consent.Record) any { return r.RecordedAt }},
+	{"recorded_ms", func(_ *consent.Batch, r *consent.Record) any { return uint16(r.RecordedAt.Nanosecond() / 1e6) }},
+	{"config_version", func(_ *consent.Batch, r *consent.Record) any { return r.ConfigVersion }},
+	{"config_hash", func(_ *consent.Batch, r *consent.Record) any { return r.ConfigHash }},
+	{"lang", func(_ *consent.Batch, r *consent.Record) any { return r.Lang }},
+	{"categories", func(_ *consent.Batch, r *consent.Record) any { return r.Categories }},
+	{"granted", func(_ *consent.Batch, r *consent.Record) any { return boolsToUint8(r.Granted) }},
+	{"method", func(_ *consent.Batch, r *consent.Record) any { return r.Method }},
+	{"source", func(_ *consent.Batch, r *consent.Record) any { return r.Source }},
+	{"gpc", func(_ *consent.Batch, r *consent.Record) any { return boolToUint8(r.GPC) }},
+	{"ua_browser", func(_ *consent.Batch, r *consent.Record) any { return r.UA.Browser }},
+	{"ua_os", func(_ *consent.Batch, r *consent.Record) any { return r.UA.OS }},
+	{"ua_device", func(_ *consent.Batch, r *consent.Record) any { return r.UA.Device }},
+	{"ip_prefix", func(_ *consent.Batch, r *consent.Record) any { return r.IPPrefix }},
+	{"page_origin", func(_ *consent.Batch, r *consent.Record) any { return r.PageOrigin }},
+	{"page_path", func(_ *consent.Batch, r *consent.Record) any { return r.PagePath }},
+	{"retain_until", func(_ *consent.Batch, r *consent.Record) any { return r.RetainUntil }},
 }
 
 var insertConsents = func() string {
@@ -47,28 +54,82 @@ var insertConsents = func() string {
 	return "INSERT INTO consent_log (" + strings.Join(names, ", ") + ")"
 }()
 
-// Append inserts records into the consent log in one batch. It returns once
-// ClickHouse has acknowledged the insert.
-func (s *Store) Append(ctx context.Context, recs []consent.Record) error {
-	if len(recs) == 0 {
+// AppendBatch stores a batch: its rows, then its manifest row in
+// consent_batches. A batch whose rows are all in already (shipped before a
+// crash, acknowledged too late) is not inserted again; a partly inserted one
+// is inserted whole, and consent_log's ReplacingMergeTree folds the copies.
+func (s *Store) AppendBatch(ctx context.Context, b consent.Batch) error {
+	if len(b.Records) == 0 {
 		return nil
 	}
-	b, err := s.conn.PrepareBatch(ctx, insertConsents)
+	first, last := b.Records[0].RecordedAt, b.Records[0].RecordedAt
+	sites := map[string]bool{}
+	for i := range b.Records {
+		if at := b.Records[i].RecordedAt; at.Before(first) {
+			first = at
+		} else if at.After(last) {
+			last = at
+		}
+		sites[b.Records[i].Site] = true
+	}
+	n, err := s.batchRows(ctx, b.ID, slices.Collect(maps.Keys(sites)), first, last)
 	if err != nil {
-		return fmt.Errorf("append consents: prepare: %w", err)
+		return err
+	}
+	if n < uint64(len(b.Records)) {
+		if err := s.insertRows(ctx, &b); err != nil {
+			return err
+		}
+	}
+	mb, err := s.conn.PrepareBatch(ctx, "INSERT INTO consent_batches (batch_id, instance, seq, rows, first_recorded_at, last_recorded_at, shipped_at)")
+	if err != nil {
+		return fmt.Errorf("append batch %d: prepare manifest: %w", b.Seq, err)
+	}
+	if err := mb.Append(b.ID, b.Instance, b.Seq, uint32(len(b.Records)), first, last, time.Now().UTC()); err != nil {
+		mb.Abort()
+		return fmt.Errorf("append batch %d: manifest: %w", b.Seq, err)
+	}
+	if err := mb.Send(); err != nil {
+		return fmt.Errorf("append batch %d: manifest: %w", b.Seq, err)
+	}
+	return nil
+}
+
+// batchRows counts the rows of batch id already stored. The sort key
+// (site, recorded_at) bounds the search to the batch's own granules.
+func (s *Store) batchRows(ctx context.Context, id uuid.UUID, sites []string, first, last time.Time) (uint64, error) {
+	var n uint64
+	// One placeholder per site: 18.16 takes no array for IN.
+	args := make([]any, 0, len(sites)+3)
+	for _, site := range sites {
+		args = append(args, site)
+	}
+	args = append(args, first.Truncate(time.Second), last, id)
+	err := s.conn.QueryRow(ctx, "SELECT count() FROM consent_log WHERE site IN ("+strings.Repeat("?, ", len(sites)-1)+
+		"?) AND recorded_at >= ? AND recorded_at <= ? AND batch_id = ?", args...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("append batch: look for an earlier copy: %w", err)
+	}
+	return n, nil
+}
+
+func (s *Store) insertRows(ctx context.Context, b *consent.Batch) error {
+	pb, err := s.conn.PrepareBatch(ctx, insertConsents)
+	if err != nil {
+		return fmt.Errorf("append batch %d: prepare: %w", b.Seq, err)
 	}
 	row := make([]any, len(consentColumns))
-	for i := range recs {
+	for i := range b.Records {
 		for j, c := range consentColumns {
-			row[j] = c.value(&recs[i])
+			row[j] = c.value(b, &b.Records[i])
 		}
-		if err := b.Append(row...); err != nil {
-			b.Abort()
-			return fmt.Errorf("append consents: row %d: %w", i, err)
+		if err := pb.Append(row...); err != nil {
+			pb.Abort()
+			return fmt.Errorf("append batch %d: row %d: %w", b.Seq, i, err)
 		}
 	}
-	if err := b.Send(); err != nil {
-		return fmt.Errorf("append consents: send %d rows: %w", len(recs), err)
+	if err := pb.Send(); err != nil {
+		return fmt.Errorf("append batch %d: send %d rows: %w", b.Seq, len(b.Records), err)
 	}
 	return nil
 }

@@ -8,3 +8,9 @@ func ConsentColumnNames() []string {
 	}
 	return out
 }
+
+// ColumnExists exposes the re-run rule for ADD COLUMN to the external tests.
+var ColumnExists = columnExists
+
+// OnCluster exposes the cluster rewrite to the external tests.
+var OnCluster = onCluster

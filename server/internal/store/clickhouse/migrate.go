@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -86,6 +88,17 @@ func SplitStatements(sql string) []string {
 	return out
 }
 
+var addColumnRe = regexp.MustCompile(`(?i)^ALTER TABLE \S+ ADD COLUMN `)
+
+// columnExists reports whether err is ClickHouse refusing an ADD COLUMN
+// because the column is there already: a re-run of a migration interrupted
+// after that statement. 18.16 has no ADD COLUMN IF NOT EXISTS; it answers
+// code 44, current releases 15 (DUPLICATE_COLUMN).
+func columnExists(stmt string, err error) bool {
+	var ex *ch.Exception
+	return addColumnRe.MatchString(stmt) && errors.As(err, &ex) && (ex.Code == 44 || ex.Code == 15)
+}
+
 const migrationsDDL = `CREATE TABLE IF NOT EXISTS schema_migrations
 (
     version    UInt32,
@@ -108,22 +121,23 @@ func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
 	if s.legacy {
 		ddlCtx = ch.Context(ctx, ch.WithSettings(ch.Settings{"allow_experimental_low_cardinality_type": 1}))
 	}
-	if err := s.conn.Exec(ddlCtx, migrationsDDL); err != nil {
+	if err := s.conn.Exec(ddlCtx, onCluster(migrationsDDL, s.cluster)); err != nil {
 		return nil, fmt.Errorf("migrate: create schema_migrations: %w", err)
 	}
-	done := map[uint32]bool{}
-	rows, err := s.conn.Query(ctx, "SELECT DISTINCT version FROM schema_migrations")
+	done := map[uint32]string{} // version → SHA-256 of the file as applied
+	rows, err := s.conn.Query(ctx, "SELECT version, argMax(sha256, applied_at) FROM schema_migrations GROUP BY version")
 	if err != nil {
 		return nil, fmt.Errorf("migrate: read schema_migrations: %w", err)
 	}
 	var newest uint32
 	for rows.Next() {
 		var v uint32
-		if err := rows.Scan(&v); err != nil {
+		var sum string
+		if err := rows.Scan(&v, &sum); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("migrate: read schema_migrations: %w", err)
 		}
-		done[v] = true
+		done[v] = sum
 		newest = max(newest, v)
 	}
 	rows.Close()
@@ -133,12 +147,20 @@ func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
 	if known := all[len(all)-1].Version; newest > known {
 		return nil, fmt.Errorf("migrate: database %s has schema version %d, newer than this binary knows (%d): upgrade samtycke", s.database, newest, known)
 	}
+	// An applied file must not have changed: the database was built from the
+	// text that was applied, and a new text would silently never run.
 	for _, m := range all {
-		if done[m.Version] {
+		if sum, ok := done[m.Version]; ok && sum != m.SHA256 {
+			return nil, fmt.Errorf("migrate: %s was applied to database %s with SHA-256 %.12s…, but this binary's file has %.12s…: "+
+				"an applied migration must never change; put the change in a new migration file", m.Name, s.database, sum, m.SHA256)
+		}
+	}
+	for _, m := range all {
+		if _, ok := done[m.Version]; ok {
 			continue
 		}
 		for i, stmt := range m.Statements {
-			if err := s.conn.Exec(ddlCtx, stmt); err != nil {
+			if err := s.conn.Exec(ddlCtx, onCluster(stmt, s.cluster)); err != nil && !columnExists(stmt, err) {
 				return applied, fmt.Errorf("migrate: %s statement %d: %w", m.Name, i+1, err)
 			}
 		}
