@@ -1,0 +1,388 @@
+// Package shipper moves consent records from this instance's spool to the
+// consent log (ClickHouse) in batches, and only then lets the spool forget
+// them.
+//
+// One batch at a time: read up to MaxRecords from the acknowledged position,
+// note the batch as in flight (an fsynced checkpoint), append it to the Sink
+// until that succeeds, then advance the checkpoint and release the spool
+// segments before it. A crash anywhere in between re-ships exactly the same
+// batch (same records, same sequence number, so the same batch ID), which the
+// Sink recognises. Between batches the shipper waits for MaxWait unless a
+// full batch is waiting, so ClickHouse gets few large inserts under load and
+// at most one insert per MaxWait when it is quiet.
+package shipper
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/samtycke/samtycke/server/internal/consent"
+	"github.com/samtycke/samtycke/server/internal/spool"
+)
+
+// Spool is what the shipper needs of the spool.
+type Spool interface {
+	Read(from spool.Pos, max int, maxBytes int) ([]spool.Record, spool.Pos, error)
+	Notify() <-chan struct{}
+	End() spool.Pos
+	Release(pos spool.Pos) error
+}
+
+// Options tune a Shipper. Zero values take the defaults.
+type Options struct {
+	// Instance names this server's spool in every batch (default: the
+	// host name); it must be stable across restarts and unique per spool.
+	Instance string
+	// Dir holds the checkpoint file (the spool's directory is fine).
+	Dir string
+	// MaxRecords and MaxBytes bound one batch (default 10,000 and 8 MiB).
+	MaxRecords int
+	MaxBytes   int
+	// MaxWait is the pause between two batches when fewer than MaxRecords
+	// are waiting (default 1 s).
+	MaxWait time.Duration
+	// MaxBackoff caps the pause between retries of a failing insert
+	// (default 5 s: a ClickHouse that is back is used within seconds).
+	MaxBackoff time.Duration
+	Log        *slog.Logger
+	// OnBatch, if set, hears of every attempt: rows, duration, error.
+	OnBatch func(rows int, d time.Duration, err error)
+}
+
+// Shipper ships one spool. Run it in one goroutine; Flush may be called
+// from others.
+type Shipper struct {
+	sp   Spool
+	sink consent.Sink
+	opt  Options
+	log  *slog.Logger
+
+	shipMu  sync.Mutex // held while shipping: one batch at a time
+	stateMu sync.Mutex // guards state, briefly: never held across I/O
+	state   checkpoint
+
+	statsMu sync.Mutex
+	stats   Stats
+}
+
+// Stats are the shipper's counters, for metrics.
+type Stats struct {
+	Batches, Rows, InsertErrors, Rejected uint64
+}
+
+// checkpoint is the shipper's durable state: everything before Acked is in
+// ClickHouse; InFlight, if set, is the batch being shipped.
+type checkpoint struct {
+	Acked    spool.Pos `json:"acked"`
+	Seq      uint64    `json:"seq"` // the last acknowledged batch's number
+	InFlight *inFlight `json:"in_flight,omitempty"`
+}
+
+type inFlight struct {
+	Seq  uint64    `json:"seq"`
+	From spool.Pos `json:"from"`
+	To   spool.Pos `json:"to"`
+}
+
+const checkpointFile = "shipper.json"
+
+// New loads the checkpoint in opt.Dir (none yet: start at the beginning).
+func New(sp Spool, sink consent.Sink, opt Options) (*Shipper, error) {
+	if opt.Instance == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("shipper: instance name: %w", err)
+		}
+		opt.Instance = h
+	}
+	if opt.MaxRecords <= 0 {
+		opt.MaxRecords = 10000
+	}
+	if opt.MaxBytes <= 0 {
+		opt.MaxBytes = 8 << 20
+	}
+	if opt.MaxWait <= 0 {
+		opt.MaxWait = time.Second
+	}
+	if opt.MaxBackoff <= 0 {
+		opt.MaxBackoff = 5 * time.Second
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Shipper{sp: sp, sink: sink, opt: opt, log: opt.Log.With("component", "shipper")}
+	b, err := os.ReadFile(filepath.Join(opt.Dir, checkpointFile))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("shipper: read checkpoint: %w", err)
+	default:
+		if err := json.Unmarshal(b, &s.state); err != nil {
+			return nil, fmt.Errorf("shipper: checkpoint %s is damaged (%w); move it aside to re-ship the whole spool — the consent log drops the copies", filepath.Join(opt.Dir, checkpointFile), err)
+		}
+	}
+	return s, nil
+}
+
+// Run ships until ctx ends. It returns nil then; whatever is left in the
+// spool is shipped by the next start, or by a Flush before it.
+func (s *Shipper) Run(ctx context.Context) error {
+	last := time.Time{}
+	for {
+		notify := s.sp.Notify()
+		if s.idle() {
+			select {
+			case <-notify:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		// Let a batch fill up for MaxWait after the previous one; a backlog
+		// of full batches is shipped without pause (the inner loop).
+		if wait := s.opt.MaxWait - time.Since(last); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			}
+		}
+		last = time.Now()
+		for {
+			_, full, err := s.shipOne(ctx)
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err != nil {
+				// The spool or the checkpoint file failed (disk): nothing is
+				// lost, so try again after the usual pause.
+				s.log.Error("shipping stopped for a moment", "err", err)
+				break
+			}
+			if !full {
+				break
+			}
+		}
+	}
+}
+
+// idle reports whether everything in the spool has been shipped.
+func (s *Shipper) idle() bool {
+	st := s.checkpoint()
+	return st.InFlight == nil && st.Acked == s.sp.End()
+}
+
+func (s *Shipper) checkpoint() checkpoint {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	return s.state
+}
+
+// Flush ships everything that was in the spool when it was called. Tests and
+// shutdown use it.
+func (s *Shipper) Flush(ctx context.Context) error {
+	target := s.sp.End()
+	for {
+		if st := s.checkpoint(); st.InFlight == nil && !st.Acked.Less(target) {
+			return nil
+		}
+		n, _, err := s.shipOne(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil // the spool has nothing more to read
+		}
+	}
+}
+
+// shipOne ships the in-flight batch, or the next one. It retries the Sink
+// with backoff until it succeeds or ctx ends, and reports whether the batch
+// was full (more may be waiting) and how many records it held.
+func (s *Shipper) shipOne(ctx context.Context) (n int, full bool, err error) {
+	s.shipMu.Lock()
+	defer s.shipMu.Unlock()
+	st := s.checkpoint()
+	if st.InFlight == nil {
+		recs, next, err := s.sp.Read(st.Acked, s.opt.MaxRecords, s.opt.MaxBytes)
+		if err != nil {
+			return 0, false, fmt.Errorf("shipper: read spool: %w", err)
+		}
+		if len(recs) == 0 {
+			return 0, false, nil
+		}
+		full = len(recs) >= s.opt.MaxRecords
+		st.InFlight = &inFlight{Seq: st.Seq + 1, From: st.Acked, To: next}
+		if err := s.save(st); err != nil {
+			return 0, false, err
+		}
+	}
+	f := st.InFlight
+	recs, err := s.readRange(f.From, f.To)
+	if err != nil {
+		return 0, false, err
+	}
+	batch := consent.NewBatch(s.opt.Instance, f.Seq, s.decode(recs))
+	for pause := 100 * time.Millisecond; ; pause = min(2*pause, s.opt.MaxBackoff) {
+		start := time.Now()
+		err = s.sink.AppendBatch(ctx, batch)
+		if s.opt.OnBatch != nil {
+			s.opt.OnBatch(len(batch.Records), time.Since(start), err)
+		}
+		if err == nil {
+			break
+		}
+		s.count(func(st *Stats) { st.InsertErrors++ })
+		s.log.Warn("shipping a batch failed; retrying", "seq", f.Seq, "rows", len(batch.Records), "in", pause, "err", err)
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return 0, false, ctx.Err()
+		}
+	}
+	st = checkpoint{Acked: f.To, Seq: f.Seq}
+	if err := s.save(st); err != nil {
+		return 0, false, err
+	}
+	if err := s.sp.Release(f.To); err != nil {
+		s.log.Warn("releasing shipped spool segments failed; retried after the next batch", "err", err)
+	}
+	s.count(func(st *Stats) {
+		st.Batches++
+		st.Rows += uint64(len(batch.Records))
+	})
+	return len(recs), full, nil
+}
+
+// readRange reads exactly the records in [from, to).
+func (s *Shipper) readRange(from, to spool.Pos) ([]spool.Record, error) {
+	var out []spool.Record
+	for from.Less(to) {
+		recs, next, err := s.sp.Read(from, s.opt.MaxRecords, s.opt.MaxBytes)
+		if err != nil {
+			return nil, fmt.Errorf("shipper: read spool: %w", err)
+		}
+		if len(recs) == 0 {
+			return nil, fmt.Errorf("shipper: the spool ends at %v, before the batch in flight ends at %v", from, to)
+		}
+		for _, r := range recs {
+			if !r.Pos.Less(to) {
+				return out, nil
+			}
+			out = append(out, r)
+		}
+		from = next
+	}
+	return out, nil
+}
+
+// decode turns spool records into consent records. A record that does not
+// decode (a bug, since the spool checks CRCs) cannot ever be shipped: it is
+// kept aside in rejected.ndjson and logged, rather than blocking the log.
+func (s *Shipper) decode(recs []spool.Record) []consent.Record {
+	out := make([]consent.Record, 0, len(recs))
+	for _, r := range recs {
+		rec, err := consent.DecodeRecord(r.Data)
+		if err != nil {
+			s.reject(r, err)
+			continue
+		}
+		out = append(out, rec)
+	}
+	return out
+}
+
+func (s *Shipper) reject(r spool.Record, cause error) {
+	s.count(func(st *Stats) { st.Rejected++ })
+	s.log.Error("a spooled record does not decode; kept aside in rejected.ndjson", "pos", r.Pos, "err", cause)
+	f, err := os.OpenFile(filepath.Join(s.opt.Dir, "rejected.ndjson"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		s.log.Error("cannot keep a rejected record", "err", err)
+		return
+	}
+	defer f.Close()
+	line, _ := json.Marshal(map[string]any{"pos": r.Pos, "error": cause.Error(), "data": r.Data})
+	if _, err := f.Write(append(line, '\n')); err != nil {
+		s.log.Error("cannot keep a rejected record", "err", err)
+	}
+}
+
+// save writes the checkpoint durably: tmp, fsync, rename, fsync the folder.
+func (s *Shipper) save(st checkpoint) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(s.opt.Dir, checkpointFile)
+	if err := writeFileSync(path, b); err != nil {
+		return fmt.Errorf("shipper: save checkpoint: %w", err)
+	}
+	s.stateMu.Lock()
+	s.state = st
+	s.stateMu.Unlock()
+	return nil
+}
+
+func writeFileSync(path string, b []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+func (s *Shipper) count(f func(*Stats)) {
+	s.statsMu.Lock()
+	f(&s.stats)
+	s.statsMu.Unlock()
+}
+
+// Lag is the age of the oldest record not yet shipped, 0 when none waits.
+func (s *Shipper) Lag(now time.Time) time.Duration {
+	recs, _, err := s.sp.Read(s.checkpoint().Acked, 1, 1)
+	if err != nil || len(recs) == 0 {
+		return 0
+	}
+	rec, err := consent.DecodeRecord(recs[0].Data)
+	if err != nil {
+		return 0
+	}
+	return max(now.Sub(rec.RecordedAt), 0)
+}
+
+// Stats returns the counters.
+func (s *Shipper) Stats() Stats {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	return s.stats
+}
