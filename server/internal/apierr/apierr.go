@@ -5,7 +5,10 @@
 // reaches the edge is a 500 and is logged there.
 package apierr
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Error is a client-facing error.
 type Error struct {
@@ -15,6 +18,8 @@ type Error struct {
 	Field   string `json:"field,omitempty"`
 	// Cause is the underlying failure, logged but never sent to clients.
 	Cause error `json:"-"`
+	// RetryAfter, when set, is sent as the Retry-After header (429, 503).
+	RetryAfter time.Duration `json:"-"`
 }
 
 // Unwrap returns the cause.

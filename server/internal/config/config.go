@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -25,6 +26,13 @@ type Config struct {
 	Demo           bool
 	TrustedProxies []netip.Prefix
 	LogLevel       string
+	// RateLimitPerIP is consent decisions per minute per truncated IP
+	// prefix, RateLimitPerSite per second per site; 0 turns a limit off.
+	RateLimitPerIP   int
+	RateLimitPerSite int
+	// SpoolMaxBytes is the disk budget of consents not yet shipped to
+	// ClickHouse; past it, ingest answers 503 rather than fill the disk.
+	SpoolMaxBytes int64
 }
 
 // RedisEnabled reports whether a Redis server is configured.
@@ -128,6 +136,31 @@ var options = []option{
 		}
 		return fmt.Errorf("want debug, info, warn or error")
 	}},
+	{"SAMTYCKE_RATELIMIT_PER_IP", "120", false, func(c *Config, v string) (err error) {
+		c.RateLimitPerIP, err = count(v, "decisions per minute per IP prefix")
+		return err
+	}},
+	{"SAMTYCKE_RATELIMIT_PER_SITE", "2000", false, func(c *Config, v string) (err error) {
+		c.RateLimitPerSite, err = count(v, "decisions per second per site")
+		return err
+	}},
+	{"SAMTYCKE_SPOOL_MAX_MB", "1024", false, func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("want a size in MiB, at least 1")
+		}
+		c.SpoolMaxBytes = int64(n) << 20
+		return nil
+	}},
+}
+
+// count parses a limit: a whole number, 0 for off.
+func count(v, what string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("want a whole number of %s, or 0 for no limit", what)
+	}
+	return n, nil
 }
 
 // Load parses the configuration from getenv (os.Getenv in production).

@@ -14,7 +14,8 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Listen != "127.0.0.1:8080" || c.PublicBase() != "http://127.0.0.1:8080" || c.PublicOrigin() != "http://127.0.0.1:8080" ||
 		c.ClickHouseURL != "clickhouse://127.0.0.1:9000/samtycke" || c.RedisURL != "redis://127.0.0.1:6379/0" ||
-		c.DataDir != ".data/samtycke" || c.Demo || !c.RedisEnabled() {
+		c.DataDir != ".data/samtycke" || c.Demo || !c.RedisEnabled() ||
+		c.RateLimitPerIP != 120 || c.RateLimitPerSite != 2000 || c.SpoolMaxBytes != 1<<30 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -34,14 +35,17 @@ func TestValues(t *testing.T) {
 
 func TestErrorsNameTheVariable(t *testing.T) {
 	for k, v := range map[string]string{
-		"SAMTYCKE_LISTEN":          "8080",
-		"SAMTYCKE_PUBLIC_URL":      "consent.example.se",
-		"SAMTYCKE_CLICKHOUSE_URL":  "http://127.0.0.1:8123",
-		"SAMTYCKE_REDIS_URL":       "localhost:6379",
-		"SAMTYCKE_DEMO":            "yes",
-		"SAMTYCKE_TRUSTED_PROXIES": "10.0.0.0/33",
-		"SAMTYCKE_ADMIN_EMAIL":     "admin",
-		"SAMTYCKE_LOG_LEVEL":       "verbose",
+		"SAMTYCKE_LISTEN":             "8080",
+		"SAMTYCKE_PUBLIC_URL":         "consent.example.se",
+		"SAMTYCKE_CLICKHOUSE_URL":     "http://127.0.0.1:8123",
+		"SAMTYCKE_REDIS_URL":          "localhost:6379",
+		"SAMTYCKE_DEMO":               "yes",
+		"SAMTYCKE_TRUSTED_PROXIES":    "10.0.0.0/33",
+		"SAMTYCKE_ADMIN_EMAIL":        "admin",
+		"SAMTYCKE_LOG_LEVEL":          "verbose",
+		"SAMTYCKE_RATELIMIT_PER_IP":   "-1",
+		"SAMTYCKE_RATELIMIT_PER_SITE": "lots",
+		"SAMTYCKE_SPOOL_MAX_MB":       "0",
 	} {
 		_, err := Load(env(map[string]string{k: v}))
 		if err == nil || !strings.Contains(err.Error(), k) {

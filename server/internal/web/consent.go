@@ -1,18 +1,23 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"mime"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
 	"github.com/samtycke/samtycke/server/internal/apierr"
+	"github.com/samtycke/samtycke/server/internal/cache"
 	"github.com/samtycke/samtycke/server/internal/consent"
+	"github.com/samtycke/samtycke/server/internal/dedup"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
+	"github.com/samtycke/samtycke/server/internal/spool"
 )
 
 // preflightConsent answers CORS preflights. A preflight carries no body, so
@@ -21,7 +26,7 @@ func (s *server) preflightConsent(c *fiber.Ctx) error {
 	if o := c.Get(fiber.HeaderOrigin); o != "" {
 		c.Set(fiber.HeaderAccessControlAllowOrigin, o)
 		c.Set(fiber.HeaderAccessControlAllowMethods, "POST")
-		c.Set(fiber.HeaderAccessControlAllowHeaders, "Content-Type")
+		c.Set(fiber.HeaderAccessControlAllowHeaders, "Content-Type, Idempotency-Key")
 		c.Set(fiber.HeaderAccessControlMaxAge, "86400")
 	}
 	c.Vary(fiber.HeaderOrigin)
@@ -29,16 +34,25 @@ func (s *server) preflightConsent(c *fiber.Ctx) error {
 }
 
 // postConsent records one decision: decode → check against the version
-// shown → append to the log → 201. The 201 is sent only after the Sink has
-// made the record durable.
+// shown → minimise → append to the spool → 201. The 201 is sent only once the
+// record is fsynced in the spool; the shipper moves it to ClickHouse.
 func (s *server) postConsent(c *fiber.Ctx) error {
 	c.Vary(fiber.HeaderOrigin)
 	if mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType)); err != nil || mt != fiber.MIMEApplicationJSON {
 		return apierr.New(http.StatusUnsupportedMediaType, "unsupported_media_type", "", "send the decision as Content-Type: application/json")
 	}
-	req, err := consent.Decode(c.Body())
+	req, err := consent.Decode(c.Body()) // at most 4 KiB were read (bodyLimit)
 	if err != nil {
 		return err
+	}
+	if key := c.Get("Idempotency-Key"); key != "" {
+		switch {
+		case !consent.ValidEventID(key):
+			return apierr.New(http.StatusBadRequest, "invalid_header", "Idempotency-Key", "Idempotency-Key must be a UUID, new for each decision")
+		case req.EventID != "" && !strings.EqualFold(req.EventID, key):
+			return apierr.New(http.StatusBadRequest, "invalid_header", "Idempotency-Key", "Idempotency-Key and event_id differ; send one of them")
+		}
+		req.EventID = key
 	}
 	ctx := c.UserContext()
 	// The current version holds the site's origin policy today; the
@@ -59,6 +73,11 @@ func (s *server) postConsent(c *fiber.Ctx) error {
 		}
 		c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
 	}
+	ip, _ := netip.ParseAddr(c.IP())
+	prefix := consent.TruncateIP(ip)
+	if err := s.rateLimit(ctx, req.Site, prefix); err != nil {
+		return err
+	}
 	v := cur
 	if req.ConfigVersion != cur.Number {
 		v, err = s.Versions.Get(ctx, req.Site, req.ConfigVersion)
@@ -72,26 +91,77 @@ func (s *server) postConsent(c *fiber.Ctx) error {
 	if err := req.Check(v); err != nil {
 		return err
 	}
-	ip, _ := netip.ParseAddr(c.IP())
+	if req.EventID != "" {
+		switch st, e := s.Events.Claim(ctx, req.Site, req.EventID); st {
+		case dedup.Done:
+			c.Set("Idempotent-Replayed", "true")
+			return created(c, e.RecordID, req.ConsentID, e.RecordedAt)
+		case dedup.Pending:
+			return &apierr.Error{Status: http.StatusConflict, Code: "in_progress", Field: "event_id",
+				Message: "this decision is being recorded by another request; retry in a second to get its record"}
+		}
+	}
 	client := consent.Client{IP: ip, UserAgent: c.Get(fiber.HeaderUserAgent), GPC: c.Get("Sec-GPC") == "1"}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return err
 	}
 	rec := consent.NewRecord(req, v, client, id, s.Now())
-	if err := s.Sink.Append(ctx, []consent.Record{rec}); err != nil {
+	if _, err := s.Spool.Append(rec.Encode()); err != nil {
+		if req.EventID != "" {
+			s.Events.Abandon(ctx, req.Site, req.EventID)
+		}
+		if errors.Is(err, spool.ErrFull) {
+			s.metrics.spoolFull.Inc()
+			return &apierr.Error{Status: http.StatusServiceUnavailable, Code: "backlog_full",
+				Message: "too many decisions wait to be written to the consent log; retry shortly", Cause: err}
+		}
 		return unavailable(err)
 	}
+	if req.EventID != "" {
+		s.Events.Done(ctx, req.Site, req.EventID, dedup.Entry{RecordID: rec.RecordID, RecordedAt: rec.RecordedAt})
+	}
 	s.metrics.consents.WithLabelValues(rec.Method).Inc()
+	return created(c, rec.RecordID, req.ConsentID, rec.RecordedAt)
+}
+
+func created(c *fiber.Ctx, recordID uuid.UUID, consentID string, at time.Time) error {
 	return c.Status(http.StatusCreated).JSON(fiber.Map{
-		"record_id":   rec.RecordID,
-		"consent_id":  rec.ConsentID,
-		"recorded_at": rec.RecordedAt.Format(time.RFC3339Nano),
+		"record_id":   recordID,
+		"consent_id":  strings.ToLower(consentID),
+		"recorded_at": at.Format(time.RFC3339Nano),
 	})
+}
+
+// rateLimit applies SAMTYCKE_RATELIMIT_PER_IP (per minute, per truncated IP
+// prefix) and SAMTYCKE_RATELIMIT_PER_SITE (per second) in one cache round
+// trip. A failing cache is never a reason to refuse a decision.
+func (s *server) rateLimit(ctx context.Context, site, prefix string) error {
+	limits := make([]cache.Limit, 0, 2)
+	if n := s.Config.RateLimitPerIP; n > 0 && prefix != "" {
+		limits = append(limits, cache.Limit{Key: "rl:ip:" + prefix, N: n, Per: time.Minute})
+	}
+	if n := s.Config.RateLimitPerSite; n > 0 {
+		limits = append(limits, cache.Limit{Key: "rl:site:" + site, N: n, Per: time.Second})
+	}
+	if len(limits) == 0 {
+		return nil
+	}
+	wait, err := s.Cache.Allow(ctx, limits...)
+	if err != nil {
+		s.Log.Warn("rate limits unavailable; letting the decision through", "err", err)
+		return nil
+	}
+	if wait == 0 {
+		return nil
+	}
+	s.metrics.rateLimited.Inc()
+	return &apierr.Error{Status: http.StatusTooManyRequests, Code: "rate_limited", RetryAfter: wait,
+		Message: "too many decisions from this network or for this site; retry later"}
 }
 
 // unavailable reports a failing dependency as 503, so clients retry.
 func unavailable(err error) error {
 	return &apierr.Error{Status: http.StatusServiceUnavailable, Code: "unavailable",
-		Message: "the consent log is temporarily unavailable; retry shortly", Cause: err}
+		Message: "the service is temporarily unavailable; retry shortly", Cause: err}
 }

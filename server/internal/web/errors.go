@@ -3,6 +3,8 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -28,9 +30,16 @@ func (s *server) handleError(c *fiber.Ctx, err error) error {
 		s.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 		ae = apierr.New(http.StatusInternalServerError, "internal", "", "something went wrong on our side; it has been logged")
 	}
-	if ae.Status == http.StatusServiceUnavailable {
+	retry := ae.RetryAfter
+	switch ae.Status {
+	case http.StatusServiceUnavailable:
 		s.Log.Warn("request not served", "method", c.Method(), "path", c.Path(), "err", err)
-		c.Set(fiber.HeaderRetryAfter, "5")
+		retry = max(retry, 5*time.Second)
+	case http.StatusConflict, http.StatusTooManyRequests:
+		retry = max(retry, time.Second)
+	}
+	if retry > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int((retry+time.Second-1)/time.Second)))
 	}
 	return c.Status(ae.Status).JSON(fiber.Map{"error": ae})
 }
@@ -47,6 +56,8 @@ func codeFor(status int) string {
 		return "body_too_large"
 	case http.StatusRequestTimeout:
 		return "timeout"
+	case http.StatusTooManyRequests:
+		return "rate_limited"
 	}
 	if status >= 500 {
 		return "unavailable"

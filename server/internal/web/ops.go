@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -14,10 +16,13 @@ import (
 )
 
 type metrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-	consents *prometheus.CounterVec
-	handler  fiber.Handler
+	requests    *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	consents    *prometheus.CounterVec
+	rateLimited prometheus.Counter
+	spoolFull   prometheus.Counter
+	panics      prometheus.Counter
+	handler     fiber.Handler
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -32,8 +37,17 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		consents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "samtycke_consents_recorded_total", Help: "Consent records acknowledged (201), by method.",
 		}, []string{"method"}),
+		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "samtycke_consents_rate_limited_total", Help: "Consent decisions refused with 429.",
+		}),
+		spoolFull: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "samtycke_consents_refused_spool_full_total", Help: "Consent decisions refused with 503 because the spool passed its disk budget.",
+		}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "samtycke_http_panics_total", Help: "Handler panics turned into 500 answers.",
+		}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.consents)
+	reg.MustRegister(m.requests, m.duration, m.consents, m.rateLimited, m.spoolFull, m.panics)
 	m.handler = adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	return m
 }
@@ -57,6 +71,27 @@ func (s *server) observe(c *fiber.Ctx) error {
 	return nil
 }
 
+// recover turns a panic in a handler into an error (a logged 500 JSON
+// answer, through observe), so one bad request never kills the process.
+func (s *server) recover(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.metrics.panics.Inc()
+			s.Log.Error("handler panicked", "method", c.Method(), "path", c.Path(), "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return c.Next()
+}
+
+// deadline bounds every handler's work by requestTimeout.
+func (s *server) deadline(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), requestTimeout)
+	defer cancel()
+	c.SetUserContext(ctx)
+	return c.Next()
+}
+
 func (s *server) getMetrics(c *fiber.Ctx) error { return s.metrics.handler(c) }
 
 // getHealth says the process is alive; it checks nothing else.
@@ -64,9 +99,11 @@ func (s *server) getHealth(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"status": "ok"})
 }
 
-// getReady probes every dependency in parallel. A failing critical check
-// (ClickHouse) makes the instance unready; a failing optional one (Redis)
-// only degraded, since it keeps serving from memory.
+// getReady probes every dependency in parallel and answers with status
+// words only: an anonymous caller learns nothing of internal addresses (the
+// failures go to the log). A failing critical check (the spool) makes the
+// instance unready; a failing optional one (ClickHouse, Redis) only
+// degraded, since it keeps serving and recording from the spool and memory.
 func (s *server) getReady(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
@@ -80,7 +117,8 @@ func (s *server) getReady(c *fiber.Ctx) error {
 			defer wg.Done()
 			res := "ok"
 			if err := ch.Probe(ctx); err != nil {
-				res = "error: " + err.Error()
+				res = "down"
+				s.Log.Warn("readiness check failed", "check", ch.Name, "err", err)
 			}
 			mu.Lock()
 			defer mu.Unlock()

@@ -4,7 +4,7 @@ import "github.com/gofiber/fiber/v2"
 
 // routes mounts every route of the server. This is the one list to read.
 func (s *server) routes(app *fiber.App) {
-	app.Use(s.observe)
+	app.Use(s.observe, s.recover, s.deadline)
 
 	// Public: called by banners from any embedding origin.
 	app.Get("/b/:site.js", s.getBanner)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,22 +17,17 @@ import (
 )
 
 // stack is a whole Samtycke on a random port, with its own ClickHouse
-// database and Redis key space, and the demo site seeded.
+// database, Redis key space and data directory, and the demo site seeded.
 type stack struct {
 	base string
 	svc  *service.Service
+	env  map[string]string // what it was started with
+	stop func(t *testing.T)
 }
 
 func newStack(t *testing.T, env map[string]string) *stack {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
 	vars := map[string]string{
-		"SAMTYCKE_PUBLIC_URL":     base,
-		"SAMTYCKE_LISTEN":         ln.Addr().String(),
 		"SAMTYCKE_CLICKHOUSE_URL": testutil.ClickHouseURL(t),
 		"SAMTYCKE_REDIS_URL":      testutil.RedisURL(),
 		"SAMTYCKE_DATA_DIR":       t.TempDir(),
@@ -39,6 +35,24 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	}
 	for k, v := range env {
 		vars[k] = v
+	}
+	return newStackOn(t, vars)
+}
+
+// newStackOn starts a stack on the services and data directory of env: a
+// second start of the same deployment, as after a restart.
+func newStackOn(t *testing.T, env map[string]string) *stack {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	vars := map[string]string{"SAMTYCKE_PUBLIC_URL": base, "SAMTYCKE_LISTEN": ln.Addr().String()}
+	for k, v := range env {
+		if k != "SAMTYCKE_PUBLIC_URL" && k != "SAMTYCKE_LISTEN" {
+			vars[k] = v
+		}
 	}
 	cfg, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {
@@ -56,14 +70,20 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	}
 	done := make(chan error, 1)
 	go func() { done <- svc.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		svc.Close()
-	})
-	return &stack{base: base, svc: svc}
+	var once sync.Once
+	stop := func(t *testing.T) {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+			if err := svc.Close(); err != nil {
+				t.Errorf("close: %v", err)
+			}
+		})
+	}
+	t.Cleanup(func() { stop(t) })
+	return &stack{base: base, svc: svc, env: vars, stop: stop}
 }
 
 type response struct {

@@ -8,16 +8,21 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
 
 	"github.com/samtycke/samtycke/dashboard"
 	"github.com/samtycke/samtycke/server/internal/banner"
+	"github.com/samtycke/samtycke/server/internal/cache"
 	"github.com/samtycke/samtycke/server/internal/config"
 	"github.com/samtycke/samtycke/server/internal/consent"
+	"github.com/samtycke/samtycke/server/internal/dedup"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
+	"github.com/samtycke/samtycke/server/internal/spool"
 )
 
 // Check is a named readiness probe (ClickHouse, Redis).
@@ -29,17 +34,41 @@ type Check struct {
 	Probe    func(ctx context.Context) error
 }
 
+// Spool is where an accepted decision goes: durable when Append returns.
+type Spool interface {
+	Append(payloads ...[]byte) (spool.Pos, error)
+}
+
 // Deps is everything the handlers use.
 type Deps struct {
 	Config   *config.Config
 	Log      *slog.Logger
 	Versions *siteconfig.Provider
 	Banner   *banner.Builder
-	Sink     consent.Sink
+	Spool    Spool
+	Events   *dedup.Index // event ids seen in the last 24 h
+	Cache    cache.Cache  // rate limits (Redis, or memory)
 	Checks   []Check
 	Registry *prometheus.Registry
 	Version  string
 	Now      func() time.Time
+}
+
+// requestTimeout bounds the work of every handler (and so every ClickHouse
+// and Redis call it makes), well inside the server's WriteTimeout.
+const requestTimeout = 10 * time.Second
+
+// bodyLimit is the largest request body read for a path, enforced before
+// the body is buffered: a consent is small, configurations are not.
+func bodyLimit(uri []byte) int {
+	p, _, _ := strings.Cut(string(uri), "?")
+	switch {
+	case p == "/v1/consents":
+		return consent.MaxBodyBytes
+	case strings.HasPrefix(p, "/admin/"), strings.HasPrefix(p, "/v1/sites/"):
+		return 1 << 20
+	}
+	return 64 << 10
 }
 
 type server struct {
@@ -67,7 +96,7 @@ func New(d Deps) (*fiber.App, error) {
 		AppName:                 "samtycke",
 		DisableStartupMessage:   true,
 		ErrorHandler:            s.handleError,
-		BodyLimit:               1 << 20, // per-route limits are stricter
+		BodyLimit:               1 << 20, // the largest of bodyLimit's
 		ReadTimeout:             10 * time.Second,
 		WriteTimeout:            30 * time.Second,
 		IdleTimeout:             120 * time.Second,
@@ -78,6 +107,11 @@ func New(d Deps) (*fiber.App, error) {
 		// address rather than the raw header.
 		EnableIPValidation: true,
 	})
+	// fasthttp asks for a body limit per request once the headers are in,
+	// so an oversized consent is refused without reading it.
+	app.Server().HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+		return fasthttp.RequestConfig{MaxRequestBodySize: bodyLimit(h.RequestURI())}
+	}
 	s.routes(app)
 	return app, nil
 }

@@ -104,7 +104,11 @@ func TestConsentIsRecorded(t *testing.T) {
 	if err != nil || time.Since(at) > time.Minute {
 		t.Errorf("recorded_at %q: %v", ack.RecordedAt, err)
 	}
-	// The 201 promises the row is in ClickHouse already.
+	// The 201 promises the record is durable in the spool; the shipper
+	// moves it to ClickHouse.
+	if err := s.svc.Shipper.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var (
 		cats                                     []string
 		granted                                  []uint8
@@ -204,7 +208,7 @@ func TestPreflight(t *testing.T) {
 		"Origin": s.base, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type",
 	})
 	if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != s.base ||
-		r.header.Get("Access-Control-Allow-Headers") != "Content-Type" || r.header.Get("Access-Control-Max-Age") != "86400" {
+		r.header.Get("Access-Control-Allow-Headers") != "Content-Type, Idempotency-Key" || r.header.Get("Access-Control-Max-Age") != "86400" {
 		t.Fatalf("preflight: %d %v", r.status, r.header)
 	}
 }
@@ -236,7 +240,7 @@ func TestOperations(t *testing.T) {
 }
 
 // With Redis unreachable the instance is degraded but serves banners and
-// records consents from process memory and ClickHouse.
+// records consents from process memory and the spool.
 func TestRedisUnreachable(t *testing.T) {
 	for _, url := range []string{"redis://127.0.0.1:1/0", "none"} {
 		t.Run(url, func(t *testing.T) {
@@ -273,6 +277,9 @@ func TestClientAddressBehindProxy(t *testing.T) {
 		}
 		if err := json.Unmarshal(r.body, &ack); err != nil || r.status != 201 {
 			t.Fatalf("%d %s", r.status, r.body)
+		}
+		if err := s.svc.Shipper.Flush(context.Background()); err != nil {
+			t.Fatal(err)
 		}
 		var ip string
 		if err := s.svc.Store.Conn().QueryRow(context.Background(), "SELECT ip_prefix FROM consent_log WHERE record_id = ?",

@@ -1,0 +1,114 @@
+// Package dedup makes a retried decision leave one row: the first request
+// with an event ID claims it; a retry of it within 24 hours gets the first
+// one's record ID and appends nothing.
+//
+// Claims live in the shared cache (Redis), so a retry that lands on another
+// instance is recognised too. While Redis is down the cache falls back to
+// process memory, and a retry is still recognised by the instance that saw
+// the first attempt.
+package dedup
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/samtycke/samtycke/server/internal/cache"
+)
+
+// Window is how long an event ID is remembered.
+const Window = 24 * time.Hour
+
+// pendingTTL bounds a claim whose request never finished (a crash between
+// claim and spool): after it, a retry is accepted as new.
+const pendingTTL = 30 * time.Second
+
+// State is what the index knows of an event ID.
+type State int
+
+// States of an event ID.
+const (
+	Fresh   State = iota // first seen now: the caller owns it
+	Pending              // another request with it is being recorded
+	Done                 // recorded earlier; Entry says as what
+)
+
+// Entry is what a recorded event ID answers with again.
+type Entry struct {
+	RecordID   uuid.UUID
+	RecordedAt time.Time
+}
+
+// Index remembers event IDs in a cache.
+type Index struct {
+	kv  cache.Cache
+	log *slog.Logger
+}
+
+// New returns an index on kv.
+func New(kv cache.Cache, log *slog.Logger) *Index {
+	return &Index{kv: kv, log: log.With("component", "dedup")}
+}
+
+func key(site, eventID string) string { return "event:" + site + ":" + strings.ToLower(eventID) }
+
+// Claim looks eventID of site up and, when it is new, claims it for the
+// caller, who must then call Done or Abandon. A cache failure counts as Fresh:
+// recording a decision matters more than folding a retry.
+func (x *Index) Claim(ctx context.Context, site, eventID string) (State, Entry) {
+	old, err := x.kv.SetNX(ctx, key(site, eventID), []byte("p"), pendingTTL)
+	if err != nil {
+		x.log.Warn("event id index unavailable; accepting the decision as new", "err", err)
+		return Fresh, Entry{}
+	}
+	switch {
+	case old == nil:
+		return Fresh, Entry{}
+	case string(old) == "p":
+		return Pending, Entry{}
+	}
+	e, err := parse(string(old))
+	if err != nil {
+		x.log.Warn("ignoring a damaged event id entry", "err", err)
+		return Fresh, Entry{}
+	}
+	return Done, e
+}
+
+// Done records that eventID was recorded as e.
+func (x *Index) Done(ctx context.Context, site, eventID string, e Entry) {
+	v := "d:" + e.RecordID.String() + ":" + strconv.FormatInt(e.RecordedAt.UnixMilli(), 10)
+	if err := x.kv.Set(ctx, key(site, eventID), []byte(v), Window); err != nil {
+		x.log.Warn("event id not remembered; a retry of it would be recorded again", "err", err)
+	}
+}
+
+// Abandon releases a claim whose decision was not recorded, so a retry can
+// record it.
+func (x *Index) Abandon(ctx context.Context, site, eventID string) {
+	if err := x.kv.Delete(ctx, key(site, eventID)); err != nil {
+		x.log.Warn("event id claim not released; a retry waits for it to expire", "err", err)
+	}
+}
+
+func parse(v string) (Entry, error) {
+	rest, ok := strings.CutPrefix(v, "d:")
+	id, ms, ok2 := strings.Cut(rest, ":")
+	if !ok || !ok2 {
+		return Entry{}, fmt.Errorf("entry %q", v)
+	}
+	rid, err := uuid.Parse(id)
+	if err != nil {
+		return Entry{}, err
+	}
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil {
+		return Entry{}, err
+	}
+	return Entry{rid, time.UnixMilli(n).UTC()}, nil
+}
