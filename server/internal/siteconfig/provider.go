@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/samtycke/samtycke/server/internal/cache"
 )
 
@@ -37,9 +39,12 @@ type Provider struct {
 	ttl time.Duration
 
 	mu         sync.Mutex
-	latest     map[string]pointer
+	latest     map[string]pointer   // sites with a published version
+	missing    map[string]time.Time // sites without one, and when that was seen
 	refreshing map[string]bool
 	versions   map[versionKey]*Version
+	// Concurrent cold lookups of one site or version share one query.
+	flight singleflight.Group
 
 	publishMu sync.Mutex
 }
@@ -54,16 +59,24 @@ type versionKey struct {
 	n    uint32
 }
 
+// sharedTTL is how long versions and current-version pointers stay in the
+// shared cache. Publishing overwrites the pointer, so it may live long; the
+// in-process pointer is what expires after the provider's ttl.
+const sharedTTL = 24 * time.Hour
+
 const (
 	maxVersionsInMemory = 4096
 	maxSitesInMemory    = 16384
+	// Made-up site ids are remembered apart, so a flood of them costs one
+	// query per id per TTL and never pushes a real site out of memory.
+	maxMissingInMemory = 65536
 )
 
 // NewProvider returns a Provider. kv may be nil. ttl bounds how long a
 // publish takes to reach visitors of this instance.
 func NewProvider(src Source, kv cache.Cache, ttl time.Duration, log *slog.Logger) *Provider {
 	return &Provider{src: src, kv: kv, ttl: ttl, log: log.With("component", "siteconfig"),
-		latest: map[string]pointer{}, refreshing: map[string]bool{}, versions: map[versionKey]*Version{}}
+		latest: map[string]pointer{}, missing: map[string]time.Time{}, refreshing: map[string]bool{}, versions: map[versionKey]*Version{}}
 }
 
 // Current returns the site's newest published version.
@@ -85,6 +98,9 @@ func (p *Provider) Current(ctx context.Context, site string) (*Version, error) {
 func (p *Provider) pointer(ctx context.Context, site string, maxAge time.Duration) (pointer, error) {
 	p.mu.Lock()
 	ptr, ok := p.latest[site]
+	if t, miss := p.missing[site]; !ok && miss {
+		ptr, ok = pointer{0, t}, true
+	}
 	if ok && (time.Since(ptr.fetched) <= maxAge || p.refreshing[site]) {
 		p.mu.Unlock()
 		return ptr, nil
@@ -92,14 +108,22 @@ func (p *Provider) pointer(ctx context.Context, site string, maxAge time.Duratio
 	p.refreshing[site] = true
 	p.mu.Unlock()
 
-	fresh, err := p.fetchLatest(ctx, site)
+	res, err, _ := p.flight.Do("latest:"+site, func() (any, error) { return p.fetchLatest(ctx, site) })
+	fresh, _ := res.(pointer)
 
 	p.mu.Lock()
 	delete(p.refreshing, site)
-	if err == nil {
-		// Requests name arbitrary sites: made-up ids must not grow the map.
+	switch {
+	case err != nil:
+	case fresh.n == 0:
+		// Requests name arbitrary sites: made-up ids must not grow the maps.
+		cache.MakeRoom(p.missing, maxMissingInMemory)
+		p.missing[site] = fresh.fetched
+		delete(p.latest, site)
+	default:
 		cache.MakeRoom(p.latest, maxSitesInMemory)
 		p.latest[site] = fresh
+		delete(p.missing, site)
 	}
 	p.mu.Unlock()
 	switch {
@@ -130,8 +154,8 @@ func (p *Provider) fetchLatest(ctx context.Context, site string) (pointer, error
 	if err != nil {
 		return pointer{}, err
 	}
-	if p.kv != nil {
-		if err := p.kv.Set(ctx, key, []byte(strconv.FormatUint(uint64(n), 10)), p.ttl); err != nil {
+	if p.kv != nil && n > 0 {
+		if err := p.kv.Set(ctx, key, []byte(strconv.FormatUint(uint64(n), 10)), sharedTTL); err != nil {
 			p.log.Warn("shared cache unavailable", "err", err)
 		}
 	}
@@ -161,10 +185,11 @@ func (p *Provider) Get(ctx context.Context, site string, n uint32) (*Version, er
 	if n == 0 || n > ptr.n {
 		return nil, ErrNotFound
 	}
-	v, err = p.fetchVersion(ctx, site, n)
+	res, err, _ := p.flight.Do(fmt.Sprintf("version:%s:%d", site, n), func() (any, error) { return p.fetchVersion(ctx, site, n) })
 	if err != nil {
 		return nil, err
 	}
+	v = res.(*Version)
 	p.mu.Lock()
 	cache.MakeRoom(p.versions, maxVersionsInMemory)
 	p.versions[k] = v
@@ -202,13 +227,20 @@ func (p *Provider) fetchVersion(ctx context.Context, site string, n uint32) (*Ve
 	if err != nil {
 		return nil, err
 	}
-	if p.kv != nil {
-		b, _ := json.Marshal(cachedVersion{v.Hash, v.PublishedAt, v.PublishedBy, v.Note, v.JSON})
-		if err := p.kv.Set(ctx, key, b, 24*time.Hour); err != nil {
-			p.log.Warn("shared cache unavailable", "err", err)
-		}
-	}
+	p.share(ctx, v)
 	return v, nil
+}
+
+// share puts version v into the shared cache, so instances that never saw
+// it find it there, even while ClickHouse is down.
+func (p *Provider) share(ctx context.Context, v *Version) {
+	if p.kv == nil {
+		return
+	}
+	b, _ := json.Marshal(cachedVersion{v.Hash, v.PublishedAt, v.PublishedBy, v.Note, v.JSON})
+	if err := p.kv.Set(ctx, fmt.Sprintf("version:%s:%d", v.Site, v.Number), b, sharedTTL); err != nil {
+		p.log.Warn("shared cache unavailable", "err", err)
+	}
 }
 
 // Publish stores cfg as the site's next version, unless it is identical to
@@ -252,10 +284,15 @@ func (p *Provider) Publish(ctx context.Context, site string, cfg *Config, by, no
 	}
 	p.mu.Lock()
 	delete(p.latest, site)
+	delete(p.missing, site)
 	p.mu.Unlock()
+	// Write through: other instances (and this one after a restart) find the
+	// new version in the shared cache at their next pointer refresh, without
+	// a query, and even while ClickHouse is down.
 	if p.kv != nil {
-		if err := p.kv.Delete(ctx, "latest:"+site); err != nil {
-			p.log.Warn("shared cache unavailable; other instances see the new version within the TTL", "err", err)
+		p.share(ctx, v)
+		if err := p.kv.Set(ctx, "latest:"+site, []byte(strconv.FormatUint(uint64(v.Number), 10)), sharedTTL); err != nil {
+			p.log.Warn("shared cache unavailable; other instances see the new version once it returns", "err", err)
 		}
 	}
 	return v, true, nil

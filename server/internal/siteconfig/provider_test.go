@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,19 +16,41 @@ import (
 
 // fakeSource is an in-memory Source that can be made to fail, to test the
 // provider's caching logic alone. The real Source is tested in store/clickhouse.
+// It is safe for concurrent use; gate, when set, holds every lookup until
+// it is closed.
 type fakeSource struct {
+	mu       sync.Mutex
 	versions map[uint32]*siteconfig.Version
 	down     bool
 	calls    int
+	gate     chan struct{}
 }
 
 var errDown = errors.New("source down")
 
-func (f *fakeSource) LatestVersion(_ context.Context, site string) (uint32, error) {
+func (f *fakeSource) enter() (down bool) {
+	f.mu.Lock()
 	f.calls++
-	if f.down {
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.down
+}
+
+func (f *fakeSource) setDown(d bool) { f.mu.Lock(); f.down = d; f.mu.Unlock() }
+
+func (f *fakeSource) callCount() int { f.mu.Lock(); defer f.mu.Unlock(); return f.calls }
+
+func (f *fakeSource) LatestVersion(_ context.Context, site string) (uint32, error) {
+	if f.enter() {
 		return 0, errDown
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if site != "demo" || len(f.versions) == 0 {
 		return 0, siteconfig.ErrNotFound
 	}
@@ -33,10 +58,11 @@ func (f *fakeSource) LatestVersion(_ context.Context, site string) (uint32, erro
 }
 
 func (f *fakeSource) Version(_ context.Context, site string, n uint32) (*siteconfig.Version, error) {
-	f.calls++
-	if f.down {
+	if f.enter() {
 		return nil, errDown
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if v, ok := f.versions[n]; ok && site == "demo" {
 		return v, nil
 	}
@@ -44,6 +70,8 @@ func (f *fakeSource) Version(_ context.Context, site string, n uint32) (*sitecon
 }
 
 func (f *fakeSource) InsertVersion(_ context.Context, v *siteconfig.Version) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.down {
 		return errDown
 	}
@@ -80,7 +108,7 @@ func TestProviderPublishesAndServesStaleThroughOutages(t *testing.T) {
 	if cur, err := p.Current(ctx, "demo"); err != nil || cur.Number != 2 {
 		t.Fatalf("current: %v %v", cur, err)
 	}
-	src.down = true
+	src.setDown(true)
 	time.Sleep(5 * time.Millisecond) // the pointer is stale now
 	if cur, err := p.Current(ctx, "demo"); err != nil || cur.Number != 2 {
 		t.Fatalf("with the source down the stale current version is served: %v %v", cur, err)
@@ -88,7 +116,7 @@ func TestProviderPublishesAndServesStaleThroughOutages(t *testing.T) {
 	if _, err := p.Current(ctx, "never-seen"); !errors.Is(err, errDown) {
 		t.Fatalf("an unknown site with the source down: %v", err)
 	}
-	src.down = false
+	src.setDown(false)
 	if _, err := p.Current(ctx, "nosuch"); !errors.Is(err, siteconfig.ErrNotFound) {
 		t.Fatalf("unknown site: %v", err)
 	}
@@ -100,8 +128,80 @@ func TestProviderRemembersUnknownSites(t *testing.T) {
 	for range 100 {
 		p.Current(context.Background(), "nosuch")
 	}
-	if src.calls != 1 {
-		t.Fatalf("an unknown site reached the source %d times, want 1", src.calls)
+	if n := src.callCount(); n != 1 {
+		t.Fatalf("an unknown site reached the source %d times, want 1", n)
+	}
+}
+
+// A flood of made-up site ids neither reaches the source more than once per
+// id nor pushes a real site out of memory.
+func TestProviderMadeUpSitesNeverEvictRealOnes(t *testing.T) {
+	src := &fakeSource{versions: map[uint32]*siteconfig.Version{}}
+	p := siteconfig.NewProvider(src, nil, time.Minute, slog.New(slog.DiscardHandler))
+	ctx := context.Background()
+	if _, _, err := p.Publish(ctx, "demo", demoConfig(t), "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Current(ctx, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	before := src.callCount()
+	for i := range 20000 {
+		if _, err := p.Current(ctx, fmt.Sprintf("made-up-%d", i)); !errors.Is(err, siteconfig.ErrNotFound) {
+			t.Fatalf("made-up site: %v", err)
+		}
+	}
+	if _, err := p.Current(ctx, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	if n := src.callCount() - before; n != 20000 {
+		t.Fatalf("%d source lookups for 20000 made-up sites and one real one, want 20000 (the real one from memory)", n)
+	}
+}
+
+// Concurrent cold lookups of one site share one query to the source.
+func TestProviderColdMissesQueryOnce(t *testing.T) {
+	src := &fakeSource{versions: map[uint32]*siteconfig.Version{}}
+	quiet := slog.New(slog.DiscardHandler)
+	if _, _, err := siteconfig.NewProvider(src, nil, time.Minute, quiet).Publish(context.Background(), "demo", demoConfig(t), "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	p := siteconfig.NewProvider(src, nil, time.Minute, quiet) // a cold instance
+	before := src.callCount()
+	src.mu.Lock()
+	src.gate = make(chan struct{})
+	src.mu.Unlock()
+	const n = 50
+	var started, done sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		started.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			started.Done()
+			_, err := p.Current(context.Background(), "demo")
+			errs <- err
+		}()
+	}
+	started.Wait()
+	// Hold the first lookup until the others have queued behind it.
+	for deadline := time.Now().Add(5 * time.Second); src.callCount() == before && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	runtime.Gosched()
+	close(src.gate)
+	done.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One pointer lookup and one version lookup without the fix would be
+	// up to 2×50; a few stragglers may arrive after the first finished.
+	if calls := src.callCount() - before; calls > n/5 {
+		t.Fatalf("%d concurrent cold lookups made %d source queries, want a handful", n, calls)
 	}
 }
 
@@ -120,7 +220,7 @@ func TestProviderVersionNumbers(t *testing.T) {
 	if _, err := here.Current(ctx, "demo"); err != nil {
 		t.Fatal(err)
 	}
-	before := src.calls
+	before := src.callCount()
 	for n := uint32(2); n < 1000; n++ {
 		if _, err := here.Get(ctx, "demo", n); !errors.Is(err, siteconfig.ErrNotFound) {
 			t.Fatalf("version %d: %v", n, err)
@@ -129,7 +229,7 @@ func TestProviderVersionNumbers(t *testing.T) {
 	if _, err := here.Get(ctx, "demo", 0); !errors.Is(err, siteconfig.ErrNotFound) {
 		t.Fatalf("version 0: %v", err)
 	}
-	if calls := src.calls - before; calls > 1 {
+	if calls := src.callCount() - before; calls > 1 {
 		t.Fatalf("998 made-up version numbers reached the source %d times, want at most 1", calls)
 	}
 	cfg.Name = "Changed elsewhere"
