@@ -1,27 +1,37 @@
 // Package service assembles a running Samtycke from its configuration:
 // ClickHouse (migrated), Redis or process memory, published versions, the
-// banner builder, the demo site and the HTTP app. `samtycke serve` and the
-// integration tests use the same assembly.
+// banner builder, the spool and its shipper, the retention job, the demo site
+// and the HTTP app. `samtycke serve` and the integration tests use the same
+// assembly.
 package service
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/samtycke/samtycke/server/internal/banner"
 	"github.com/samtycke/samtycke/server/internal/cache"
+	"github.com/samtycke/samtycke/server/internal/cache/memory"
 	"github.com/samtycke/samtycke/server/internal/cache/redis"
 	"github.com/samtycke/samtycke/server/internal/config"
+	"github.com/samtycke/samtycke/server/internal/dedup"
 	"github.com/samtycke/samtycke/server/internal/demo"
+	"github.com/samtycke/samtycke/server/internal/retention"
+	"github.com/samtycke/samtycke/server/internal/shipper"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
+	"github.com/samtycke/samtycke/server/internal/spool"
 	"github.com/samtycke/samtycke/server/internal/store/clickhouse"
 	"github.com/samtycke/samtycke/server/internal/web"
 )
@@ -31,6 +41,10 @@ type Service struct {
 	Config   *config.Config
 	Store    *clickhouse.Store
 	Versions *siteconfig.Provider
+	Spool    *spool.Spool
+	Shipper  *shipper.Shipper
+	Cache    cache.Cache
+	instance string
 	App      *fiber.App
 	log      *slog.Logger
 	closers  []func() error
@@ -57,8 +71,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 		return nil, err
 	}
 
-	var kv cache.Cache
-	checks := []web.Check{{Name: "clickhouse", Critical: true, Probe: st.Ping}}
+	// Redis is shared by the instances; process memory stands in while it
+	// is down, and is all there is with SAMTYCKE_REDIS_URL=none.
+	local := memory.New(100_000)
+	var kv cache.Cache = local
+	checks := []web.Check{{Name: "clickhouse", Probe: st.Ping}}
 	if cfg.RedisEnabled() {
 		// Keys are scoped by database, so deployments (and tests) sharing a
 		// Redis never see each other's entries.
@@ -70,10 +87,34 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 		if err := rc.Ping(ctx); err != nil {
 			log.Warn("redis unreachable at start; serving from process memory until it returns", "err", err)
 		}
-		kv = rc
+		kv = cache.NewFallback(rc, local, log)
 		checks = append(checks, web.Check{Name: "redis", Probe: rc.Ping})
 	}
+	s.Cache = kv
 	s.Versions = siteconfig.NewProvider(st, kv, 10*time.Second, log)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	pm := newPipelineMetrics(reg)
+	dir := filepath.Join(cfg.DataDir, "spool")
+	// Only whole shipped segments are deleted, so disk use may pass the
+	// budget by one segment: keep segments a sixteenth of it.
+	segment := min(max(cfg.SpoolMaxBytes/16, 1<<20), spool.DefaultSegmentBytes)
+	s.Spool, err = spool.Open(dir, spool.Options{SegmentBytes: segment, MaxBytes: cfg.SpoolMaxBytes, Log: log, OnSync: pm.synced})
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.Spool.Close)
+	s.instance, err = instanceID(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s.Shipper, err = shipper.New(s.Spool, st, shipper.Options{Instance: s.instance, Dir: dir, Log: log, OnBatch: pm.shipped})
+	if err != nil {
+		return nil, err
+	}
+	pm.watch(reg, s.Spool, s.Shipper)
+	checks = append(checks, web.Check{Name: "spool", Critical: true, Probe: s.spoolReady})
 
 	b, err := banner.New(cfg.PublicBase())
 	if err != nil {
@@ -90,9 +131,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 		log.Warn("SAMTYCKE_ADMIN_EMAIL is set, but accounts and the dashboard login are not built yet; it is ignored")
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s.App, err = web.New(web.Deps{Config: cfg, Log: log, Versions: s.Versions, Banner: b, Sink: st,
+	s.App, err = web.New(web.Deps{Config: cfg, Log: log, Versions: s.Versions, Banner: b,
+		Spool: s.Spool, Events: dedup.New(kv, log), Cache: kv,
 		Checks: checks, Registry: reg, Version: version})
 	if err != nil {
 		return nil, err
@@ -101,23 +141,76 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	return s, nil
 }
 
-// Serve answers requests on ln until ctx ends, then lets requests in flight
-// finish (at most 15 s).
+// Serve answers requests on ln and ships the spool until ctx ends; then it
+// lets requests in flight finish (at most 15 s) and ships what they recorded
+// (at most 10 s more: what is left ships at the next start).
 func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("listening", "addr", ln.Addr().String(), "public_url", s.Config.PublicBase())
+	shipCtx, stopShipping := context.WithCancel(context.Background())
+	shipped := make(chan struct{})
+	go func() {
+		defer close(shipped)
+		s.Shipper.Run(shipCtx)
+	}()
+	retain := &retention.Job{Store: s.Store, Versions: s.Versions, Lock: s.Cache, Instance: s.instance,
+		Log: s.log.With("component", "retention"), Now: time.Now}
+	retained := make(chan struct{})
+	go func() {
+		defer close(retained)
+		retain.Run(shipCtx, time.Hour)
+	}()
 	served := make(chan error, 1)
 	go func() { served <- s.App.Listener(ln) }()
+	var err error
 	select {
-	case err := <-served:
-		return err
+	case err = <-served:
 	case <-ctx.Done():
+		s.log.Info("shutting down: finishing requests in flight")
+		if e := s.App.ShutdownWithTimeout(15 * time.Second); e != nil {
+			err = fmt.Errorf("shutdown: %w", e)
+		}
 	}
-	s.log.Info("shutting down: finishing requests in flight")
-	if err := s.App.ShutdownWithTimeout(15 * time.Second); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	stopShipping()
+	<-shipped
+	<-retained
+	flushCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if e := s.Shipper.Flush(flushCtx); e != nil {
+		s.log.Warn("not everything was shipped before stopping; the rest ships at the next start", "err", e)
 	}
 	s.log.Info("stopped")
+	return err
+}
+
+// spoolReady fails when the spool refuses decisions, or is about to: past
+// 95% of its disk budget, so a load balancer steers visitors elsewhere
+// before they get a 503.
+func (s *Service) spoolReady(context.Context) error {
+	if st := s.Spool.Stats(); s.Config.SpoolMaxBytes > 0 && st.Unreleased >= s.Config.SpoolMaxBytes/100*95 {
+		return fmt.Errorf("spool holds %d unshipped bytes, its budget is %d", st.Unreleased, s.Config.SpoolMaxBytes)
+	}
 	return nil
+}
+
+// instanceID names this instance's spool in every batch it ships. It is
+// made once and kept in the data directory, so it survives restarts and two
+// instances with their own directories never share one.
+func instanceID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "instance")
+	if b, err := os.ReadFile(path); err == nil && len(bytes.TrimSpace(b)) > 0 {
+		return string(bytes.TrimSpace(b)), nil
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("instance id: %w", err)
+	}
+	host, _ := os.Hostname()
+	id := host + "-" + uuid.NewString()[:8]
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", fmt.Errorf("instance id: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("instance id: %w", err)
+	}
+	return id, nil
 }
 
 // Close releases connections, newest first.

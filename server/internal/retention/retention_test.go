@@ -1,0 +1,100 @@
+package retention_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/samtycke/samtycke/server/internal/cache/memory"
+	"github.com/samtycke/samtycke/server/internal/consent"
+	"github.com/samtycke/samtycke/server/internal/demo"
+	"github.com/samtycke/samtycke/server/internal/retention"
+	"github.com/samtycke/samtycke/server/internal/siteconfig"
+	"github.com/samtycke/samtycke/server/internal/testutil"
+)
+
+func record(site string, at time.Time, months int) consent.Record {
+	return consent.Record{
+		RecordID: uuid.Must(uuid.NewV7()), ConsentID: uuid.New(), Site: site, RecordedAt: at.UTC().Truncate(time.Millisecond),
+		ConfigVersion: 1, ConfigHash: "h", Lang: "sv", Categories: []string{"necessary"}, Granted: []bool{true},
+		Method: consent.MethodRejectAll, Source: consent.SourceBanner, PageOrigin: "https://x.se", PagePath: "/",
+		RetainUntil: consent.RetainUntil(at, months),
+	}
+}
+
+// On real ClickHouse: partitions of past months are dropped; rows recorded
+// under a longer retention than the site has now are deleted; the rest
+// stays. A second instance holding the lock skips.
+func TestRetention(t *testing.T) {
+	st := testutil.ClickHouse(t)
+	ctx := context.Background()
+	versions := siteconfig.NewProvider(st, nil, time.Minute, testutil.Logger(t))
+	if _, err := demo.Seed(ctx, st, versions, "http://127.0.0.1:8080"); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := demo.Config("http://127.0.0.1:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Consent.RetentionMonths = 12 // the owner shortens retention from 24 months
+	if _, _, err := versions.Publish(ctx, demo.SiteID, cfg, "test", "shorter retention"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	recs := []consent.Record{
+		record("demo", now.AddDate(-3, 0, 0), 24),   // retain until 2025-11-24: partition 202511, expired
+		record("other", now.AddDate(-2, -2, 0), 12), // 2025-09: expired
+		record("demo", now.AddDate(0, -14, 0), 24),  // kept by its own term, past the new 12 months: deleted
+		record("demo", now.AddDate(0, -2, 0), 24),   // within the new 12 months: kept
+		record("other", now.AddDate(0, -14, 0), 24), // a site without configuration keeps its rows' terms
+	}
+	if err := st.AppendBatch(ctx, consent.NewBatch("i", 1, recs)); err != nil {
+		t.Fatal(err)
+	}
+	lock := memory.New(10)
+	job := &retention.Job{Store: st, Versions: versions, Lock: lock, Instance: "a", Log: testutil.Logger(t), Now: func() time.Time { return now }}
+
+	other := *job
+	other.Instance = "b"
+	if _, err := lock.SetNX(ctx, "lock:retention", []byte("b"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := job.RunOnce(ctx); err != nil || !r.Skipped {
+		t.Fatalf("with another instance holding the lock: %+v %v", r, err)
+	}
+	if r, err := other.RunOnce(ctx); err != nil || r.Skipped {
+		t.Fatalf("the holder runs: %+v %v", r, err)
+	}
+
+	// The mutation runs in the background on ClickHouse: poll.
+	deadline := time.Now().Add(30 * time.Second)
+	var left []string
+	for {
+		rows, err := st.Conn().Query(ctx, "SELECT concat(site, ' ', toString(toDate(recorded_at))) FROM consent_log ORDER BY recorded_at")
+		if err != nil {
+			t.Fatal(err)
+		}
+		left = left[:0]
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			left = append(left, s)
+		}
+		rows.Close()
+		if len(left) == 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	want := []string{"other 2025-09-23", "demo 2026-09-23"}
+	if len(left) != 2 || left[0] != want[0] || left[1] != want[1] {
+		t.Fatalf("rows left %q, want %q", left, want)
+	}
+	if _, err := lock.Get(ctx, "lock:retention"); err == nil {
+		t.Fatal("the lock must be released after a run")
+	}
+}
