@@ -16,6 +16,7 @@ import (
 	"github.com/samtycke/samtycke/server/internal/demo"
 	"github.com/samtycke/samtycke/server/internal/scan"
 	"github.com/samtycke/samtycke/server/internal/service"
+	"github.com/samtycke/samtycke/server/internal/siteconfig"
 	"github.com/samtycke/samtycke/server/internal/store/clickhouse"
 	"github.com/samtycke/samtycke/server/internal/testutil"
 )
@@ -59,8 +60,9 @@ func startStack(t testing.TB) (string, *service.Service) {
 
 // testShop is a small site on localhost that embeds the real banner of the
 // stack. Before any consent it sets the declared necessary cookie session_id
-// (from the server) and the localStorage key region (declared as a
-// preference: a violation), and loads a pixel from another host. Its
+// (from the server), sessionStorage key checkout_step and IndexedDB database
+// shopdb, and the localStorage key region (declared as a preference: a
+// violation), and loads a pixel from another host. Its
 // statistics script, blocked until consent, sets the declared _demo_stats
 // and the undeclared _clck. /redirect leads to another origin, which the
 // scanner must never load.
@@ -84,7 +86,7 @@ func newTestShop(t testing.TB, samtycke, site string, pages int) *testShop {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, `<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>%s</title>
 <script src="%s/b/%s.js" async></script>
-<script>localStorage.setItem("region", "SE-AB");</script>
+<script>localStorage.setItem("region", "SE-AB"); sessionStorage.setItem("checkout_step", "1"); indexedDB.open("shopdb", 1);</script>
 <script type="text/plain" data-samtycke="statistics" src="/stats.js"></script>
 </head><body><h1>%s</h1>%s<img src="%s/pixel.gif" alt=""></body></html>`, title, samtycke, site, title, body, tracker.URL)
 	}
@@ -127,6 +129,10 @@ func publishShop(t testing.TB, svc *service.Service, base, origin string) {
 		t.Fatal(err)
 	}
 	cfg.Name, cfg.AllowedOrigins = "Testbutiken", []string{origin}
+	for _, it := range []struct{ name, typ string }{{"checkout_step", "session_storage"}, {"shopdb", "indexeddb"}} {
+		cfg.Items = append(cfg.Items, siteconfig.Item{Name: it.name, Type: it.typ, Provider: "Testbutiken AB", Party: "first",
+			Category: "necessary", Duration: "session", Purpose: siteconfig.Localized{"sv": "Kassan.", "en": "Checkout."}})
+	}
 	ctx := context.Background()
 	if err := svc.Store.PutSite(ctx, clickhouse.Site{ID: "shop", Name: cfg.Name, CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
@@ -177,6 +183,8 @@ func TestScan(t *testing.T) {
 		{"cookie _demo_stats", "statistics", false, true, ""},
 		{"cookie _clck", "", false, true, scan.Undeclared},
 		{"cookie samtycke", "necessary", false, true, ""},
+		{"session_storage checkout_step", "necessary", true, true, ""},
+		{"indexeddb shopdb", "necessary", true, true, ""},
 	} {
 		o, ok := items[tt.key]
 		if !ok {
@@ -194,8 +202,8 @@ func TestScan(t *testing.T) {
 	if s := items["cookie _clck"].Suggestion; s == nil || !strings.HasPrefix(s.Provider, "Microsoft") || s.Category != "statistics" || s.Duration != "P1Y" || s.Party != "first" {
 		t.Errorf("suggestion for _clck: %+v", s)
 	}
-	if len(items) != 5 {
-		t.Errorf("want exactly 5 items, got %v", items)
+	if len(items) != 7 {
+		t.Errorf("want exactly 7 items, got %v", items)
 	}
 	unseen := map[string]bool{}
 	for _, d := range rep.Unseen {

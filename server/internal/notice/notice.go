@@ -31,6 +31,12 @@ func pick(lang string) string {
 	return "en"
 }
 
+// For returns the language a notice requested in lang is written in: lang
+// itself for Swedish and English, English for any other language a site
+// configures (the notice's legal text exists in those two only, and one
+// page is never a mix of languages).
+func For(lang string) string { return pick(lang) }
+
 // Document is the notice of one version in one language: what the HTML
 // shows and what cookies.json returns.
 type Document struct {
@@ -145,7 +151,7 @@ type Earlier struct {
 // Input is what a notice is made of.
 type Input struct {
 	Version *siteconfig.Version
-	Lang    string    // one of the version's languages
+	Lang    string    // sv or en (see For)
 	Earlier []Earlier // every version before Version, any order
 	// PublicBase is where Samtycke is reached (links to versions).
 	PublicBase string
@@ -160,7 +166,7 @@ func VersionURL(base, site string, n uint32, lang string) string {
 
 // Build makes the document of one version in one language.
 func Build(in Input) *Document {
-	v, c, lang := in.Version, in.Version.Config, in.Lang
+	v, c, lang := in.Version, in.Version.Config, For(in.Lang)
 	l := pick(lang)
 	t := text[l]
 	loc := func(m siteconfig.Localized) string {

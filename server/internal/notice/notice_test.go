@@ -295,3 +295,14 @@ func TestLifetime(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherLanguage: a language the site configures beyond Swedish and
+// English gets the whole notice in English, never a mix.
+func TestOtherLanguage(t *testing.T) {
+	v := demoVersion(t)
+	v.Config.Languages = append(v.Config.Languages, "de")
+	d := Build(Input{Version: v, Lang: "de", PublicBase: base})
+	if d.Lang != "en" || d.Categories[0].Title != "Necessary" || !strings.Contains(d.Sections[0].Title, "cookie notice") {
+		t.Errorf("lang %s, %q, %q", d.Lang, d.Categories[0].Title, d.Sections[0].Title)
+	}
+}

@@ -115,6 +115,7 @@ func (s *server) serveNotice(c *fiber.Ctx, kind noticeKind, numbered bool) error
 	if err != nil {
 		return err
 	}
+	lang = notice.For(lang)
 	body, err := s.notices.get(ctx, s, v, lang, kind)
 	if err != nil {
 		return err
