@@ -1,7 +1,11 @@
 package scan
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -149,5 +153,53 @@ func TestClassify(t *testing.T) {
 		if o.Name == "_fbp" && (o.Suggestion == nil || o.Suggestion.Category != "marketing" || !strings.HasPrefix(o.Suggestion.Provider, "Meta")) {
 			t.Errorf("suggestion for _fbp: %+v", o.Suggestion)
 		}
+	}
+}
+
+// TestProxy: the proxy forwards to allowed addresses, refuses private ones
+// without AllowPrivate (on the address it dials), and stops at the budget.
+func TestProxy(t *testing.T) {
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(bytes.Repeat([]byte("x"), 10_000))
+	}))
+	defer site.Close()
+	get := func(p *proxy) (int, error) {
+		pu, _ := url.Parse("http://" + p.addr())
+		c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(pu)}}
+		res, err := c.Get(site.URL + "/")
+		if err != nil {
+			return 0, err
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 {
+			return res.StatusCode, nil
+		}
+		return len(b), nil
+	}
+	strict, err := newProxy(&Guard{}, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer strict.close()
+	if n, err := get(strict); err != nil || n != http.StatusBadGateway || len(strict.refusals()) != 1 || !strings.Contains(strict.refusals()[0].Reason, "loopback") {
+		t.Errorf("private address through the strict proxy: %d %v %v", n, err, strict.refusals())
+	}
+	local, err := newProxy(&Guard{AllowPrivate: true}, 25_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.close()
+	for i, want := range []int{10_000, 10_000, 5_000} {
+		n, err := get(local)
+		if i < 2 && (err != nil || n != want) {
+			t.Errorf("request %d: %d %v", i, n, err)
+		}
+		if i == 2 && err == nil && n >= want*2 {
+			t.Errorf("request %d passed the byte budget: %d bytes", i, n)
+		}
+	}
+	if n, _ := get(local); n != http.StatusForbidden {
+		t.Errorf("after the budget: %d, want 403", n)
 	}
 }
