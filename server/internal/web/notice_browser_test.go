@@ -133,6 +133,23 @@ func TestNoticeInBrowser(t *testing.T) {
 				screenshot(t, ctx, fmt.Sprintf("notice-%s-%dpx-%s", tt.lang, tt.width, part))
 			}
 
+			if tt.lang == "sv" {
+				// The print stylesheet: no navigation, no buttons, links spelled out.
+				if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
+					t.Fatal(err)
+				}
+				hidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`getComputedStyle(document.querySelector(".toc")).display == "none" && getComputedStyle(document.querySelector(".change")).display == "none"`))
+				if err != nil || !hidden {
+					t.Errorf("print: navigation and buttons must not be printed (%v)", err)
+				}
+				if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("cat-marketing").scrollIntoView()`)); err != nil {
+					t.Fatal(err)
+				}
+				screenshot(t, ctx, "notice-sv-print")
+				if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{}); err != nil {
+					t.Fatal(err)
+				}
+			}
 			// "Change your choice" opens the banner again.
 			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("button[data-samtycke-open]")), chromedp.WaitVisible(accept)); err != nil {
 				t.Fatalf("the change button did not open the banner: %v", err)
