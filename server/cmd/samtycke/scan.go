@@ -105,6 +105,9 @@ func runScan(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
+	if !rep.BannerFound {
+		fmt.Fprintf(env.stderr, "samtycke scan: the banner's Accept all was not found on %s: the second pass ran without consent\n", rep.StartURLs[0])
+	}
 	if err := st.SaveScan(ctx, rep); err != nil {
 		return err
 	}

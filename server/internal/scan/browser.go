@@ -37,7 +37,9 @@ const (
 const acceptAll = `document.querySelector("#samtycke-root") && document.querySelector("#samtycke-root").shadowRoot &&
 	document.querySelector("#samtycke-root").shadowRoot.querySelector('[data-action="accept_all"]')`
 
-func run(ctx context.Context, o Options) (*Report, error) {
+// Run scans the site. The error is for scans that could not run (a refused
+// start URL, no browser); what the scan found is in the report.
+func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Version == nil || o.Version.Config == nil {
 		return nil, errors.New("scan: no configuration")
 	}

@@ -13,7 +13,6 @@
 package scan
 
 import (
-	"context"
 	"time"
 
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
@@ -146,10 +145,4 @@ func (r *Report) Failed(kinds []string) bool {
 		}
 	}
 	return false
-}
-
-// Run scans the site. The error is for scans that could not run (a refused
-// start URL, no browser); what the scan found is in the report.
-func Run(ctx context.Context, o Options) (*Report, error) {
-	return run(ctx, o)
 }

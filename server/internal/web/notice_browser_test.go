@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -97,6 +98,11 @@ func TestNoticeInBrowser(t *testing.T) {
 					t.Fatal("no consent cookie after Accept all")
 				}
 			}
+			// Record every Content-Security-Policy violation of the pages.
+			if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+				Source: `window.__csp = []; document.addEventListener("securitypolicyviolation", e => __csp.push(e.violatedDirective + " " + e.blockedURI))`}); err != nil {
+				t.Fatal(err)
+			}
 			shown := chromedp.CSS("#consent-id")
 			if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/s/demo/cookies?lang="+tt.lang), chromedp.WaitVisible(shown),
 				chromedp.WaitVisible(chromedp.CSS("button[data-samtycke-open]"))); err != nil {
@@ -154,6 +160,12 @@ func TestNoticeInBrowser(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("button[data-samtycke-open]")), chromedp.WaitVisible(accept)); err != nil {
 				t.Fatalf("the change button did not open the banner: %v", err)
 			}
+			// The page's strict CSP lets the banner run and style itself.
+			violations, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__csp`))
+			if err != nil || len(violations) > 0 {
+				t.Errorf("CSP violations on the notice page: %v %v", violations, err)
+			}
+			screenshot(t, ctx, fmt.Sprintf("notice-%s-%dpx-banner", tt.lang, tt.width))
 		})
 	}
 }
