@@ -252,6 +252,9 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer res.Body.Close()
+	for _, h := range []string{"Connection", "Keep-Alive", "Proxy-Connection", "Trailer", "Upgrade"} {
+		res.Header.Del(h)
+	}
 	for k, vs := range res.Header {
 		for _, v := range vs {
 			w.Header().Add(k, v)
