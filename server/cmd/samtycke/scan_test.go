@@ -69,6 +69,7 @@ func startStack(t testing.TB) (string, *service.Service) {
 type testShop struct {
 	url, otherHits, pixel string
 	other                 *atomic.Int64
+	userAgent             *atomic.Value // of the last request for /
 }
 
 func newTestShop(t testing.TB, samtycke, site string, pages int) *testShop {
@@ -90,7 +91,9 @@ func newTestShop(t testing.TB, samtycke, site string, pages int) *testShop {
 <script type="text/plain" data-samtycke="statistics" src="/stats.js"></script>
 </head><body><h1>%s</h1>%s<img src="%s/pixel.gif" alt=""></body></html>`, title, samtycke, site, title, body, tracker.URL)
 	}
+	var ua atomic.Value
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		ua.Store(r.UserAgent())
 		http.SetCookie(w, &http.Cookie{Name: "session_id", Value: "abc", Path: "/", HttpOnly: true})
 		links := `<a href="/about">Om oss</a> <a href="/redirect">Vidare</a> <a href="` + other.URL + `/elsewhere">Annan sajt</a>`
 		for i := 1; i < pages-1; i++ {
@@ -117,7 +120,7 @@ func newTestShop(t testing.TB, samtycke, site string, pages int) *testShop {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return &testShop{url: "http://localhost:" + port, other: &hits, otherHits: other.URL, pixel: tracker.URL}
+	return &testShop{url: "http://localhost:" + port, other: &hits, otherHits: other.URL, pixel: tracker.URL, userAgent: &ua}
 }
 
 // publishShop publishes site "shop": the demo's categories and items,
@@ -166,6 +169,9 @@ func TestScan(t *testing.T) {
 	}
 	if !rep.BannerFound {
 		t.Error("the banner's Accept all was not found")
+	}
+	if ua, _ := shop.userAgent.Load().(string); !strings.Contains(ua, "Chrome/") || strings.Contains(ua, "Headless") {
+		t.Errorf("the scanner must look like a visitor's browser: %q", ua)
 	}
 
 	items := map[string]scan.Observed{}

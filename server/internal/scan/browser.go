@@ -11,8 +11,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/domstorage"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/indexeddb"
 	"github.com/chromedp/cdproto/network"
@@ -100,6 +102,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		chromedp.Flag("disable-domain-reliability", true),
 		chromedp.Flag("no-pings", true),
 		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter,NetworkTimeServiceQuerying"),
+		// Sites may hold back their tags from automated browsers; a scan
+		// must see what visitors get (see also the user agent below).
+		chromedp.Flag("disable-blink-features", "AutomationControlled"),
 		// Every request goes through the guarding proxy, loopback included
 		// (Chromium bypasses proxies for loopback unless told otherwise).
 		chromedp.ProxyServer("http://" + px.addr()),
@@ -117,6 +122,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := chromedp.Do(bctx); err != nil {
 		return nil, fmt.Errorf("scan: start %s: %w", o.Chromium, err)
 	}
+	ver, err := chromedp.CallBrowser(bctx, browser.GetVersion, cdp.Empty{})
+	if err != nil {
+		return nil, fmt.Errorf("scan: %w", err)
+	}
+	ua := strings.Replace(ver.UserAgent, "HeadlessChrome", "Chrome", 1)
 	if o.OnBrowser != nil {
 		if p := chromedp.FromContext(bctx).Browser.Process(); p != nil {
 			o.OnBrowser(p.Pid)
@@ -134,13 +144,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	limits := map[string]bool{}
 
 	// Pass 1: a fresh profile, no choice made; discover pages as we go.
-	p1, err := newPass(bctx, Before, &o, g, col, deadline)
+	p1, err := newPass(bctx, Before, ua, &o, g, col, deadline)
 	if err != nil {
 		return nil, err
 	}
-	queue, seen := append([]string(nil), starts...), map[string]bool{}
+	// Links are followed on the start URLs' own origins only; navigations
+	// (redirects) may still go anywhere among the allowed origins.
+	queue, seen, crawl := append([]string(nil), starts...), map[string]bool{}, map[string]bool{}
 	for _, s := range starts {
-		seen[s] = true
+		seen[s], crawl[originOf(s)] = true, true
 	}
 	var visited []string
 	for i := 0; i < len(queue); i++ {
@@ -156,7 +168,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Pages = append(rep.Pages, page)
 		visited = append(visited, queue[i])
 		for _, l := range links {
-			if !seen[l] && g.Origins[originOf(l)] {
+			if !seen[l] && crawl[originOf(l)] {
 				seen[l] = true
 				queue = append(queue, l)
 			}
@@ -168,7 +180,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// Pass 2: another fresh profile; Accept all on the first page, then the
 	// same pages again.
 	if len(visited) > 0 && !time.Now().After(deadline) {
-		p2, err := newPass(bctx, After, &o, g, col, deadline)
+		p2, err := newPass(bctx, After, ua, &o, g, col, deadline)
 		if err != nil {
 			return nil, err
 		}
@@ -249,7 +261,7 @@ type pass struct {
 	page     string
 }
 
-func newPass(bctx context.Context, name string, o *Options, g *Guard, col *collector, deadline time.Time) (*pass, error) {
+func newPass(bctx context.Context, name, ua string, o *Options, g *Guard, col *collector, deadline time.Time) (*pass, error) {
 	ctx, cancel := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext())
 	p := &pass{name: name, ctx: ctx, cancel: cancel, o: o, g: g, col: col, deadline: deadline, inflight: map[network.RequestID]bool{}}
 	if err := chromedp.Do(ctx); err != nil {
@@ -265,6 +277,12 @@ func newPass(bctx context.Context, name string, o *Options, g *Guard, col *colle
 	}
 	for _, step := range []func() error{
 		func() error { _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); return err },
+		func() error {
+			lang := o.Version.Config.DefaultLanguage
+			_, err := chromedp.Call(ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
+				UserAgent: ua, AcceptLanguage: lang + ",en;q=0.8"})
+			return err
+		},
 		func() error { _, err := chromedp.Call(ctx, domstorage.Enable, cdp.Empty{}); return err },
 		func() error {
 			_, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*"}}})
