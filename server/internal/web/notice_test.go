@@ -25,6 +25,18 @@ func TestNoticeRoutes(t *testing.T) {
 	if !bytes.Contains(sv.body, []byte(`<script src="`+s.base+`/b/demo.js" async>`)) {
 		t.Error("the notice page does not load the site's banner")
 	}
+	// A site on other origins: its notice here cannot offer its banner.
+	other, err := demo.Config(s.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.AllowedOrigins = []string{"https://shop.example"}
+	if _, _, err := s.svc.Versions.Publish(context.Background(), "shop", other, "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.do(t, "GET", "/s/shop/cookies?lang=en", nil, nil); r.status != 200 || bytes.Contains(r.body, []byte("<script src=")) || !bytes.Contains(r.body, []byte("data-samtycke-open hidden")) {
+		t.Errorf("shop: %d, the page must not load a banner it cannot use", r.status)
+	}
 	etag := sv.header.Get("ETag")
 	if r := s.do(t, "GET", "/s/demo/cookies?lang=sv", nil, map[string]string{"If-None-Match": etag}); r.status != 304 {
 		t.Errorf("If-None-Match: %d", r.status)
