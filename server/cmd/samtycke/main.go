@@ -29,6 +29,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the HTTP server (migrates the schema first)", runServe},
 		{"migrate", "apply the ClickHouse schema migrations and exit", runMigrate},
+		{"scan", "check a site's pages in headless Chromium against its configuration", runScan},
 		{"version", "print the version", func(_ context.Context, env *environment, _ []string) error {
 			fmt.Fprintln(env.stdout, "samtycke", version)
 			return nil

@@ -11,6 +11,15 @@ func (s *server) routes(app *fiber.App) {
 	app.Options("/v1/consents", s.preflightConsent)
 	app.Post("/v1/consents", s.postConsent)
 
+	// Cookie notice and the embeddable declaration (issue 13). Public: the
+	// .json forms answer any origin. ".json" routes come first, as :n would
+	// match "3.json".
+	app.Get("/s/:site/cookies.json", s.getNoticeJSON)
+	app.Get("/s/:site/cookies/embed.json", s.getNoticeEmbed)
+	app.Get("/s/:site/cookies/v/:n.json", s.getNoticeVersionJSON)
+	app.Get("/s/:site/cookies/v/:n", s.getNoticeVersion)
+	app.Get("/s/:site/cookies", s.getNotice)
+
 	// Operations.
 	app.Get("/healthz", s.getHealth)
 	app.Get("/readyz", s.getReady)

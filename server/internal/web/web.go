@@ -75,6 +75,7 @@ type server struct {
 	Deps
 	metrics   *metrics
 	templates *template.Template
+	notices   *notices // cookie notice pages (notice.go)
 }
 
 // New returns the Fiber application with every route mounted. It fails if a
@@ -88,6 +89,9 @@ func New(d Deps) (*fiber.App, error) {
 		return nil, fmt.Errorf("web: templates: %w", err)
 	}
 	s := &server{Deps: d, metrics: newMetrics(d.Registry), templates: tmpl}
+	if s.notices, err = newNotices(d.Config.PublicOrigin()); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
 	trusted := make([]string, len(d.Config.TrustedProxies))
 	for i, p := range d.Config.TrustedProxies {
 		trusted[i] = p.String()
