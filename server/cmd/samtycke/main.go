@@ -30,6 +30,7 @@ func commands() []command {
 		{"serve", "run the HTTP server (migrates the schema first)", runServe},
 		{"migrate", "apply the ClickHouse schema migrations and exit", runMigrate},
 		{"scan", "check a site's pages in headless Chromium against its configuration", runScan},
+		{"user", "add, list, remove dashboard accounts; change a password", runUser},
 		{"version", "print the version", func(_ context.Context, env *environment, _ []string) error {
 			fmt.Fprintln(env.stdout, "samtycke", version)
 			return nil

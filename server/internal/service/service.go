@@ -21,6 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/samtycke/samtycke/server/internal/admin"
+	"github.com/samtycke/samtycke/server/internal/auth"
 	"github.com/samtycke/samtycke/server/internal/banner"
 	"github.com/samtycke/samtycke/server/internal/cache"
 	"github.com/samtycke/samtycke/server/internal/cache/memory"
@@ -28,6 +30,7 @@ import (
 	"github.com/samtycke/samtycke/server/internal/config"
 	"github.com/samtycke/samtycke/server/internal/dedup"
 	"github.com/samtycke/samtycke/server/internal/demo"
+	"github.com/samtycke/samtycke/server/internal/manage"
 	"github.com/samtycke/samtycke/server/internal/retention"
 	"github.com/samtycke/samtycke/server/internal/shipper"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
@@ -45,6 +48,7 @@ type Service struct {
 	Shipper  *shipper.Shipper
 	Cache    cache.Cache
 	instance string
+	Manager  *manage.Manager
 	App      *fiber.App
 	log      *slog.Logger
 	closers  []func() error
@@ -76,6 +80,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	local := memory.New(100_000)
 	var kv cache.Cache = local
 	checks := []web.Check{{Name: "clickhouse", Probe: st.Ping}}
+	var rcache *redis.Cache
 	if cfg.RedisEnabled() {
 		// Keys are scoped by database, so deployments (and tests) sharing a
 		// Redis never see each other's entries.
@@ -87,7 +92,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 		if err := rc.Ping(ctx); err != nil {
 			log.Warn("redis unreachable at start; serving from process memory until it returns", "err", err)
 		}
-		kv = cache.NewFallback(rc, local, log)
+		kv, rcache = cache.NewFallback(rc, local, log), rc
 		checks = append(checks, web.Check{Name: "redis", Probe: rc.Ping})
 	}
 	s.Cache = kv
@@ -127,13 +132,31 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 		}
 		log.Info("demo site ready", "site", demo.SiteID, "version", v.Number, "page", cfg.PublicBase()+"/demo")
 	}
-	if cfg.AdminEmail != "" {
-		log.Warn("SAMTYCKE_ADMIN_EMAIL is set, but accounts and the dashboard login are not built yet; it is ignored")
+	// Dashboard and management API (package admin): sessions and the login
+	// limit live in Redis, or in process memory without it; publishing takes
+	// a shared lock and tells every instance (siteconfig.Publisher).
+	var counter auth.Counter = memory.New(100_000)
+	var broker siteconfig.Broker
+	if rcache != nil {
+		counter, broker = rcache, rcache
+	}
+	publisher := siteconfig.NewPublisher(s.Versions, broker, log)
+	listenCtx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
+	go publisher.Listen(listenCtx)
+	s.closers = append(s.closers, func() error { stopListening(); return nil })
+	sessions := auth.NewSessions(counter, SessionIdle, SessionAbsolute)
+	s.Manager = manage.New(st, publisher, sessions, auth.NewLoginLimit(counter), log)
+	if err := bootstrapOwner(ctx, s.Manager, cfg, log); err != nil {
+		return nil, err
+	}
+	adm, err := admin.New(admin.Deps{Manager: s.Manager, Sessions: sessions, Preview: b, PublicBase: cfg.PublicBase(), Log: log})
+	if err != nil {
+		return nil, err
 	}
 
 	s.App, err = web.New(web.Deps{Config: cfg, Log: log, Versions: s.Versions, Banner: b,
 		Spool: s.Spool, Events: dedup.New(kv, log), Cache: kv,
-		Checks: checks, Registry: reg, Version: version})
+		Checks: checks, Registry: reg, Version: version, Admin: adm})
 	if err != nil {
 		return nil, err
 	}
@@ -243,4 +266,32 @@ func openClickHouse(ctx context.Context, url string, log *slog.Logger, wait time
 		}
 		pause = min(2*pause, 5*time.Second)
 	}
+}
+
+// Dashboard sessions end after SessionIdle without a request, and
+// SessionAbsolute after sign-in whatever happens.
+const (
+	SessionIdle     = 2 * time.Hour
+	SessionAbsolute = 12 * time.Hour
+)
+
+// bootstrapOwner creates the SAMTYCKE_ADMIN_EMAIL account on first start and
+// makes it an owner of the demo site when that runs.
+func bootstrapOwner(ctx context.Context, m *manage.Manager, cfg *config.Config, log *slog.Logger) error {
+	if cfg.AdminEmail == "" {
+		return nil
+	}
+	created, err := m.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminPassword)
+	if err != nil {
+		return fmt.Errorf("bootstrap owner %s: %w", cfg.AdminEmail, err)
+	}
+	if created {
+		log.Info("owner account created", "email", cfg.AdminEmail)
+	}
+	if cfg.Demo {
+		if err := m.EnsureOwner(ctx, demo.SiteID, cfg.AdminEmail); err != nil {
+			return fmt.Errorf("bootstrap owner of %s: %w", demo.SiteID, err)
+		}
+	}
+	return nil
 }

@@ -297,3 +297,11 @@ func (p *Provider) Publish(ctx context.Context, site string, cfg *Config, by, no
 	}
 	return v, true, nil
 }
+
+// Forget drops this instance's pointer to the site's current version, so the
+// next request reads it again (another instance has just published).
+func (p *Provider) Forget(site string) {
+	p.mu.Lock()
+	delete(p.latest, site)
+	p.mu.Unlock()
+}

@@ -25,8 +25,13 @@ func (s *server) routes(app *fiber.App) {
 	app.Get("/readyz", s.getReady)
 	app.Get("/metrics", s.getMetrics)
 
-	// Site owners (placeholder until the dashboard lands).
-	app.Get("/admin/", s.getAdmin) // non-strict routing: /admin too
+	// Site owners, editors and auditors: the dashboard (/admin/…) and the
+	// management API (/v1/sites/…); package admin lists those routes.
+	if s.Admin != nil {
+		s.Admin.Mount(app)
+	} else {
+		app.Get("/admin/", s.getAdmin) // non-strict routing: /admin too
+	}
 
 	// Demo site, with SAMTYCKE_DEMO=on.
 	if s.Config.Demo {

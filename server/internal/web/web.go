@@ -52,6 +52,10 @@ type Deps struct {
 	Registry *prometheus.Registry
 	Version  string
 	Now      func() time.Time
+
+	// Admin serves the dashboard under /admin/ and the management API under
+	// /v1/sites (package admin). Nil: a placeholder page at /admin/.
+	Admin interface{ Mount(fiber.Router) }
 }
 
 // requestTimeout bounds the work of every handler (and so every ClickHouse

@@ -1,0 +1,157 @@
+// The dashboard's only script, progressive: pages work without it. It
+// saves the editor's draft as the owner types, shows the validator's
+// problems next to their fields, reloads the live preview, and copies
+// snippets.
+
+interface Problem { field: string; message: string }
+
+const $ = <T extends Element>(sel: string, root: ParentNode = document) => root.querySelector<T>(sel);
+const $$ = <T extends Element>(sel: string, root: ParentNode = document) => Array.from(root.querySelectorAll<T>(sel));
+
+// Banner texts are addressed /texts/<lang>/<key> by the validator but laid
+// out /texts/<key>/<lang> in the form, so languages sit side by side.
+function formPath(field: string): string {
+  const m = /^\/texts\/([^/]+)\/([^/]+)$/.exec(field);
+  return m ? `/texts/${m[2]}/${m[1]}` : field;
+}
+
+function showProblems(form: HTMLFormElement, problems: Problem[]) {
+  const boxes = $$<HTMLElement>("[data-field]", form);
+  for (const b of boxes) {
+    const err = $<HTMLElement>(".field-error", b);
+    if (err) err.textContent = "";
+    for (const c of $$<HTMLElement>("input,select,textarea", b)) c.removeAttribute("aria-invalid");
+  }
+  const list = $<HTMLElement>("#problem-list");
+  const panel = $<HTMLElement>("#problems");
+  const count = $<HTMLElement>("#problem-count");
+  if (list) list.textContent = "";
+  for (const p of problems) {
+    const path = formPath(p.field);
+    let best: HTMLElement | null = null;
+    let bestName = "";
+    for (const b of boxes) {
+      const name = b.dataset.field || "";
+      if ((path === name || path.startsWith(name + "/")) && name.length > bestName.length) {
+        best = b;
+        bestName = name;
+      }
+    }
+    if (best) {
+      const err = $<HTMLElement>(".field-error", best);
+      const rest = path.slice(bestName.length + 1);
+      if (err) err.textContent += (err.textContent ? "; " : "") + (rest ? rest + ": " : "") + p.message;
+      for (const c of $$<HTMLElement>("input,select,textarea", best)) c.setAttribute("aria-invalid", "true");
+    }
+    if (list) {
+      const li = document.createElement("li");
+      li.textContent = `${p.field || "/"}: ${p.message}`;
+      list.appendChild(li);
+    }
+  }
+  if (count) count.textContent = String(problems.length);
+  if (panel) panel.hidden = problems.length === 0;
+}
+
+function editor(form: HTMLFormElement) {
+  const frame = document.getElementById(form.dataset.preview || "") as HTMLIFrameElement | null;
+  const state = $<HTMLElement>("#save-state");
+  const site = form.action.replace(/\/edit$/, "");
+  const view = { lang: "sv", layer: "1" };
+  const pressed = $<HTMLElement>("[data-preview-lang][aria-pressed=true]");
+  if (pressed) view.lang = pressed.dataset.previewLang || "sv";
+
+  const reload = () => {
+    if (frame) frame.src = `${site}/preview?lang=${encodeURIComponent(view.lang)}&layer=${view.layer}&t=${Date.now()}`;
+  };
+  let timer = 0;
+  let busy = false;
+  let again = false;
+  // A button that submits the form (add or remove a category or item)
+  // waits for a save in flight, which would otherwise land after it and
+  // undo it.
+  let held: HTMLElement | null = null;
+  form.addEventListener("submit", (e) => {
+    window.clearTimeout(timer);
+    if (busy) {
+      e.preventDefault();
+      held = (e as SubmitEvent).submitter || null;
+    }
+  });
+  const save = async () => {
+    if (busy) { again = true; return; }
+    busy = true;
+    if (state) state.textContent = "Saving…";
+    try {
+      const body = new URLSearchParams(new FormData(form) as unknown as Record<string, string>);
+      body.set("op", "save");
+      const res = await fetch(form.action, { method: "POST", body, headers: { Accept: "application/json" }, credentials: "same-origin" });
+      const data = await res.json();
+      if (!res.ok) {
+        if (state) state.textContent = "Not saved: " + (data.error ? data.error.message : res.statusText);
+        return;
+      }
+      showProblems(form, data.problems || []);
+      if (state) state.textContent = data.saved;
+      reload();
+    } catch (e) {
+      if (state) state.textContent = "Not saved: the server did not answer. Your changes are still in the form.";
+    } finally {
+      busy = false;
+      if (held) {
+        const b = held;
+        held = null;
+        again = false;
+        form.requestSubmit(b);
+      } else if (again) { again = false; save(); }
+    }
+  };
+  const schedule = () => { window.clearTimeout(timer); timer = window.setTimeout(save, 600); };
+  // A translation typed in is no longer missing.
+  form.addEventListener("input", (e) => {
+    const el = e.target as HTMLInputElement;
+    if (!el.classList || !el.classList.contains("missing") || !el.value) return;
+    el.classList.remove("missing");
+    const badge = el.id && $<HTMLElement>(`label[for="${el.id}"] .badge-missing`);
+    if (badge) badge.remove();
+  });
+  form.addEventListener("input", schedule);
+  form.addEventListener("change", schedule);
+
+  const group = (attr: string, apply: (value: string) => void) => {
+    for (const b of $$<HTMLButtonElement>(`[${attr}]`)) {
+      b.addEventListener("click", () => {
+        for (const o of $$<HTMLButtonElement>(`[${attr}]`)) o.setAttribute("aria-pressed", String(o === b));
+        apply(b.getAttribute(attr) || "");
+      });
+    }
+  };
+  group("data-preview-lang", (v) => { view.lang = v; reload(); });
+  group("data-preview-layer", (v) => { view.layer = v; reload(); });
+  group("data-preview-width", (v) => { if (frame) frame.classList.toggle("mobile", v === "mobile"); });
+}
+
+function copyButtons() {
+  for (const b of $$<HTMLButtonElement>("[data-copy]")) {
+    b.addEventListener("click", async () => {
+      const src = document.getElementById(b.dataset.copy || "");
+      if (!src) return;
+      const label = b.textContent;
+      try {
+        await navigator.clipboard.writeText(src.textContent || "");
+        b.textContent = "Copied";
+      } catch (e) {
+        const r = document.createRange();
+        r.selectNodeContents(src);
+        const sel = window.getSelection();
+        if (sel) { sel.removeAllRanges(); sel.addRange(r); }
+        b.textContent = "Selected: press Ctrl+C";
+      }
+      window.setTimeout(() => { b.textContent = label; }, 2000);
+    });
+  }
+}
+
+const form = document.getElementById("editor");
+if (form instanceof HTMLFormElement) editor(form);
+copyButtons();

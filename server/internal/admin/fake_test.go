@@ -1,0 +1,237 @@
+package admin_test
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/samtycke/samtycke/server/internal/manage"
+	"github.com/samtycke/samtycke/server/internal/siteconfig"
+)
+
+// memStore is manage.Store in memory, for handler tests that need no
+// ClickHouse (the real store is tested against ClickHouse elsewhere).
+type memStore struct {
+	mu       sync.Mutex
+	users    map[string]manage.User
+	members  map[[2]string]manage.Member
+	tokens   map[string]manage.Token
+	sites    map[string]manage.Site
+	drafts   map[string]manage.Draft
+	versions map[string][]*siteconfig.Version
+	events   []manage.Event
+}
+
+var _ manage.Store = (*memStore)(nil)
+var _ manage.Versions = (*memStore)(nil)
+
+func newMemStore() *memStore {
+	return &memStore{users: map[string]manage.User{}, members: map[[2]string]manage.Member{}, tokens: map[string]manage.Token{},
+		sites: map[string]manage.Site{}, drafts: map[string]manage.Draft{}, versions: map[string][]*siteconfig.Version{}}
+}
+
+func (m *memStore) User(_ context.Context, email string) (*manage.User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[email]
+	if !ok || u.Deleted {
+		return nil, manage.ErrNotFound
+	}
+	return &u, nil
+}
+
+func (m *memStore) Users(context.Context) ([]manage.User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []manage.User
+	for _, u := range m.users {
+		if !u.Deleted {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) PutUser(_ context.Context, u manage.User) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.users[u.Email] = u
+	return nil
+}
+
+func (m *memStore) memberList(keep func(manage.Member) bool) []manage.Member {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []manage.Member
+	for _, mb := range m.members {
+		if !mb.Deleted && keep(mb) {
+			out = append(out, mb)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Site+out[i].Email < out[j].Site+out[j].Email })
+	return out
+}
+
+func (m *memStore) Members(_ context.Context, site string) ([]manage.Member, error) {
+	return m.memberList(func(mb manage.Member) bool { return mb.Site == site }), nil
+}
+
+func (m *memStore) Memberships(_ context.Context, email string) ([]manage.Member, error) {
+	return m.memberList(func(mb manage.Member) bool { return mb.Email == email }), nil
+}
+
+func (m *memStore) PutMember(_ context.Context, mb manage.Member) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.members[[2]string{mb.Site, mb.Email}] = mb
+	return nil
+}
+
+func (m *memStore) Tokens(_ context.Context, site string) ([]manage.Token, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []manage.Token
+	for _, t := range m.tokens {
+		if t.Site == site && !t.Revoked {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) Token(_ context.Context, id string) (*manage.Token, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.tokens[id]
+	if !ok {
+		return nil, manage.ErrNotFound
+	}
+	return &t, nil
+}
+
+func (m *memStore) PutToken(_ context.Context, t manage.Token) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.tokens[t.ID] = t
+	return nil
+}
+
+func (m *memStore) SiteInfo(_ context.Context, id string) (*manage.Site, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sites[id]
+	if !ok {
+		return nil, manage.ErrNotFound
+	}
+	return &s, nil
+}
+
+func (m *memStore) SitesByID(_ context.Context, ids []string) ([]manage.Site, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []manage.Site
+	for _, id := range ids {
+		if s, ok := m.sites[id]; ok && !s.Deleted {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) PutSiteInfo(_ context.Context, s manage.Site) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sites[s.ID] = s
+	return nil
+}
+
+func (m *memStore) Draft(_ context.Context, site string) (*manage.Draft, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.drafts[site]
+	if !ok {
+		return nil, manage.ErrNotFound
+	}
+	return &d, nil
+}
+
+func (m *memStore) PutDraft(_ context.Context, d manage.Draft) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.drafts[d.Site] = d
+	return nil
+}
+
+func (m *memStore) VersionList(_ context.Context, site string) ([]manage.VersionInfo, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []manage.VersionInfo
+	for _, v := range m.versions[site] {
+		out = append([]manage.VersionInfo{{Number: v.Number, Hash: v.Hash, PublishedAt: v.PublishedAt, PublishedBy: v.PublishedBy, Note: v.Note}}, out...)
+	}
+	return out, nil
+}
+
+func (m *memStore) AppendAudit(_ context.Context, events ...manage.Event) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.events = append(m.events, events...)
+	return nil
+}
+
+func (m *memStore) Audit(_ context.Context, q manage.AuditQuery) ([]manage.Event, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []manage.Event
+	for i := len(m.events) - 1; i >= 0; i-- {
+		if e := m.events[i]; e.Site == q.Site && (q.Action == "" || e.Action == q.Action) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) Stats(_ context.Context, q manage.StatsQuery) (*manage.Stats, error) {
+	return &manage.Stats{From: q.From, To: q.To}, nil
+}
+
+// The published versions, as siteconfig.Publisher would keep them.
+
+func (m *memStore) Current(_ context.Context, site string) (*siteconfig.Version, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	vs := m.versions[site]
+	if len(vs) == 0 {
+		return nil, siteconfig.ErrNotFound
+	}
+	return vs[len(vs)-1], nil
+}
+
+func (m *memStore) Get(_ context.Context, site string, n uint32) (*siteconfig.Version, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	vs := m.versions[site]
+	if n == 0 || int(n) > len(vs) {
+		return nil, siteconfig.ErrNotFound
+	}
+	return vs[n-1], nil
+}
+
+func (m *memStore) Publish(_ context.Context, site string, cfg *siteconfig.Config, by, note string) (*siteconfig.Version, bool, error) {
+	js, err := cfg.Canonical()
+	if err != nil {
+		return nil, false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	vs := m.versions[site]
+	h := siteconfig.Hash(js)
+	if len(vs) > 0 && vs[len(vs)-1].Hash == h {
+		return vs[len(vs)-1], false, nil
+	}
+	v := &siteconfig.Version{Site: site, Number: uint32(len(vs) + 1), Hash: h, JSON: js, Config: cfg,
+		PublishedAt: time.Now().UTC(), PublishedBy: by, Note: note}
+	m.versions[site] = append(vs, v)
+	return v, true, nil
+}

@@ -1,0 +1,119 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/samtycke/samtycke/server/internal/apierr"
+	"github.com/samtycke/samtycke/server/internal/manage"
+)
+
+// getMembers lists the site's members, with the form to add one.
+func (h *Handler) getMembers(c *fiber.Ctx) error { return h.showMembers(c, http.StatusOK, "") }
+
+func (h *Handler) showMembers(c *fiber.Ctx, status int, msg string) error {
+	ms, err := h.Manager.Members(ctx(c), siteOf(c))
+	if err != nil {
+		return err
+	}
+	v := h.newView(c, "Members")
+	v.Tab, v.Error = "members", msg
+	v.Data = map[string]any{"Members": ms, "Roles": manage.Roles}
+	return h.render(c.Status(status), "members", v)
+}
+
+// postMember adds a member or changes a role.
+func (h *Handler) postMember(c *fiber.Ctx) error {
+	_, err := h.Manager.PutMember(ctx(c), principal(c), siteOf(c), strings.Clone(c.FormValue("email")),
+		manage.Role(c.FormValue("role")), c.FormValue("password"))
+	if ae := clientError(err); ae != nil {
+		return h.showMembers(c, ae.Status, ae.Message)
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect("/admin/sites/"+siteOf(c)+"/members?done=member", http.StatusSeeOther)
+}
+
+// postRemoveMember takes a member's role away.
+func (h *Handler) postRemoveMember(c *fiber.Ctx) error {
+	err := h.Manager.RemoveMember(ctx(c), principal(c), siteOf(c), strings.Clone(c.FormValue("email")))
+	if ae := clientError(err); ae != nil {
+		return h.showMembers(c, ae.Status, ae.Message)
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect("/admin/sites/"+siteOf(c)+"/members?done=removed", http.StatusSeeOther)
+}
+
+func clientError(err error) *apierr.Error {
+	var ae *apierr.Error
+	if errors.As(err, &ae) && ae.Status < 500 {
+		return ae
+	}
+	return nil
+}
+
+// getTokens lists the site's API tokens.
+func (h *Handler) getTokens(c *fiber.Ctx) error { return h.showTokens(c, http.StatusOK, nil, "") }
+
+func (h *Handler) showTokens(c *fiber.Ctx, status int, created map[string]string, msg string) error {
+	ts, err := h.Manager.Tokens(ctx(c), siteOf(c))
+	if err != nil {
+		return err
+	}
+	v := h.newView(c, "API tokens")
+	v.Tab, v.Error = "tokens", msg
+	data := map[string]any{"Tokens": ts, "Roles": manage.Roles}
+	for k, val := range created {
+		data[k] = val
+	}
+	v.Data = data
+	return h.render(c.Status(status), "tokens", v)
+}
+
+// postToken creates a token and shows its secret, this once.
+func (h *Handler) postToken(c *fiber.Ctx) error {
+	t, secret, err := h.Manager.CreateToken(ctx(c), principal(c), siteOf(c), strings.Clone(c.FormValue("name")), manage.Role(c.FormValue("role")))
+	if ae := clientError(err); ae != nil {
+		return h.showTokens(c, ae.Status, nil, ae.Message)
+	}
+	if err != nil {
+		return err
+	}
+	return h.showTokens(c.Status(http.StatusCreated), http.StatusCreated, map[string]string{"Secret": secret, "NewName": t.Name}, "")
+}
+
+// postRevokeToken revokes a token.
+func (h *Handler) postRevokeToken(c *fiber.Ctx) error {
+	err := h.Manager.RevokeToken(ctx(c), principal(c), siteOf(c), strings.Clone(c.FormValue("id")))
+	if ae := clientError(err); ae != nil {
+		return h.showTokens(c, ae.Status, nil, ae.Message)
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect("/admin/sites/"+siteOf(c)+"/tokens?done=revoked", http.StatusSeeOther)
+}
+
+// getAudit shows the site's audit trail, filtered.
+func (h *Handler) getAudit(c *fiber.Ctx) error {
+	q, err := auditQuery(c)
+	if err != nil {
+		return err
+	}
+	evs, err := h.Manager.AuditTrail(ctx(c), q)
+	if err != nil {
+		return err
+	}
+	v := h.newView(c, "Audit trail")
+	v.Tab = "audit"
+	v.Data = map[string]any{"Events": evs, "Q": q, "From": c.Query("from"), "To": c.Query("to"),
+		"Actions": []string{"", "site.create", "site.delete", "draft.save", "publish", "rollback", "member.put",
+			"member.remove", "token.create", "token.revoke", "export", "lookup"}}
+	return h.render(c, "audit", v)
+}

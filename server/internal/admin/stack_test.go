@@ -1,0 +1,170 @@
+package admin_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/samtycke/samtycke/server/internal/config"
+	"github.com/samtycke/samtycke/server/internal/manage"
+	"github.com/samtycke/samtycke/server/internal/service"
+	"github.com/samtycke/samtycke/server/internal/testutil"
+)
+
+// stack is a whole Samtycke on a random port with its own ClickHouse
+// database and Redis key space, the demo site, and the bootstrap owner.
+type stack struct {
+	base string
+	svc  *service.Service
+}
+
+const (
+	adminEmail    = "admin@example.se"
+	adminPassword = "correct horse battery"
+)
+
+func newStack(t *testing.T, env map[string]string) *stack {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	vars := map[string]string{
+		"SAMTYCKE_PUBLIC_URL":     base,
+		"SAMTYCKE_CLICKHOUSE_URL": testutil.ClickHouseURL(t),
+		"SAMTYCKE_REDIS_URL":      testutil.RedisURL(),
+		"SAMTYCKE_DATA_DIR":       t.TempDir(),
+		"SAMTYCKE_DEMO":           "on",
+		"SAMTYCKE_ADMIN_EMAIL":    adminEmail,
+		"SAMTYCKE_ADMIN_PASSWORD": adminPassword,
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	return startStack(t, ln, vars)
+}
+
+func startStack(t *testing.T, ln net.Listener, vars map[string]string) *stack {
+	t.Helper()
+	cfg, err := config.Load(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	svc, err := service.New(ctx, cfg, testutil.Logger(t), "test", 5*time.Second)
+	if err != nil {
+		cancel()
+		ln.Close()
+		testutil.ClickHouse(t) // skips or fails with the reason when ClickHouse is missing
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- svc.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		svc.Close()
+	})
+	return &stack{base: "http://" + ln.Addr().String(), svc: svc}
+}
+
+// client is one caller: a session (cookie + CSRF token) or an API token.
+type client struct {
+	name   string
+	cookie string // session cookie value
+	csrf   string
+	bearer string
+	noCSRF bool // send the session without its CSRF token
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (s *stack) do(t *testing.T, cl client, method, path string, body any) response {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, s.base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if cl.cookie != "" {
+		req.AddCookie(&http.Cookie{Name: "samtycke_session", Value: cl.cookie})
+		if !cl.noCSRF {
+			req.Header.Set("X-CSRF-Token", cl.csrf)
+		}
+	}
+	if cl.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+cl.bearer)
+	}
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{res.StatusCode, res.Header, b}
+}
+
+// login starts a session for email directly through the Manager.
+func (s *stack) login(t *testing.T, email, password string) client {
+	t.Helper()
+	sess, err := s.svc.Manager.Login(context.Background(), email, password, "127.0.0.1")
+	if err != nil {
+		t.Fatalf("login %s: %v", email, err)
+	}
+	return client{name: email, cookie: sess.ID, csrf: sess.CSRF}
+}
+
+// user creates an account with a role on site and signs it in.
+func (s *stack) user(t *testing.T, email, site string, role manage.Role) client {
+	t.Helper()
+	ctx := context.Background()
+	by := manage.Principal{Email: adminEmail}
+	if _, err := s.svc.Manager.PutMember(ctx, by, site, email, role, adminPassword); err != nil {
+		t.Fatalf("member %s: %v", email, err)
+	}
+	return s.login(t, email, adminPassword)
+}
+
+// token creates an API token of site with role.
+func (s *stack) token(t *testing.T, site string, role manage.Role) client {
+	t.Helper()
+	tok, secret, err := s.svc.Manager.CreateToken(context.Background(), manage.Principal{Email: adminEmail}, site, "test "+string(role), role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client{name: "token " + tok.ID + " " + string(role) + "@" + site, bearer: secret}
+}
+
+func decode[T any](t *testing.T, r response) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(r.body, &v); err != nil {
+		t.Fatalf("status %d: %v: %s", r.status, err, r.body)
+	}
+	return v
+}

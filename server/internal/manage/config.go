@@ -1,0 +1,306 @@
+package manage
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/samtycke/samtycke/server/internal/apierr"
+	"github.com/samtycke/samtycke/server/internal/siteconfig"
+)
+
+// DraftView is a draft with what the editor shows about it.
+type DraftView struct {
+	Config    json.RawMessage      `json:"config"`
+	UpdatedBy string               `json:"updated_by"`
+	UpdatedAt time.Time            `json:"updated_at"`
+	Problems  []siteconfig.Problem `json:"problems"`
+	Valid     bool                 `json:"valid"`
+	// Published is the current version's number, 0 before the first publish.
+	Published uint32 `json:"published_version"`
+}
+
+// Draft returns the site's draft: the one being edited, else the current
+// published version.
+func (m *Manager) Draft(ctx context.Context, site string) (*DraftView, error) {
+	d, err := m.st.Draft(ctx, site)
+	cur, cerr := m.versions.Current(ctx, site)
+	if cerr != nil && !IsNotFound(cerr) {
+		return nil, cerr
+	}
+	if IsNotFound(err) && cur != nil {
+		d, err = &Draft{Site: site, JSON: cur.JSON, UpdatedBy: cur.PublishedBy, UpdatedAt: cur.PublishedAt}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	v := &DraftView{Config: d.JSON, UpdatedBy: d.UpdatedBy, UpdatedAt: d.UpdatedAt}
+	v.Problems = Problems(d.JSON)
+	v.Valid = len(v.Problems) == 0
+	if cur != nil {
+		v.Published = cur.Number
+	}
+	return v, nil
+}
+
+// Problems validates a configuration and returns what is wrong, or nothing.
+func Problems(js []byte) []siteconfig.Problem {
+	_, err := siteconfig.Parse(js)
+	var ie *siteconfig.InvalidError
+	if errors.As(err, &ie) {
+		return ie.Problems
+	}
+	if err != nil {
+		return []siteconfig.Problem{{Field: "", Message: err.Error()}}
+	}
+	return []siteconfig.Problem{}
+}
+
+// LenientConfig decodes a possibly invalid draft for display and preview:
+// the shape must be right, the rules need not hold.
+func LenientConfig(js []byte) (*siteconfig.Config, error) {
+	var c siteconfig.Config
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, apierr.New(http.StatusBadRequest, "invalid_json", "", "the configuration does not have the shape of a site configuration: %v", err)
+	}
+	if c.Texts == nil {
+		c.Texts = map[string]siteconfig.Texts{}
+	}
+	return &c, nil
+}
+
+// maxDraft bounds a draft; the schema's own limits are far below it.
+const maxDraft = 512 << 10
+
+// SaveDraft stores a new draft, valid or not (work in progress), as long as
+// it has the shape of a configuration, and returns its problems.
+func (m *Manager) SaveDraft(ctx context.Context, p Principal, site string, js []byte) (*DraftView, error) {
+	if len(js) > maxDraft {
+		return nil, apierr.New(http.StatusRequestEntityTooLarge, "body_too_large", "", "a configuration is at most %d KiB", maxDraft>>10)
+	}
+	c, err := LenientConfig(js)
+	if err != nil {
+		return nil, err
+	}
+	// Stored in the canonical form, so a draft that equals the published
+	// version has the same bytes.
+	canonical, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	prev, err := m.st.Draft(ctx, site)
+	if err != nil && !IsNotFound(err) {
+		return nil, err
+	}
+	now := m.now().UTC()
+	if prev == nil || !bytes.Equal(prev.JSON, canonical) {
+		if err := m.st.PutDraft(ctx, Draft{Site: site, JSON: canonical, UpdatedBy: p.Name(), UpdatedAt: now}); err != nil {
+			return nil, err
+		}
+		var changes []Change
+		if prev != nil {
+			changes = Diff(prev.JSON, canonical)
+		}
+		if err := m.Audit(ctx, p, site, "draft.save", map[string]any{"changed": changedPaths(changes)}); err != nil {
+			return nil, err
+		}
+	}
+	v := &DraftView{Config: canonical, UpdatedBy: p.Name(), UpdatedAt: now, Problems: Problems(canonical)}
+	v.Valid = len(v.Problems) == 0
+	if cur, err := m.versions.Current(ctx, site); err == nil {
+		v.Published = cur.Number
+	}
+	return v, nil
+}
+
+func changedPaths(cs []Change) []string {
+	out := make([]string, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, c.Path)
+	}
+	if len(out) > 50 {
+		out = append(out[:50], fmt.Sprintf("… %d more", len(out)-50))
+	}
+	return out
+}
+
+// Preview is what publishing the draft would change.
+type Preview struct {
+	Current *VersionInfo `json:"current"` // nil before the first publish
+	Changes []Change     `json:"changes"`
+	// Reprompt: the consent-relevant content changed, so visitors who chose
+	// under the current version will be asked again.
+	Reprompt bool                 `json:"reprompt"`
+	Problems []siteconfig.Problem `json:"problems"`
+}
+
+// PublishPreview compares the draft with the current version.
+func (m *Manager) PublishPreview(ctx context.Context, site string) (*Preview, error) {
+	d, err := m.Draft(ctx, site)
+	if err != nil {
+		return nil, err
+	}
+	pv := &Preview{Problems: d.Problems, Changes: []Change{}}
+	draft, err := LenientConfig(d.Config)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := m.versions.Current(ctx, site)
+	switch {
+	case IsNotFound(err):
+		pv.Changes, pv.Reprompt = Diff([]byte("{}"), d.Config), true
+	case err != nil:
+		return nil, err
+	default:
+		pv.Current = &VersionInfo{cur.Number, cur.Hash, cur.PublishedAt, cur.PublishedBy, cur.Note}
+		pv.Changes = Diff(cur.JSON, d.Config)
+		pv.Reprompt = cur.Config.Fingerprint() != draft.Fingerprint()
+	}
+	return pv, nil
+}
+
+// Publish makes the draft a new immutable version. An invalid draft is
+// refused with the validator's problems (422); a draft equal to the current
+// version publishes nothing (changed false).
+func (m *Manager) Publish(ctx context.Context, p Principal, site, note string) (*siteconfig.Version, bool, error) {
+	d, err := m.Draft(ctx, site)
+	if err != nil {
+		return nil, false, err
+	}
+	return m.publish(ctx, p, site, d.Config, note, "publish", nil)
+}
+
+// Rollback publishes version n's configuration again, as a new version, and
+// makes it the draft.
+func (m *Manager) Rollback(ctx context.Context, p Principal, site string, n uint32, note string) (*siteconfig.Version, bool, error) {
+	old, err := m.versions.Get(ctx, site, n)
+	if err != nil {
+		return nil, false, err
+	}
+	if note == "" {
+		note = fmt.Sprintf("rollback to version %d", n)
+	}
+	return m.publish(ctx, p, site, old.JSON, note, "rollback", map[string]any{"from_version": n})
+}
+
+func (m *Manager) publish(ctx context.Context, p Principal, site string, js []byte, note, action string, details map[string]any) (*siteconfig.Version, bool, error) {
+	if len(note) > 500 {
+		return nil, false, apierr.New(http.StatusBadRequest, "invalid_note", "note", "a note is at most 500 characters")
+	}
+	cfg, err := siteconfig.Parse(js)
+	var ie *siteconfig.InvalidError
+	if errors.As(err, &ie) {
+		return nil, false, &InvalidDraftError{ie.Problems}
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	v, changed, err := m.versions.Publish(ctx, site, cfg, p.Name(), note)
+	if errors.Is(err, siteconfig.ErrBusy) {
+		return nil, false, apierr.New(http.StatusConflict, "publish_in_progress", "", "another publish of this site is in progress; try again")
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if action == "rollback" {
+		if err := m.st.PutDraft(ctx, Draft{Site: site, JSON: v.JSON, UpdatedBy: p.Name(), UpdatedAt: m.now().UTC()}); err != nil {
+			return nil, false, err
+		}
+	}
+	if !changed {
+		return v, false, nil
+	}
+	if details == nil {
+		details = map[string]any{}
+	}
+	details["version"], details["sha256"], details["note"] = v.Number, v.Hash, note
+	return v, true, m.Audit(ctx, p, site, action, details)
+}
+
+// InvalidDraftError is a refused publish: the draft breaks these rules.
+type InvalidDraftError struct{ Problems []siteconfig.Problem }
+
+func (e *InvalidDraftError) Error() string {
+	return fmt.Sprintf("the draft has %d problems", len(e.Problems))
+}
+
+// Versions lists the site's published versions, newest first.
+func (m *Manager) Versions(ctx context.Context, site string) ([]VersionInfo, error) {
+	return m.st.VersionList(ctx, site)
+}
+
+// Version returns one published version.
+func (m *Manager) Version(ctx context.Context, site string, n uint32) (*siteconfig.Version, error) {
+	return m.versions.Get(ctx, site, n)
+}
+
+// Stats returns the site's statistics for the days [from, to]; at most two
+// years at a time.
+func (m *Manager) Stats(ctx context.Context, site string, from, to time.Time) (*Stats, error) {
+	if to.Before(from) {
+		return nil, apierr.New(http.StatusBadRequest, "invalid_period", "to", "to is before from")
+	}
+	if to.Sub(from) > 2*366*24*time.Hour {
+		return nil, apierr.New(http.StatusBadRequest, "invalid_period", "from", "a period is at most two years")
+	}
+	return m.st.Stats(ctx, StatsQuery{Site: site, From: from, To: to})
+}
+
+// Change is one difference between two configurations, at a JSON Pointer.
+// Old or New is empty when the value was added or removed.
+type Change struct {
+	Path string `json:"path"`
+	Old  string `json:"old,omitempty"`
+	New  string `json:"new,omitempty"`
+}
+
+// Diff lists the leaves that differ between two JSON documents, in path
+// order. Arrays compare by index, which is how the editor addresses them.
+func Diff(a, b []byte) []Change {
+	fa, fb := map[string]string{}, map[string]string{}
+	var va, vb any
+	_ = json.Unmarshal(a, &va)
+	_ = json.Unmarshal(b, &vb)
+	flatten("", va, fa)
+	flatten("", vb, fb)
+	var out []Change
+	for k, x := range fa {
+		if y, ok := fb[k]; !ok || x != y {
+			out = append(out, Change{Path: k, Old: x, New: fb[k]})
+		}
+	}
+	for k, y := range fb {
+		if _, ok := fa[k]; !ok {
+			out = append(out, Change{Path: k, New: y})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+func flatten(prefix string, v any, out map[string]string) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			flatten(prefix+"/"+strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1"), x, out)
+		}
+	case []any:
+		for i, x := range t {
+			flatten(fmt.Sprintf("%s/%d", prefix, i), x, out)
+		}
+	case string:
+		out[prefix] = t
+	case nil:
+	default:
+		b, _ := json.Marshal(t)
+		out[prefix] = string(b)
+	}
+}

@@ -1,0 +1,155 @@
+// Package manage is what site owners, editors and auditors do, apart from
+// HTTP: accounts, per-site roles, API tokens, sites, drafts, publishing,
+// the audit trail and statistics. The dashboard and the JSON API (package
+// admin) are two faces of the Manager here; ClickHouse implements Store.
+package manage
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/samtycke/samtycke/server/internal/siteconfig"
+)
+
+// ErrNotFound is returned for a user, site, member, token or draft that does
+// not exist (or was deleted).
+var ErrNotFound = siteconfig.ErrNotFound
+
+// Role is what a user or token may do on one site.
+type Role string
+
+// The roles, from most to least powerful.
+const (
+	Owner   Role = "owner"   // everything: configuration, members, tokens, audit trail
+	Editor  Role = "editor"  // configuration: draft, publish, rollback
+	Auditor Role = "auditor" // read, statistics, audit trail, exports
+)
+
+// Valid reports whether r is one of the roles.
+func (r Role) Valid() bool { return r == Owner || r == Editor || r == Auditor }
+
+// Roles is every role, for forms and validation messages.
+var Roles = []Role{Owner, Editor, Auditor}
+
+// Permission sets used by routes: each lists the roles that may act.
+var (
+	CanRead   = []Role{Owner, Editor, Auditor}
+	CanEdit   = []Role{Owner, Editor}
+	CanManage = []Role{Owner}
+	CanAudit  = []Role{Owner, Auditor}
+)
+
+// User is an account. Email is its key, stored lowercased.
+type User struct {
+	Email        string
+	PasswordHash string
+	CreatedAt    time.Time
+	Deleted      bool
+}
+
+// Member is a user's role on a site.
+type Member struct {
+	Site    string    `json:"-"`
+	Email   string    `json:"email"`
+	Role    Role      `json:"role"`
+	AddedBy string    `json:"added_by"`
+	AddedAt time.Time `json:"added_at"`
+	Deleted bool      `json:"-"`
+}
+
+// Token is an API token of one site. Only the SHA-256 of its secret is kept.
+type Token struct {
+	ID         string    `json:"id"`
+	Site       string    `json:"-"`
+	Name       string    `json:"name"`
+	Role       Role      `json:"role"`
+	SecretHash string    `json:"-"`
+	CreatedBy  string    `json:"created_by"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+	Revoked    bool      `json:"-"`
+}
+
+// Site is a site's identity; its configuration lives in drafts and versions.
+type Site struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+	Deleted   bool      `json:"-"`
+}
+
+// Draft is the configuration being edited. It may be invalid.
+type Draft struct {
+	Site      string
+	JSON      []byte
+	UpdatedBy string
+	UpdatedAt time.Time
+}
+
+// VersionInfo describes a published version without its configuration.
+type VersionInfo struct {
+	Number      uint32    `json:"version"`
+	Hash        string    `json:"sha256"`
+	PublishedAt time.Time `json:"published_at"`
+	PublishedBy string    `json:"published_by"`
+	Note        string    `json:"note"`
+}
+
+// Event is one entry of the audit trail.
+type Event struct {
+	At      time.Time `json:"at"`
+	Site    string    `json:"site"`
+	Actor   string    `json:"actor"`
+	Action  string    `json:"action"`
+	Details string    `json:"details"` // JSON object
+}
+
+// AuditQuery filters the audit trail. Zero values match everything.
+type AuditQuery struct {
+	Site     string
+	Actor    string
+	Action   string
+	From, To time.Time // [From, To)
+	Limit    int
+}
+
+// Store is the system of record for everything in this package.
+type Store interface {
+	User(ctx context.Context, email string) (*User, error)
+	Users(ctx context.Context) ([]User, error)
+	PutUser(ctx context.Context, u User) error
+
+	Members(ctx context.Context, site string) ([]Member, error)
+	Memberships(ctx context.Context, email string) ([]Member, error)
+	PutMember(ctx context.Context, m Member) error
+
+	Tokens(ctx context.Context, site string) ([]Token, error)
+	Token(ctx context.Context, id string) (*Token, error)
+	PutToken(ctx context.Context, t Token) error
+
+	// SiteInfo returns a site, deleted ones included (Deleted set).
+	SiteInfo(ctx context.Context, id string) (*Site, error)
+	SitesByID(ctx context.Context, ids []string) ([]Site, error)
+	PutSiteInfo(ctx context.Context, s Site) error
+
+	Draft(ctx context.Context, site string) (*Draft, error)
+	PutDraft(ctx context.Context, d Draft) error
+
+	VersionList(ctx context.Context, site string) ([]VersionInfo, error)
+
+	AppendAudit(ctx context.Context, events ...Event) error
+	Audit(ctx context.Context, q AuditQuery) ([]Event, error)
+
+	Stats(ctx context.Context, q StatsQuery) (*Stats, error)
+}
+
+// Versions is the published-versions provider (siteconfig.Provider).
+type Versions interface {
+	Current(ctx context.Context, site string) (*siteconfig.Version, error)
+	Get(ctx context.Context, site string, n uint32) (*siteconfig.Version, error)
+	Publish(ctx context.Context, site string, cfg *siteconfig.Config, by, note string) (*siteconfig.Version, bool, error)
+}
+
+// IsNotFound reports whether err means "does not exist".
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
