@@ -211,8 +211,10 @@ func (s *Shipper) shipOne(ctx context.Context) (n int, full bool, err error) {
 	s.shipMu.Lock()
 	defer s.shipMu.Unlock()
 	st := s.checkpoint()
+	var recs []spool.Record
 	if st.InFlight == nil {
-		recs, next, err := s.sp.Read(st.Acked, s.opt.MaxRecords, s.opt.MaxBytes)
+		var next spool.Pos
+		recs, next, err = s.sp.Read(st.Acked, s.opt.MaxRecords, s.opt.MaxBytes)
 		if err != nil {
 			return 0, false, fmt.Errorf("shipper: read spool: %w", err)
 		}
@@ -224,12 +226,11 @@ func (s *Shipper) shipOne(ctx context.Context) (n int, full bool, err error) {
 		if err := s.save(st); err != nil {
 			return 0, false, err
 		}
-	}
-	f := st.InFlight
-	recs, err := s.readRange(f.From, f.To)
-	if err != nil {
+	} else if recs, err = s.readRange(st.InFlight.From, st.InFlight.To); err != nil {
+		// A batch left in flight by a crash: exactly its records again.
 		return 0, false, err
 	}
+	f := st.InFlight
 	batch := consent.NewBatch(s.opt.Instance, f.Seq, s.decode(recs))
 	for pause := 100 * time.Millisecond; ; pause = min(2*pause, s.opt.MaxBackoff) {
 		start := time.Now()

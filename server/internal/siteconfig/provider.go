@@ -108,7 +108,11 @@ func (p *Provider) pointer(ctx context.Context, site string, maxAge time.Duratio
 	p.refreshing[site] = true
 	p.mu.Unlock()
 
-	res, err, _ := p.flight.Do("latest:"+site, func() (any, error) { return p.fetchLatest(ctx, site) })
+	res, err, _ := p.flight.Do("latest:"+site, func() (any, error) {
+		ctx, cancel := shared(ctx)
+		defer cancel()
+		return p.fetchLatest(ctx, site)
+	})
 	fresh, _ := res.(pointer)
 
 	p.mu.Lock()
@@ -185,7 +189,11 @@ func (p *Provider) Get(ctx context.Context, site string, n uint32) (*Version, er
 	if n == 0 || n > ptr.n {
 		return nil, ErrNotFound
 	}
-	res, err, _ := p.flight.Do(fmt.Sprintf("version:%s:%d", site, n), func() (any, error) { return p.fetchVersion(ctx, site, n) })
+	res, err, _ := p.flight.Do(fmt.Sprintf("version:%s:%d", site, n), func() (any, error) {
+		ctx, cancel := shared(ctx)
+		defer cancel()
+		return p.fetchVersion(ctx, site, n)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -195,6 +203,17 @@ func (p *Provider) Get(ctx context.Context, site string, n uint32) (*Version, er
 	p.versions[k] = v
 	p.mu.Unlock()
 	return v, nil
+}
+
+// shared detaches a lookup that other requests wait for from the request
+// that started it: one visitor leaving must not fail the others. It keeps
+// the deadline (or 10 s).
+func shared(ctx context.Context) (context.Context, context.CancelFunc) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		d = time.Now().Add(10 * time.Second)
+	}
+	return context.WithDeadline(context.WithoutCancel(ctx), d)
 }
 
 // cachedVersion is a Version as stored in the shared cache.
