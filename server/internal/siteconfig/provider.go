@@ -37,6 +37,7 @@ type Provider struct {
 	kv  cache.Cache // nil without Redis
 	log *slog.Logger
 	ttl time.Duration
+	now func() time.Time // the clock pointers expire by; tests set their own
 
 	mu         sync.Mutex
 	latest     map[string]pointer   // sites with a published version
@@ -75,7 +76,7 @@ const (
 // NewProvider returns a Provider. kv may be nil. ttl bounds how long a
 // publish takes to reach visitors of this instance.
 func NewProvider(src Source, kv cache.Cache, ttl time.Duration, log *slog.Logger) *Provider {
-	return &Provider{src: src, kv: kv, ttl: ttl, log: log.With("component", "siteconfig"),
+	return &Provider{src: src, kv: kv, ttl: ttl, now: time.Now, log: log.With("component", "siteconfig"),
 		latest: map[string]pointer{}, missing: map[string]time.Time{}, refreshing: map[string]bool{}, versions: map[versionKey]*Version{}}
 }
 
@@ -101,7 +102,7 @@ func (p *Provider) pointer(ctx context.Context, site string, maxAge time.Duratio
 	if t, miss := p.missing[site]; !ok && miss {
 		ptr, ok = pointer{0, t}, true
 	}
-	if ok && (time.Since(ptr.fetched) <= maxAge || p.refreshing[site]) {
+	if ok && (p.now().Sub(ptr.fetched) <= maxAge || p.refreshing[site]) {
 		p.mu.Unlock()
 		return ptr, nil
 	}
@@ -145,7 +146,7 @@ func (p *Provider) fetchLatest(ctx context.Context, site string) (pointer, error
 	if p.kv != nil {
 		if b, err := p.kv.Get(ctx, key); err == nil {
 			if n, err := strconv.ParseUint(string(b), 10, 32); err == nil {
-				return pointer{uint32(n), time.Now()}, nil
+				return pointer{uint32(n), p.now()}, nil
 			}
 		} else if !errors.Is(err, cache.ErrMiss) {
 			p.log.Warn("shared cache unavailable", "err", err)
@@ -163,7 +164,7 @@ func (p *Provider) fetchLatest(ctx context.Context, site string) (pointer, error
 			p.log.Warn("shared cache unavailable", "err", err)
 		}
 	}
-	return pointer{n, time.Now()}, nil
+	return pointer{n, p.now()}, nil
 }
 
 // Get returns version n of site.
