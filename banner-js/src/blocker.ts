@@ -4,7 +4,7 @@
 // Everything else stays inert; a held iframe is hidden behind a placeholder
 // (hold) until it is allowed, always or once.
 
-const SEL = "script[data-samtycke],iframe[data-samtycke]";
+const SEL = "script[data-samtycke],iframe[data-samtycke]", ON = "data-samtycke-on";
 
 type Ok = (cat: string) => boolean;
 
@@ -51,11 +51,18 @@ const one = (e: Element) => {
     if (!u) return warn(e, "an iframe needs data-samtycke-src instead of src");
     if (hk.ok(c) || once.has(e)) {
       hk.free(e);
-      if (e.getAttribute("src") != u) e.src = u;
-    } else {
-      if (e.getAttribute("src")) warn(e, "it already has a src");
-      else hk.hold(e, c);
-    }
+      if (e.getAttribute("src") != u) {
+        e.src = u;
+        e.setAttribute(ON, "");
+      }
+    } else if (e.hasAttribute(ON)) {
+      // Loaded by us, now withdrawn: a fresh copy without src unloads it and is held again.
+      const n = e.cloneNode() as Element;
+      n.removeAttribute("src");
+      n.removeAttribute(ON);
+      e.replaceWith(n);
+    } else if (e.getAttribute("src")) warn(e, "it already has a src");
+    else hk.hold(e, c);
   } else if (e.getAttribute("type") != "text/plain") {
     warn(e, 'a script needs type="text/plain"');
     e.removeAttribute("data-samtycke");

@@ -19,7 +19,7 @@ import type { Choices, Method, Source } from "./config";
 import { NECESSARY, Saved, build, erase, now, read, write } from "./cookie";
 import { once, scan, watch } from "./blocker";
 import { defaults, gpc, gpcOff, update } from "./signals";
-import { floating, hideFirst, init, placeholder, ready, sheet, showFirst } from "./ui";
+import { floating, hideFirst, init, placeholder, ready, root, sheet, showFirst } from "./ui";
 import { How, openSettings } from "./settings";
 import { declare } from "./declaration";
 import { send } from "./send";
@@ -90,10 +90,10 @@ function decide(ch: Choices, m: Method, src: Source) {
 
 /** Opens the second layer. */
 const open = safe(() => ready(() => {
-  const had = choices && !pending ? choices : null;
+  const had = choices && !pending ? choices : null, from = root().activeElement || document.activeElement;
   hideFirst();
   floating(false, open);
-  openSettings({ ch: had, id, t: had ? at : 0, gpc: gpcOn }, safe((ch: Choices, how: How) => {
+  openSettings({ ch: had, id, t: had ? at : 0, gpc: gpcOn }, from, safe((ch: Choices, how: How) => {
     if (how == "accept_all") ch = all();
     decide(ch, had && grants(had) && !grants(ch) ? "withdraw" : how == "accept_all" && !full(ch) ? "custom" : how, "settings");
   }), () => (asked() ? first() : fab()));

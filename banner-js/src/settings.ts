@@ -122,12 +122,12 @@ const build = () => {
   return d;
 };
 
-/** Opens the second layer showing s; save gets the visitor's choice, closed is called when they leave without one. */
-export const openSettings = (s: State, save: (ch: Choices, how: How) => void, closed: () => void) => {
+/** Opens the second layer showing s; focus returns to from when it closes; save gets the visitor's choice, closed is called when they leave without one. */
+export const openSettings = (s: State, from: Element | null, save: (ch: Choices, how: How) => void, closed: () => void) => {
   onSave = save;
   onClose = closed;
   const sr = root();
-  back = (sr.activeElement || document.activeElement) as HTMLElement | null;
+  back = from as HTMLElement | null;
   if (!dlg) dlg = build();
   for (const sw of switches()) if (!sw.disabled) sw.checked = !!(s.ch && s.ch[sw.getAttribute("data-cat")!]);
   gpcEl.hidden = !s.gpc;

@@ -178,8 +178,9 @@ export const fabButton = () => fab;
 
 /** Places a placeholder before a held iframe, at its size and aspect ratio. */
 export const placeholder = (f: HTMLIFrameElement, cat: string, onAction: (a: string) => void) => {
+  // The box the page gave the iframe (no layout shift), else its width and height attributes, else 16:9.
   const num = (a: string, m: number) => parseFloat(f.getAttribute(a) || "") || m;
-  const wd = num("width", f.offsetWidth || 560), ht = num("height", f.offsetHeight || wd * 9 / 16);
+  const wd = f.offsetWidth || num("width", 560), ht = f.offsetHeight || num("height", wd * 9 / 16);
   let src = "";
   try { src = new URL(f.getAttribute("data-samtycke-src")!, location.href).hostname.replace(/^www\./, ""); } catch (e) { /* keep empty */ }
   const k = cfg.categories.filter((x) => x.id == cat)[0], ctitle = k ? k.title[lang] || k.title[cfg.default_language] : cat;
@@ -188,7 +189,7 @@ export const placeholder = (f: HTMLIFrameElement, cat: string, onAction: (a: str
     h("div", { class: "a" }, btn("once", w.once), btn("always", w.always)));
   actions(box, onAction);
   const ph = h("div", { class: f.className, "data-samtycke-placeholder": cat });
-  adopt(ph.attachShadow({ mode: "open" }), `:host{display:block;width:${wd}px;max-width:100%;aspect-ratio:${wd}/${ht}}`, shared);
+  adopt(ph.attachShadow({ mode: "open" }), `:host{display:block;width:${num("width", wd)}px;max-width:100%;aspect-ratio:${wd}/${ht}}`, shared);
   ph.shadowRoot!.append(box);
   f.before(ph);
   return ph;

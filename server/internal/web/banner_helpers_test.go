@@ -127,10 +127,11 @@ func recordConsole(t *testing.T, ctx context.Context) *console {
 		if e, ok := ev.(*runtime.EventConsoleAPICalled); ok && e.Type == runtime.ConsoleAPICalledTypeWarning {
 			var parts []string
 			for _, a := range e.Args {
+				var str string
 				if a.Description != "" {
 					parts = append(parts, a.Description)
-				} else {
-					parts = append(parts, strings.Trim(string(a.Value), `"`))
+				} else if json.Unmarshal(a.Value, &str) == nil {
+					parts = append(parts, str)
 				}
 			}
 			c.mu.Lock()

@@ -16,7 +16,7 @@ import (
 )
 
 // browser starts Debian's Chromium, headless, with a fresh profile.
-func browser(t *testing.T, width, height int) context.Context {
+func browser(t *testing.T, width, height int, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	exe := testutil.Chromium(t)
 	opts := []chromedp.ExecAllocatorOption{
@@ -29,6 +29,7 @@ func browser(t *testing.T, width, height int) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
 	}
+	opts = append(opts, extra...)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
