@@ -43,12 +43,12 @@ const next = () => {
   }
 };
 
-const warn = (e: Element, why: string) => console.warn("samtycke: not blocked (" + why + "):", e);
+const warn = (e: Element, why: string) => console.warn("samtycke: not blocked, " + why + ":", e);
 
 const one = (e: Element) => {
   const c = e.getAttribute("data-samtycke") || "", u = e.getAttribute("data-samtycke-src");
   if (e instanceof HTMLIFrameElement) {
-    if (!u) return warn(e, "an iframe needs data-samtycke-src instead of src");
+    if (!u) return warn(e, "needs data-samtycke-src");
     if (hk.ok(c) || once.has(e)) {
       hk.free(e);
       if (e.getAttribute("src") != u) {
@@ -61,10 +61,10 @@ const one = (e: Element) => {
       n.removeAttribute("src");
       n.removeAttribute(ON);
       e.replaceWith(n);
-    } else if (e.getAttribute("src")) warn(e, "it already has a src");
+    } else if (e.getAttribute("src")) warn(e, "has a src");
     else hk.hold(e, c);
   } else if (e.getAttribute("type") != "text/plain") {
-    warn(e, 'a script needs type="text/plain"');
+    warn(e, 'needs type="text/plain"');
     e.removeAttribute("data-samtycke");
   } else if (hk.ok(c)) {
     e.removeAttribute("data-samtycke");

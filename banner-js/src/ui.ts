@@ -36,7 +36,7 @@ export const adopt = (sr: ShadowRoot, ...css: (string | CSSStyleSheet)[]) => {
 const css = (a: Appearance) => {
   const p = a.position, r = a.radius_px ?? 8, bar = p == "bottom", fg = a.text, bg = a.background,
     bb = a.button_background, bt = a.button_text, line = fg + "2e";
-  return `.b,.m,.f,.p{box-sizing:border-box;font:15px/1.55 ${a.font_family || "system-ui,-apple-system,'Segoe UI',Roboto,sans-serif"};color:${fg};text-align:left}
+  return `.b,.m,.f,.p{font:15px/1.55 ${a.font_family || "system-ui,-apple-system,'Segoe UI',Roboto,sans-serif"};color:${fg};text-align:left}
 *,::before{box-sizing:border-box}
 .b{--t:translate(0,0);position:fixed;z-index:2147483646;max-height:calc(100vh - 24px);overflow:auto;padding:20px 24px;background:${bg};border:1px solid ${line};box-shadow:0 6px 32px rgba(0,0,0,.18);transform:var(--t);animation:i .25s ease-out}
 @keyframes i{from{opacity:0;transform:var(--t) translateY(12px)}}

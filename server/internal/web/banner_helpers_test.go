@@ -295,7 +295,7 @@ func axe(t *testing.T, ctx context.Context) []string {
 }
 
 // repoRoot is the directory holding go.mod.
-func repoRoot(t *testing.T) string {
+func repoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {

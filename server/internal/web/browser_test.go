@@ -16,7 +16,7 @@ import (
 )
 
 // browser starts Debian's Chromium, headless, with a fresh profile.
-func browser(t *testing.T, width, height int, extra ...chromedp.ExecAllocatorOption) context.Context {
+func browser(t testing.TB, width, height int, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	exe := testutil.Chromium(t)
 	opts := []chromedp.ExecAllocatorOption{

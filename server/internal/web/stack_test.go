@@ -22,7 +22,7 @@ type stack struct {
 	svc  *service.Service
 }
 
-func newStack(t *testing.T, env map[string]string) *stack {
+func newStack(t testing.TB, env map[string]string) *stack {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
