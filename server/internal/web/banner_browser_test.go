@@ -191,6 +191,7 @@ func TestBanner3Blocking(t *testing.T) {
 	// Load once: the frame loads, nothing is stored or recorded.
 	// Centred, so that the banner fixed at the bottom does not cover it.
 	js[bool](t, ctx, `(document.querySelector("[data-samtycke-placeholder]").scrollIntoView({block: "center"}), true)`)
+	screenshot(t, ctx, "banner-placeholder-sv-1280")
 	do(t, ctx, chromedp.Click(chromedp.JSPath(`document.querySelector("[data-samtycke-placeholder]").shadowRoot.querySelector("[data-action=once]")`)))
 	waitFor(t, ctx, `document.querySelector("iframe[data-samtycke]").contentDocument?.querySelector(".player")`, "the video frame")
 	if js[bool](t, ctx, `!!document.querySelector("[data-samtycke-placeholder]")`) || cookieID(t, ctx) != "" {
