@@ -152,9 +152,10 @@ export const showFirst = (gpcOn: boolean, onAction: (a: string) => void) => {
         h("div", { class: "a" }, btn("accept_all", t.accept_all), btn("reject_all", t.reject_all), btn("settings", t.settings))));
     actions(first, onAction);
   }
-  first.hidden = false;
+  const hd = first.querySelector("h2")!;
   root().append(first);
-  first.querySelector("h2")!.focus();
+  // After the first frame: focusing forces a layout, which would lengthen the script's task.
+  requestAnimationFrame(() => hd.focus());
 };
 
 export const hideFirst = () => { if (first) first.remove(); };

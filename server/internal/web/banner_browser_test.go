@@ -68,6 +68,7 @@ func TestBanner1FirstLayer(t *testing.T) {
 					t.Errorf("%q: contrast %.2f", b.Text, b.Contrast)
 				}
 			}
+			waitFor(t, ctx, `document.querySelector("#samtycke-root").shadowRoot.activeElement`, "focus in the banner")
 			if got := js[string](t, ctx, `(() => { const a = document.querySelector("#samtycke-root").shadowRoot.activeElement; return a ? a.tagName + (a.dataset.action || "") : "" })()`); got != "H2" {
 				t.Errorf("initial focus on %q, want the heading", got)
 			}

@@ -264,7 +264,7 @@ func cookieID(t *testing.T, ctx context.Context) string {
 	return id
 }
 
-// granted is the state field of the samtycke cookie: the granted categories.
+// cookieState is the state field of the samtycke cookie: the granted categories.
 func cookieState(t *testing.T, ctx context.Context) string {
 	_, rest := consentCookie(js[string](t, ctx, "document.cookie"))
 	parts := strings.Split(rest, ".")
