@@ -52,7 +52,7 @@ a{color:inherit;font-weight:600;text-decoration:underline;text-underline-offset:
 :focus-visible{outline:3px solid ${fg};outline-offset:2px}
 .f{position:fixed;z-index:2147483646;bottom:16px;${a.floating_button == "bottom-right" ? "right" : "left"}:16px;display:grid;place-items:center;width:44px;height:44px;padding:0;border:2px solid ${bg};border-radius:50%;background:${bb};color:${bt};box-shadow:0 2px 12px rgba(0,0,0,.25);cursor:pointer}
 .f svg{width:24px;height:24px}
-.m{width:640px;max-width:calc(100% - 32px);max-height:min(760px,calc(100% - 32px));padding:0;border:0;border-radius:${r && r + 4}px;background:${bg};box-shadow:0 12px 48px rgba(0,0,0,.3);overflow:hidden}
+.m{width:640px;max-width:calc(100% - 32px);height:min(760px,calc(100% - 32px));padding:0;border:0;border-radius:${r && r + 4}px;background:${bg};box-shadow:0 12px 48px rgba(0,0,0,.3);overflow:hidden}
 .m[open]{display:flex;flex-direction:column;animation:i .2s ease-out}
 .m::backdrop{background:rgba(17,20,24,.55)}
 .mh{display:flex;align-items:center;justify-content:space-between;gap:16px;padding:16px 16px 12px 24px;border-bottom:1px solid ${line}}
@@ -93,7 +93,7 @@ ${bar
   : `.b{width:${p == "center" ? 560 : 440}px;max-width:calc(100% - 32px);border-radius:${r && r + 4}px;${
     p == "center" ? "--t:translate(-50%,-50%);top:50%;left:50%" : `bottom:16px;${p.slice(7)}:16px`}}
 .b .a{grid-template-columns:1fr}`}
-@media(max-width:639px){.b{padding:16px}.b p{font-size:14px}.c{padding:8px}dl{grid-template-columns:1fr}dd{margin-bottom:4px}.mh{padding-left:16px}.mb,.mf{padding-left:16px;padding-right:16px}.m{max-width:calc(100% - 16px);max-height:calc(100% - 16px)}${
+@media(max-width:639px){.b{padding:16px}.b p{font-size:14px}.c{padding:8px}dl{grid-template-columns:1fr}dd{margin-bottom:4px}.mh{padding-left:16px}.mb,.mf{padding-left:16px;padding-right:16px}.m{max-width:calc(100% - 16px);height:calc(100% - 16px)}${
   bar ? "" : p == "center" ? ".b{max-width:calc(100% - 16px)}" : ".b{bottom:8px;left:8px;right:8px;width:auto;max-width:none}"}}
 @media(max-width:480px){.a,.w .a{grid-template-columns:1fr;gap:8px}.c{min-height:40px}}
 @media(prefers-reduced-motion:reduce){.b,.m[open]{animation:none}}`;
@@ -154,8 +154,9 @@ export const showFirst = (gpcOn: boolean, onAction: (a: string) => void) => {
   }
   const hd = first.querySelector("h2")!;
   root().append(first);
-  // After the first frame: focusing forces a layout, which would lengthen the script's task.
-  requestAnimationFrame(() => hd.focus());
+  // After the first frame (focusing forces a layout, which would lengthen the
+  // script's task), unless focus has come back to one of its buttons meanwhile.
+  requestAnimationFrame(() => { if (!root().activeElement) hd.focus(); });
 };
 
 export const hideFirst = () => { if (first) first.remove(); };
