@@ -5,10 +5,6 @@
 package banner
 
 import (
-	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -16,11 +12,12 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/andybalholm/brotli"
 	"github.com/evanw/esbuild/pkg/api"
+	"golang.org/x/sync/singleflight"
 
 	bannerjs "github.com/samtycke/samtycke/banner-js"
 	"github.com/samtycke/samtycke/server/internal/cache"
+	"github.com/samtycke/samtycke/server/internal/precompressed"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
 )
 
@@ -29,11 +26,7 @@ import (
 const placeholder = "__SAMTYCKE_CONFIG__"
 
 // Artifact is one version's script, ready to serve.
-type Artifact struct {
-	Raw, Gzip, Brotli []byte
-	// ETag is strong and differs per content coding, as RFC 9110 requires.
-	ETag, ETagGzip, ETagBrotli string
-}
+type Artifact = precompressed.Body
 
 // Builder holds the compiled script and the artifacts made from it.
 type Builder struct {
@@ -42,6 +35,7 @@ type Builder struct {
 
 	mu        sync.Mutex
 	artifacts map[artifactKey]*Artifact
+	flight    singleflight.Group
 }
 
 type artifactKey struct {
@@ -204,24 +198,42 @@ func DetailsPath(site string, n uint32) string {
 
 // For returns the artifact of a version, building it on first use.
 func (b *Builder) For(v *siteconfig.Version) (*Artifact, error) {
-	k := artifactKey{v.Site, v.Number, ""}
+	return b.build(artifactKey{v.Site, v.Number, ""}, func() ([]byte, error) {
+		// encoding/json escapes <, >, &, U+2028 and U+2029, so the object is a
+		// safe JavaScript literal.
+		cfg, err := json.Marshal(b.PublicConfig(v))
+		if err != nil {
+			return nil, fmt.Errorf("banner: %w", err)
+		}
+		return []byte(strings.Replace(b.code, placeholder, string(cfg), 1)), nil
+	})
+}
+
+// build returns the artifact under k, making it with make on first use.
+// Concurrent first requests for one artifact (a publish under load) build
+// and compress it once.
+func (b *Builder) build(k artifactKey, make func() ([]byte, error)) (*Artifact, error) {
 	b.mu.Lock()
 	a := b.artifacts[k]
 	b.mu.Unlock()
 	if a != nil {
 		return a, nil
 	}
-	// encoding/json escapes <, >, &, U+2028 and U+2029, so the object is a
-	// safe JavaScript literal.
-	cfg, err := json.Marshal(b.PublicConfig(v))
+	res, err, _ := b.flight.Do(fmt.Sprintf("%s/%d/%s", k.site, k.n, k.details), func() (any, error) {
+		raw, err := make()
+		if err != nil {
+			return nil, err
+		}
+		return b.keep(k, raw)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("banner: %w", err)
+		return nil, err
 	}
-	return b.keep(k, []byte(strings.Replace(b.code, placeholder, string(cfg), 1)))
+	return res.(*Artifact), nil
 }
 
 func (b *Builder) keep(k artifactKey, raw []byte) (*Artifact, error) {
-	a, err := newArtifact(raw)
+	a, err := precompressed.New(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -230,28 +242,4 @@ func (b *Builder) keep(k artifactKey, raw []byte) (*Artifact, error) {
 	b.artifacts[k] = a
 	b.mu.Unlock()
 	return a, nil
-}
-
-func newArtifact(raw []byte) (*Artifact, error) {
-	var gz, br bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-	if _, err := zw.Write(raw); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	bw := brotli.NewWriterLevel(&br, brotli.BestCompression)
-	if _, err := bw.Write(raw); err != nil {
-		return nil, err
-	}
-	if err := bw.Close(); err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(raw)
-	tag := hex.EncodeToString(sum[:12])
-	return &Artifact{
-		Raw: raw, Gzip: gz.Bytes(), Brotli: br.Bytes(),
-		ETag: `"` + tag + `"`, ETagGzip: `"` + tag + `-gz"`, ETagBrotli: `"` + tag + `-br"`,
-	}, nil
 }

@@ -5,9 +5,13 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"io"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/andybalholm/brotli"
 
@@ -111,4 +115,41 @@ func BenchmarkBannerSize(b *testing.B) {
 	b.ReportMetric(float64(len(d.Raw)), "lazy-raw-bytes")
 	b.ReportMetric(float64(len(d.Gzip)), "lazy-gzip-bytes")
 	b.ReportMetric(float64(len(d.Brotli)), "lazy-brotli-bytes")
+}
+
+// Concurrent first requests for one artifact build it once.
+func TestConcurrentFirstBuildsOnce(t *testing.T) {
+	bl := &Builder{artifacts: map[artifactKey]*Artifact{}}
+	var calls atomic.Int32
+	gate := make(chan struct{})
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := bl.build(artifactKey{"demo", 1, ""}, func() ([]byte, error) {
+				calls.Add(1)
+				<-gate
+				return []byte("console.log(1)"), nil
+			})
+			errs <- err
+		}()
+	}
+	for deadline := time.Now().Add(5 * time.Second); calls.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	runtime.Gosched()
+	close(gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := calls.Load(); c > n/4 {
+		t.Fatalf("%d concurrent first requests built the artifact %d times, want a handful", n, c)
+	}
 }

@@ -143,16 +143,11 @@ func (b *Builder) Details(v *siteconfig.Version, lang string) (*Artifact, error)
 	if !v.Config.HasLanguage(lang) {
 		lang = v.Config.DefaultLanguage
 	}
-	k := artifactKey{v.Site, v.Number, lang}
-	b.mu.Lock()
-	a := b.artifacts[k]
-	b.mu.Unlock()
-	if a != nil {
-		return a, nil
-	}
-	raw, err := json.Marshal(DetailsOf(v.Config, lang))
-	if err != nil {
-		return nil, fmt.Errorf("banner: details: %w", err)
-	}
-	return b.keep(k, raw)
+	return b.build(artifactKey{v.Site, v.Number, lang}, func() ([]byte, error) {
+		raw, err := json.Marshal(DetailsOf(v.Config, lang))
+		if err != nil {
+			return nil, fmt.Errorf("banner: details: %w", err)
+		}
+		return raw, nil
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/samtycke/samtycke/server/internal/apierr"
+	"github.com/samtycke/samtycke/server/internal/precompressed"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
 )
 
@@ -33,53 +34,26 @@ func (s *server) getBanner(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	body, etag, enc := a.Raw, a.ETag, ""
-	switch accept := c.Get(fiber.HeaderAcceptEncoding); {
-	case acceptsCoding(accept, "br"):
-		body, etag, enc = a.Brotli, a.ETagBrotli, "br"
-	case acceptsCoding(accept, "gzip"):
-		body, etag, enc = a.Gzip, a.ETagGzip, "gzip"
-	}
 	c.Set(fiber.HeaderContentType, "text/javascript; charset=utf-8")
 	c.Set(fiber.HeaderCacheControl, bannerCacheControl)
-	c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
-	c.Set(fiber.HeaderETag, etag)
 	c.Set("X-Content-Type-Options", "nosniff")
 	// The script is embedded by other sites, so other origins may load it.
 	c.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	if matchesETag(c.Get(fiber.HeaderIfNoneMatch), etag) {
+	return sendPrecompressed(c, a)
+}
+
+// sendPrecompressed answers with the coding of body the client accepts,
+// its strong ETag, and 304 when the client has it already. The caller sets
+// the content type and caching.
+func sendPrecompressed(c *fiber.Ctx, body *precompressed.Body) error {
+	raw, etag, enc := body.Pick(c.Get(fiber.HeaderAcceptEncoding))
+	c.Vary(fiber.HeaderAcceptEncoding)
+	c.Set(fiber.HeaderETag, etag)
+	if precompressed.Matches(c.Get(fiber.HeaderIfNoneMatch), etag) {
 		return c.SendStatus(http.StatusNotModified)
 	}
 	if enc != "" {
 		c.Set(fiber.HeaderContentEncoding, enc)
 	}
-	return c.Send(body)
-}
-
-// acceptsCoding reports whether an Accept-Encoding header accepts coding
-// with a non-zero quality.
-func acceptsCoding(header, coding string) bool {
-	for _, part := range strings.Split(header, ",") {
-		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if !strings.EqualFold(strings.TrimSpace(name), coding) {
-			continue
-		}
-		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
-		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
-	}
-	return false
-}
-
-// matchesETag implements If-None-Match (weak comparison, as RFC 9110 asks).
-func matchesETag(header, etag string) bool {
-	if header == "" {
-		return false
-	}
-	for _, t := range strings.Split(header, ",") {
-		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-		if t == "*" || t == etag {
-			return true
-		}
-	}
-	return false
+	return c.Send(raw)
 }

@@ -545,6 +545,9 @@ func TestBanner9Accessibility(t *testing.T) {
 			return js[string](t, ctx, `(() => { const a = document.querySelector("#samtycke-root").shadowRoot.activeElement;
 				return a ? a.tagName + (a.dataset.action ? ":" + a.dataset.action : a.id ? "#" + a.id : "") : "none" })()`)
 		}
+		// The banner focuses its heading after its first frame; a visitor's
+		// Tab starts from there.
+		waitFor(t, ctx, `document.querySelector("#samtycke-root")?.shadowRoot?.activeElement?.tagName === "H2"`, "focus on the heading")
 		// Heading → notice link → Accept all → Reject all → Settings.
 		for _, k := range []string{kb.Tab, kb.Tab, kb.Tab, kb.Tab} {
 			do(t, ctx, chromedp.KeyEvent(k))

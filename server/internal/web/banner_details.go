@@ -39,25 +39,10 @@ func (s *server) getBannerDetails(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	body, etag, enc := a.Raw, a.ETag, ""
-	switch accept := c.Get(fiber.HeaderAcceptEncoding); {
-	case acceptsCoding(accept, "br"):
-		body, etag, enc = a.Brotli, a.ETagBrotli, "br"
-	case acceptsCoding(accept, "gzip"):
-		body, etag, enc = a.Gzip, a.ETagGzip, "gzip"
-	}
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
 	c.Set(fiber.HeaderCacheControl, detailsCacheControl)
-	c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
-	c.Set(fiber.HeaderETag, etag)
 	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	if matchesETag(c.Get(fiber.HeaderIfNoneMatch), etag) {
-		return c.SendStatus(http.StatusNotModified)
-	}
-	if enc != "" {
-		c.Set(fiber.HeaderContentEncoding, enc)
-	}
-	return c.Send(body)
+	return sendPrecompressed(c, a)
 }

@@ -1,11 +1,7 @@
 package web
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"regexp"
@@ -13,13 +9,13 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/andybalholm/brotli"
 	"github.com/gofiber/fiber/v2"
 	"golang.org/x/text/language"
 
 	"github.com/samtycke/samtycke/server/internal/apierr"
 	"github.com/samtycke/samtycke/server/internal/cache"
 	"github.com/samtycke/samtycke/server/internal/notice"
+	"github.com/samtycke/samtycke/server/internal/precompressed"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
 )
 
@@ -46,13 +42,6 @@ type noticeKey struct {
 	kind noticeKind
 }
 
-// noticeBody is one rendered notice, precompressed, ready to serve.
-type noticeBody struct {
-	raw, gzip, brotli []byte
-	etag, etagGzip    string
-	etagBrotli        string
-}
-
 // notices renders each (version, language, form) once and keeps the bytes:
 // versions are immutable, so a rendered notice never goes stale.
 type notices struct {
@@ -60,7 +49,7 @@ type notices struct {
 	csp string
 
 	mu       sync.Mutex
-	rendered map[noticeKey]*noticeBody
+	rendered map[noticeKey]*precompressed.Body
 }
 
 const maxNotices = 4096
@@ -70,7 +59,7 @@ func newNotices(publicOrigin string) (*notices, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &notices{r: r, csp: r.CSP(publicOrigin), rendered: map[noticeKey]*noticeBody{}}, nil
+	return &notices{r: r, csp: r.CSP(publicOrigin), rendered: map[noticeKey]*precompressed.Body{}}, nil
 }
 
 func (s *server) getNotice(c *fiber.Ctx) error      { return s.serveNotice(c, noticeHTML, false) }
@@ -135,32 +124,16 @@ func (s *server) serveNotice(c *fiber.Ctx, kind noticeKind, numbered bool) error
 	}
 	c.Set(fiber.HeaderContentLanguage, lang)
 	c.Set("X-Content-Type-Options", "nosniff")
-	vary := "Accept-Encoding"
 	if c.Query("lang") == "" {
-		vary += ", Accept-Language"
+		c.Vary(fiber.HeaderAcceptLanguage)
 	}
-	c.Set(fiber.HeaderVary, vary)
 	if numbered {
 		c.Set(fiber.HeaderCacheControl, versionCacheControl)
 	} else {
 		c.Set(fiber.HeaderCacheControl, noticeCacheControl)
 	}
 
-	raw, etag, enc := body.raw, body.etag, ""
-	switch accept := c.Get(fiber.HeaderAcceptEncoding); {
-	case acceptsCoding(accept, "br"):
-		raw, etag, enc = body.brotli, body.etagBrotli, "br"
-	case acceptsCoding(accept, "gzip"):
-		raw, etag, enc = body.gzip, body.etagGzip, "gzip"
-	}
-	c.Set(fiber.HeaderETag, etag)
-	if matchesETag(c.Get(fiber.HeaderIfNoneMatch), etag) {
-		return c.SendStatus(http.StatusNotModified)
-	}
-	if enc != "" {
-		c.Set(fiber.HeaderContentEncoding, enc)
-	}
-	return c.Send(raw)
+	return sendPrecompressed(c, body)
 }
 
 // noticeLanguage is ?lang= when given (it must be one of the site's
@@ -187,7 +160,7 @@ func noticeLanguage(c *fiber.Ctx, cfg *siteconfig.Config) (string, error) {
 	return cfg.DefaultLanguage, nil
 }
 
-func (n *notices) get(ctx context.Context, s *server, v *siteconfig.Version, lang string, kind noticeKind) (*noticeBody, error) {
+func (n *notices) get(ctx context.Context, s *server, v *siteconfig.Version, lang string, kind noticeKind) (*precompressed.Body, error) {
 	k := noticeKey{v.Site, v.Number, lang, kind}
 	n.mu.Lock()
 	b := n.rendered[k]
@@ -225,7 +198,7 @@ func (n *notices) get(ctx context.Context, s *server, v *siteconfig.Version, lan
 	if err != nil {
 		return nil, err
 	}
-	b, err = compressNotice(raw)
+	b, err = precompressed.New(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -234,26 +207,4 @@ func (n *notices) get(ctx context.Context, s *server, v *siteconfig.Version, lan
 	n.rendered[k] = b
 	n.mu.Unlock()
 	return b, nil
-}
-
-func compressNotice(raw []byte) (*noticeBody, error) {
-	var gz, br bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-	if _, err := zw.Write(raw); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	bw := brotli.NewWriterLevel(&br, brotli.BestCompression)
-	if _, err := bw.Write(raw); err != nil {
-		return nil, err
-	}
-	if err := bw.Close(); err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(raw)
-	tag := hex.EncodeToString(sum[:12])
-	return &noticeBody{raw: raw, gzip: gz.Bytes(), brotli: br.Bytes(),
-		etag: `"n-` + tag + `"`, etagGzip: `"n-` + tag + `-gz"`, etagBrotli: `"n-` + tag + `-br"`}, nil
 }
