@@ -10,7 +10,6 @@ package service_test
 //	P7  the server's RSS idle and under P4 load.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -74,8 +73,10 @@ func wrk(b *testing.B, url string, d time.Duration, extra ...string) (float64, s
 		b.Fatalf("wrk printed no rate:\n%s", out)
 	}
 	rps, _ := strconv.ParseFloat(string(m[1]), 64)
-	if bytes.Contains(out, []byte("Non-2xx or 3xx responses")) {
-		b.Logf("wrk saw error answers:\n%s", out)
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "Non-2xx") || strings.Contains(line, "Socket errors") {
+			b.Logf("wrk %s: %s", url, strings.TrimSpace(line))
+		}
 	}
 	return rps, string(out)
 }
