@@ -259,6 +259,15 @@ func paced(b *testing.B, base string, rate float64, d time.Duration) (p50, p99, 
 	return q(0.50), q(0.99), float64(len(lat)) / d.Seconds()
 }
 
+func mustRequest(b *testing.B, url string) *http.Request {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Accept-Encoding", "br")
+	return req
+}
+
 // P3: the banner script against nginx serving the same brotli bytes.
 func BenchmarkBannerP3(b *testing.B) {
 	needWrk(b)
@@ -290,7 +299,13 @@ func BenchmarkBannerP3(b *testing.B) {
 		b.Fatal(err)
 	}
 	port := testutil.FreePort(b)
-	conf := fmt.Sprintf(`worker_processes auto; pid %[1]s/nginx.pid; error_log %[1]s/error.log;
+	// As root, nginx's workers would run as nobody and be refused the test's
+	// private directory: every answer a fast 403.
+	user := ""
+	if os.Geteuid() == 0 {
+		user = "user root;"
+	}
+	conf := fmt.Sprintf(user+`worker_processes auto; pid %[1]s/nginx.pid; error_log %[1]s/error.log;
 events { worker_connections 1024; }
 http { access_log off; client_body_temp_path %[1]s; proxy_temp_path %[1]s; fastcgi_temp_path %[1]s; uwsgi_temp_path %[1]s; scgi_temp_path %[1]s;
   server { listen 127.0.0.1:%[2]d; root %[1]s;
@@ -305,9 +320,14 @@ http { access_log off; client_body_temp_path %[1]s; proxy_temp_path %[1]s; fastc
 	}
 	b.Cleanup(func() { ng.Process.Kill(); ng.Wait() })
 	ngURL := fmt.Sprintf("http://127.0.0.1:%d/b/demo.js", port)
+	// nginx must answer with exactly the bytes samtycke sends.
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if r, err := http.Get(ngURL); err == nil {
+		if r, err := (&http.Transport{DisableCompression: true}).RoundTrip(mustRequest(b, ngURL)); err == nil {
+			got, err := io.ReadAll(r.Body)
 			r.Body.Close()
+			if err != nil || r.StatusCode != 200 || string(got) != string(js) {
+				b.Fatalf("nginx answers %d with %d bytes (%v), want 200 with the banner's %d", r.StatusCode, len(got), err, len(js))
+			}
 			break
 		}
 		if time.Now().After(deadline) {
