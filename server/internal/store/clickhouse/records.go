@@ -1,0 +1,160 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/samtycke/samtycke/server/internal/consent"
+	"github.com/samtycke/samtycke/server/internal/ledger"
+)
+
+// RecordQuery selects a site's consent records for an export.
+type RecordQuery struct {
+	Site     string
+	From, To time.Time // recorded_at in [From, To)
+	Method   string    // "" for any
+	Lang     string    // "" for any
+	Category string    // "" for any; else the records that show it…
+	Granted  bool      // …granted (true) or refused (false)
+}
+
+func (q *RecordQuery) where() (string, []any) {
+	w := []string{"site = ?", "recorded_at >= ?", "recorded_at < ?"}
+	args := []any{q.Site, q.From.UTC(), q.To.UTC()}
+	if q.Method != "" {
+		w = append(w, "method = ?")
+		args = append(args, q.Method)
+	}
+	if q.Lang != "" {
+		w = append(w, "lang = ?")
+		args = append(args, q.Lang)
+	}
+	if q.Category != "" {
+		w = append(w, "has(categories, ?) AND granted[indexOf(categories, ?)] = ?")
+		args = append(args, q.Category, q.Category, boolToUint8(q.Granted))
+	}
+	return strings.Join(w, " AND "), args
+}
+
+// recordColumns is what is read back of a row: everything that is hashed.
+const recordColumns = `batch_id, record_id, consent_id, event_id, site, recorded_at, recorded_ms, config_version,
+	config_hash, lang, categories, granted, method, source, gpc, ua_browser, ua_os, ua_device, ip_prefix,
+	page_origin, page_path, retain_until`
+
+// recordOrder is the order of an export: by time, then record ID as text
+// (ClickHouse sorts UUIDs by their halves, not as text).
+const recordOrder = " ORDER BY recorded_at, recorded_ms, toString(record_id)"
+
+// ExportSQL is the query of an export with its arguments, for comparison
+// runs (the P5 benchmark).
+func ExportSQL(q RecordQuery) (string, []any) {
+	w, args := q.where()
+	return "SELECT " + recordColumns + " FROM consent_log FINAL WHERE " + w + recordOrder, args
+}
+
+// CountRecords counts what EachRecord would return (for progress).
+func (s *Store) CountRecords(ctx context.Context, q RecordQuery) (uint64, error) {
+	w, args := q.where()
+	var n uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM consent_log FINAL WHERE "+w, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count records: %w", err)
+	}
+	return n, nil
+}
+
+// EachRecord streams the records q selects to fn, one at a time, in export
+// order; FINAL folds the copies of a batch shipped twice.
+func (s *Store) EachRecord(ctx context.Context, q RecordQuery, fn func(ledger.Row) error) error {
+	sql, args := ExportSQL(q)
+	return s.eachRow(ctx, sql, args, fn)
+}
+
+// BatchRecords streams every record of one batch (of any site).
+func (s *Store) BatchRecords(ctx context.Context, id uuid.UUID, fn func(ledger.Row) error) error {
+	var first, last time.Time
+	var n uint64
+	if err := s.conn.QueryRow(ctx, "SELECT min(first_recorded_at), max(last_recorded_at), count() FROM consent_batches WHERE batch_id = ?", id).
+		Scan(&first, &last, &n); err != nil {
+		return fmt.Errorf("batch %s: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("batch %s: not in consent_batches", id)
+	}
+	return s.eachRow(ctx, "SELECT "+recordColumns+" FROM consent_log FINAL WHERE recorded_at >= ? AND recorded_at <= ? AND batch_id = ?"+recordOrder,
+		[]any{first.Truncate(time.Second), last, id}, fn)
+}
+
+// ConsentHistory returns every record of one consent ID on a site, oldest
+// first: a primary-key read of consent_by_id, then of consent_log by
+// (site, recorded_at).
+func (s *Store) ConsentHistory(ctx context.Context, site string, consentID uuid.UUID) ([]ledger.Row, error) {
+	rows, err := s.conn.Query(ctx, "SELECT DISTINCT recorded_at FROM consent_by_id WHERE site = ? AND consent_id = ? ORDER BY recorded_at LIMIT 1000", site, consentID)
+	if err != nil {
+		return nil, fmt.Errorf("consent history: %w", err)
+	}
+	var times []any
+	for rows.Next() {
+		var at time.Time
+		if err := rows.Scan(&at); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("consent history: %w", err)
+		}
+		times = append(times, at)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("consent history: %w", err)
+	}
+	out := []ledger.Row{}
+	if len(times) == 0 {
+		return out, nil
+	}
+	// One placeholder per time: 18.16 takes no array for IN.
+	args := append([]any{site}, times...)
+	args = append(args, consentID)
+	err = s.eachRow(ctx, "SELECT "+recordColumns+" FROM consent_log FINAL WHERE site = ? AND recorded_at IN (?"+
+		strings.Repeat(", ?", len(times)-1)+") AND consent_id = ?"+recordOrder, args, func(r ledger.Row) error {
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) eachRow(ctx context.Context, sql string, args []any, fn func(ledger.Row) error) error {
+	rows, err := s.conn.Query(ctx, sql, args...)
+	if err != nil {
+		return fmt.Errorf("read records: %w", err)
+	}
+	defer rows.Close()
+	var (
+		batch   uuid.UUID
+		r       consent.Record
+		ms      uint16
+		granted []uint8
+		gpc     uint8
+	)
+	for rows.Next() {
+		if err := rows.Scan(&batch, &r.RecordID, &r.ConsentID, &r.EventID, &r.Site, &r.RecordedAt, &ms, &r.ConfigVersion,
+			&r.ConfigHash, &r.Lang, &r.Categories, &granted, &r.Method, &r.Source, &gpc, &r.UA.Browser, &r.UA.OS, &r.UA.Device,
+			&r.IPPrefix, &r.PageOrigin, &r.PagePath, &r.RetainUntil); err != nil {
+			return fmt.Errorf("read records: %w", err)
+		}
+		r.RecordedAt = r.RecordedAt.UTC().Add(time.Duration(ms) * time.Millisecond)
+		r.GPC = gpc == 1
+		r.Granted = make([]bool, len(granted))
+		for i, g := range granted {
+			r.Granted[i] = g == 1
+		}
+		if err := fn(ledger.RowOf(batch, &r)); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read records: %w", err)
+	}
+	return nil
+}
