@@ -8,21 +8,14 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/samtycke/samtycke/server/internal/bundle"
 	"github.com/samtycke/samtycke/server/internal/consent"
 	"github.com/samtycke/samtycke/server/internal/ledger"
 )
 
-// RecordQuery selects a site's consent records for an export.
-type RecordQuery struct {
-	Site     string
-	From, To time.Time // recorded_at in [From, To)
-	Method   string    // "" for any
-	Lang     string    // "" for any
-	Category string    // "" for any; else the records that show it…
-	Granted  bool      // …granted (true) or refused (false)
-}
+var _ bundle.Source = (*Store)(nil)
 
-func (q *RecordQuery) where() (string, []any) {
+func where(q *bundle.Query) (string, []any) {
 	w := []string{"site = ?", "recorded_at >= ?", "recorded_at < ?"}
 	args := []any{q.Site, q.From.UTC(), q.To.UTC()}
 	if q.Method != "" {
@@ -51,14 +44,14 @@ const recordOrder = " ORDER BY recorded_at, recorded_ms, toString(record_id)"
 
 // ExportSQL is the query of an export with its arguments, for comparison
 // runs (the P5 benchmark).
-func ExportSQL(q RecordQuery) (string, []any) {
-	w, args := q.where()
+func ExportSQL(q bundle.Query) (string, []any) {
+	w, args := where(&q)
 	return "SELECT " + recordColumns + " FROM consent_log FINAL WHERE " + w + recordOrder, args
 }
 
 // CountRecords counts what EachRecord would return (for progress).
-func (s *Store) CountRecords(ctx context.Context, q RecordQuery) (uint64, error) {
-	w, args := q.where()
+func (s *Store) CountRecords(ctx context.Context, q bundle.Query) (uint64, error) {
+	w, args := where(&q)
 	var n uint64
 	if err := s.conn.QueryRow(ctx, "SELECT count() FROM consent_log FINAL WHERE "+w, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count records: %w", err)
@@ -68,7 +61,7 @@ func (s *Store) CountRecords(ctx context.Context, q RecordQuery) (uint64, error)
 
 // EachRecord streams the records q selects to fn, one at a time, in export
 // order; FINAL folds the copies of a batch shipped twice.
-func (s *Store) EachRecord(ctx context.Context, q RecordQuery, fn func(ledger.Row) error) error {
+func (s *Store) EachRecord(ctx context.Context, q bundle.Query, fn func(ledger.Row) error) error {
 	sql, args := ExportSQL(q)
 	return s.eachRow(ctx, sql, args, fn)
 }
