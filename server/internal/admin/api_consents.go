@@ -150,7 +150,6 @@ func (f *flushing) Write(p []byte) (int, error) {
 	return n, err
 }
 
-
 // apiKeys: GET /.well-known/samtycke-keys.json, public: every key that has
 // signed batch proofs here.
 func (h *Handler) apiKeys(c *fiber.Ctx) error {

@@ -161,14 +161,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	if err := bootstrapOwner(ctx, s.Manager, cfg, log); err != nil {
 		return nil, err
 	}
-	adm, err := admin.New(admin.Deps{Manager: s.Manager, Sessions: sessions, Preview: b, PublicBase: cfg.PublicBase(), Log: log})
+	adm, err := admin.New(admin.Deps{Manager: s.Manager, Sessions: sessions, Preview: b, PublicBase: cfg.PublicBase(), Log: log,
+		Records: st})
 	if err != nil {
 		return nil, err
 	}
 
 	s.App, err = web.New(web.Deps{Config: cfg, Log: log, Versions: s.Versions, Banner: b,
 		Spool: s.Spool, Events: dedup.New(kv, log), Cache: kv,
-		Checks: checks, Registry: reg, Version: version, Admin: adm})
+		Checks: checks, Registry: reg, Version: version, Admin: adm,
+		History: st})
 	if err != nil {
 		return nil, err
 	}
