@@ -16,6 +16,7 @@ import (
 	"github.com/samtycke/samtycke/server/internal/consent"
 	"github.com/samtycke/samtycke/server/internal/demo"
 	"github.com/samtycke/samtycke/server/internal/manage"
+	"github.com/samtycke/samtycke/server/internal/siteconfig"
 )
 
 // Decisions go through the real pipeline (spool, shipper, ledger); an
@@ -25,29 +26,7 @@ import (
 func TestLookupAndExportThroughThePipeline(t *testing.T) {
 	s := newStack(t, nil)
 	ctx := context.Background()
-	cur, err := s.svc.Versions.Current(ctx, demo.SiteID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	visitor := uuid.New()
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	var payloads [][]byte
-	for i := range 30 {
-		r := consent.Record{RecordID: uuid.New(), ConsentID: uuid.New(), Site: demo.SiteID, RecordedAt: now.Add(time.Duration(i) * time.Millisecond),
-			ConfigVersion: cur.Number, ConfigHash: cur.Hash, Lang: "en", Categories: []string{"necessary", "statistics"}, Granted: []bool{true, i%2 == 0},
-			Method: consent.MethodCustom, Source: consent.SourceBanner, IPPrefix: "198.51.100.0/24", UA: consent.UserAgent{Browser: "Firefox 140", OS: "Linux", Device: "desktop"},
-			PageOrigin: "https://demo.example", PagePath: "/", RetainUntil: now.AddDate(2, 0, 0)}
-		if i%10 == 0 {
-			r.ConsentID = visitor
-		}
-		payloads = append(payloads, r.Encode())
-	}
-	if _, err := s.svc.Spool.Append(payloads...); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.svc.Shipper.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
+	visitor, cur, now := shipDecisions(t, s)
 	admin := s.login(t, adminEmail, adminPassword)
 	if r := s.do(t, admin, "POST", "/v1/sites", map[string]any{"id": "site-b", "name": "Site B", "allowed_origins": []string{"https://b.example"}}); r.status != http.StatusCreated {
 		t.Fatalf("create site-b: %d %s", r.status, r.body)
@@ -167,4 +146,35 @@ func get(t *testing.T, url, origin string) (*http.Response, string) {
 		t.Fatal(err)
 	}
 	return res, string(b)
+}
+
+// shipDecisions ships 30 decisions of the demo site through the spool, the
+// shipper and the ledger; every tenth is one visitor's.
+func shipDecisions(t *testing.T, s *stack) (visitor uuid.UUID, cur *siteconfig.Version, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	cur, err := s.svc.Versions.Current(ctx, demo.SiteID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	visitor = uuid.New()
+	now = time.Now().UTC().Truncate(time.Millisecond)
+	var payloads [][]byte
+	for i := range 30 {
+		r := consent.Record{RecordID: uuid.New(), ConsentID: uuid.New(), Site: demo.SiteID, RecordedAt: now.Add(time.Duration(i) * time.Millisecond),
+			ConfigVersion: cur.Number, ConfigHash: cur.Hash, Lang: "en", Categories: []string{"necessary", "statistics"}, Granted: []bool{true, i%2 == 0},
+			Method: consent.MethodCustom, Source: consent.SourceBanner, IPPrefix: "198.51.100.0/24", UA: consent.UserAgent{Browser: "Firefox 140", OS: "Linux", Device: "desktop"},
+			PageOrigin: "https://demo.example", PagePath: "/", RetainUntil: now.AddDate(2, 0, 0)}
+		if i%10 == 0 {
+			r.ConsentID = visitor
+		}
+		payloads = append(payloads, r.Encode())
+	}
+	if _, err := s.svc.Spool.Append(payloads...); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.svc.Shipper.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return visitor, cur, now
 }

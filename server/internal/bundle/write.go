@@ -81,7 +81,7 @@ func Write(ctx context.Context, w io.Writer, src Source, q Query, format, tool s
 			return nil, err
 		}
 	}
-	err = src.EachRecord(ctx, q, func(r ledger.Row) error {
+	err = eachChunk(ctx, src, q, func(r *ledger.Row) error {
 		if id, err := uuid.Parse(r.BatchID); err == nil {
 			perBatch[id]++
 		}
@@ -95,7 +95,7 @@ func Write(ctx context.Context, w io.Writer, src Source, q Query, format, tool s
 			progress(m.Rows)
 		}
 		if format == CSV {
-			line = writeCSV(line[:0], csvCells(&r))
+			line = writeCSV(line[:0], csvCells(r))
 		} else {
 			line = append(append(line[:0], r.Encode()...), '\n')
 		}
@@ -206,6 +206,52 @@ func writeProofs(ctx context.Context, zw *zip.Writer, m *Manifest, src Source, p
 		proofs = append(proofs, c...)
 	}
 	return m.writeJSON(zw, "proofs.json", proofs)
+}
+
+// eachChunk reads the records in one goroutine and hands them to fn in
+// another, a chunk at a time, so that reading from ClickHouse and encoding,
+// hashing and compressing overlap. At most a few chunks are in flight.
+func eachChunk(ctx context.Context, src Source, q Query, fn func(*ledger.Row) error) error {
+	const size = 512
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan []ledger.Row, 4)
+	read := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		chunk := make([]ledger.Row, 0, size)
+		err := src.EachRecord(ctx, q, func(r ledger.Row) error {
+			if chunk = append(chunk, r); len(chunk) == size {
+				select {
+				case chunks <- chunk:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				chunk = make([]ledger.Row, 0, size)
+			}
+			return nil
+		})
+		if err == nil && len(chunk) > 0 {
+			select {
+			case chunks <- chunk:
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+		}
+		read <- err
+	}()
+	for chunk := range chunks {
+		for i := range chunk {
+			if err := fn(&chunk[i]); err != nil {
+				cancel()
+				for range chunks { // let the reader finish
+				}
+				<-read
+				return err
+			}
+		}
+	}
+	return <-read
 }
 
 // countWriter hashes what goes into one zip entry.
