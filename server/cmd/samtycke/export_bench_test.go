@@ -64,7 +64,6 @@ func BenchmarkExportP5(b *testing.B) {
 		return time.Since(t0), cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
 	}
 	_, baseRSS := export("2025-01-01", "2025-01-01") // nothing in it: the process's own size
-	took, peakRSS := export("2026-01-01", "2026-01-30")
 
 	// The reference: the same rows, same order, as CSV from clickhouse-client.
 	q := bundle.Query{Site: site, From: from, To: from.AddDate(0, 0, 30)}
@@ -73,31 +72,43 @@ func BenchmarkExportP5(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cmd := exec.Command("clickhouse-client", "--host", u.Hostname(), "--port", u.Port(), "--database", strings.Trim(u.Path, "/"),
-		"--query", bind(sql, args)+" FORMAT CSV")
-	sink, err := os.Create(filepath.Join(dir, "reference.csv"))
-	if err != nil {
-		b.Fatal(err)
+	reference := func() (time.Duration, int64) {
+		cmd := exec.Command("clickhouse-client", "--host", u.Hostname(), "--port", u.Port(), "--database", strings.Trim(u.Path, "/"),
+			"--query", bind(sql, args)+" FORMAT CSV")
+		sink, err := os.Create(filepath.Join(dir, "reference.csv"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer sink.Close()
+		cmd.Stdout = sink
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		t0 := time.Now()
+		if err := cmd.Run(); err != nil {
+			b.Fatalf("clickhouse-client: %v\n%s", err, stderr.String())
+		}
+		fi, err := sink.Stat()
+		if err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0), fi.Size()
 	}
-	defer sink.Close()
-	cmd.Stdout = sink
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	t0 := time.Now()
-	if err := cmd.Run(); err != nil {
-		b.Fatalf("clickhouse-client: %v\n%s", err, stderr.String())
-	}
-	ref := time.Since(t0)
-	fi, err := sink.Stat()
-	if err != nil {
-		b.Fatal(err)
+	// Alternating, best of three each: the machine is shared, and the
+	// first run warms ClickHouse's caches for both.
+	took, ref := time.Duration(1<<62), time.Duration(1<<62)
+	var peakRSS, size int64
+	for range 3 {
+		d, rss := export("2026-01-01", "2026-01-30")
+		took, peakRSS = min(took, d), max(peakRSS, rss)
+		d, size = reference()
+		ref = min(ref, d)
 	}
 	ours, theirs := rows/took.Seconds(), rows/ref.Seconds()
 	b.ReportMetric(ours, "rows/s")
 	b.ReportMetric(ours/theirs, "x_clickhouse_client")
 	b.ReportMetric(float64(peakRSS-baseRSS)/(1<<20), "MB_rss_growth")
 	fmt.Printf("P5 export: samtycke export %.0f rows/s (%v), clickhouse-client CSV %.0f rows/s (%v, %d MB): %.2fx (target >= 0.5x); peak RSS %d MB, %d MB above an empty export (target < 64 MB)\n",
-		ours, took.Round(time.Millisecond), theirs, ref.Round(time.Millisecond), fi.Size()>>20, ours/theirs, peakRSS>>20, (peakRSS-baseRSS)>>20)
+		ours, took.Round(time.Millisecond), theirs, ref.Round(time.Millisecond), size>>20, ours/theirs, peakRSS>>20, (peakRSS-baseRSS)>>20)
 
 	// Lookup by consent ID at 10M rows.
 	total := uint64(10_000_000)

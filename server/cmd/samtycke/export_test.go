@@ -81,6 +81,19 @@ func TestExportVerifyAndOpenInLibreOffice(t *testing.T) {
 	if err != nil || !strings.Contains(stdout, "verifies") {
 		t.Fatalf("verify: %v\n%s", err, stdout)
 	}
+	// A byte flipped in the middle of the zip (inside the compressed records).
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/3] ^= 0x20
+	bad := filepath.Join(dir, "bad.zip")
+	if err := os.WriteFile(bad, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCLI(t, nil, "verify", bad); err == nil || !strings.Contains(err.Error(), "does NOT verify") {
+		t.Errorf("verify of a changed bundle: %v", err)
+	}
 	if _, _, err := runCLI(t, vars, "export", "--site", demo.SiteID, "--from", "2026-05-04", "--to", "2026-05-03"); err == nil || !strings.Contains(err.Error(), "before") {
 		t.Errorf("a period that ends before it starts: %v", err)
 	}

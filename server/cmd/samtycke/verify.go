@@ -63,7 +63,7 @@ used, and you should compare the key IDs printed with the published ones.`)
 	}
 	zr, err := zip.OpenReader(rest[0])
 	if err != nil {
-		return fmt.Errorf("%s: %w", rest[0], err)
+		return fmt.Errorf("%s does NOT verify: not a readable zip: %w", rest[0], err)
 	}
 	defer zr.Close()
 	rep, err := bundle.Verify(&zr.Reader, trusted)

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -310,4 +311,53 @@ func TestNeutralize(t *testing.T) {
 			t.Errorf("%q was changed", c)
 		}
 	}
+}
+
+// countingSource notes how many bytes of the bundle had been written when
+// the last record was read: an export streams, it does not collect.
+type countingSource struct {
+	*clickhouse.Store
+	total   uint64
+	written *atomic.Int64
+	atLast  int64
+}
+
+func (c *countingSource) EachRecord(ctx context.Context, q bundle.Query, fn func(ledger.Row) error) error {
+	var n uint64
+	return c.Store.EachRecord(ctx, q, func(r ledger.Row) error {
+		if n++; n == c.total {
+			c.atLast = c.written.Load()
+		}
+		return fn(r)
+	})
+}
+
+type countingWriter struct{ n *atomic.Int64 }
+
+func (w countingWriter) Write(p []byte) (int, error) { w.n.Add(int64(len(p))); return len(p), nil }
+
+func TestExportStreams(t *testing.T) {
+	ctx := context.Background()
+	st := testutil.ClickHouse(t)
+	if _, err := demo.Seed(ctx, st, siteconfig.NewProvider(st, memory.New(100), time.Second, testutil.Logger(t)), "http://127.0.0.1:1"); err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	const n = 20_000
+	if err := st.GenerateConsents(ctx, demo.SiteID, n, from, 3); err != nil {
+		t.Fatal(err)
+	}
+	var written atomic.Int64
+	src := &countingSource{Store: st, total: n, written: &written}
+	m, err := bundle.Write(ctx, countingWriter{&written}, src, bundle.Query{Site: demo.SiteID, From: from, To: from.AddDate(0, 0, 3)}, bundle.CSV, "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Rows != n {
+		t.Fatalf("%d rows exported, want %d", m.Rows, n)
+	}
+	if src.atLast == 0 {
+		t.Errorf("nothing was written before the last record was read (%d bytes in all): the export is collected, not streamed", written.Load())
+	}
+	t.Logf("%d of %d bytes written when the last record was read", src.atLast, written.Load())
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/samtycke/samtycke/server/internal/bundle"
-	"github.com/samtycke/samtycke/server/internal/consent"
 	"github.com/samtycke/samtycke/server/internal/ledger"
 )
 
@@ -34,13 +33,16 @@ func where(q *bundle.Query) (string, []any) {
 	return strings.Join(w, " AND "), args
 }
 
-// recordColumns is what is read back of a row: everything that is hashed.
-// The arrays come joined by commas (category IDs are [a-z0-9_]): scanning
-// strings is several times cheaper than scanning arrays, and an export
-// reads a million rows.
-const recordColumns = `batch_id, record_id, consent_id, event_id, site, recorded_at, recorded_ms, config_version,
-	config_hash, lang, arrayStringConcat(categories, ','), arrayStringConcat(arrayMap(g -> toString(g), granted), ','),
-	method, source, gpc, ua_browser, ua_os, ua_device, ip_prefix, page_origin, page_path, retain_until`
+// recordColumns is what is read back of a row: everything that is hashed,
+// already as the text the export writes (ClickHouse formats a million
+// UUIDs and times faster than Go can scan and format them). The arrays come
+// joined by commas (category IDs are [a-z0-9_]).
+const recordColumns = `toString(batch_id), toString(record_id), toString(consent_id), event_id, CAST(site AS String),
+	concat(formatDateTime(recorded_at, '%Y-%m-%dT%H:%M:%S'), '.', substring(toString(1000 + recorded_ms), 2, 3), 'Z'),
+	config_version, config_hash, CAST(lang AS String), arrayStringConcat(categories, ','),
+	arrayStringConcat(arrayMap(g -> toString(g), granted), ','), toString(method), toString(source), gpc,
+	CAST(ua_browser AS String), CAST(ua_os AS String), CAST(ua_device AS String), ip_prefix, page_origin, page_path,
+	toString(retain_until)`
 
 // recordOrder is the order of an export: by time, then record ID as text
 // (ClickHouse sorts UUIDs by their halves, not as text).
@@ -53,11 +55,12 @@ func ExportSQL(q bundle.Query) (string, []any) {
 	return "SELECT " + recordColumns + " FROM consent_log FINAL WHERE " + w + recordOrder, args
 }
 
-// CountRecords counts what EachRecord would return (for progress).
+// CountRecords counts what EachRecord would return, for progress: without
+// FINAL, so a batch whose copies are not merged yet may count twice.
 func (s *Store) CountRecords(ctx context.Context, q bundle.Query) (uint64, error) {
 	w, args := where(&q)
 	var n uint64
-	if err := s.conn.QueryRow(ctx, "SELECT count() FROM consent_log FINAL WHERE "+w, args...).Scan(&n); err != nil {
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM consent_log WHERE "+w, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count records: %w", err)
 	}
 	return n, nil
@@ -113,8 +116,14 @@ func (s *Store) ConsentHistory(ctx context.Context, site string, consentID uuid.
 	// One placeholder per time: 18.16 takes no array for IN.
 	args := append([]any{site}, times...)
 	args = append(args, consentID)
-	err = s.eachRow(ctx, "SELECT "+recordColumns+" FROM consent_log FINAL WHERE site = ? AND recorded_at IN (?"+
+	// Without FINAL, which merges parts on every read: the copies of a batch
+	// shipped twice are identical rows, adjacent in this order, and are
+	// skipped here.
+	err = s.eachRow(ctx, "SELECT "+recordColumns+" FROM consent_log WHERE site = ? AND recorded_at IN (?"+
 		strings.Repeat(", ?", len(times)-1)+") AND consent_id = ?"+recordOrder, args, func(r ledger.Row) error {
+		if n := len(out); n > 0 && out[n-1].RecordID == r.RecordID {
+			return nil
+		}
 		out = append(out, r)
 		return nil
 	})
@@ -133,22 +142,22 @@ func (s *Store) eachRow(ctx context.Context, sql string, args []any, fn func(led
 	}
 	defer rows.Close()
 	var (
-		batch         uuid.UUID
-		r             consent.Record
-		ms            uint16
+		r             ledger.Row
 		cats, granted string
 		gpc           uint8
 	)
 	for rows.Next() {
-		if err := rows.Scan(&batch, &r.RecordID, &r.ConsentID, &r.EventID, &r.Site, &r.RecordedAt, &ms, &r.ConfigVersion,
-			&r.ConfigHash, &r.Lang, &cats, &granted, &r.Method, &r.Source, &gpc, &r.UA.Browser, &r.UA.OS, &r.UA.Device,
+		if err := rows.Scan(&r.BatchID, &r.RecordID, &r.ConsentID, &r.EventID, &r.Site, &r.RecordedAt, &r.ConfigVersion,
+			&r.ConfigHash, &r.Lang, &cats, &granted, &r.Method, &r.Source, &gpc, &r.UABrowser, &r.UAOS, &r.UADevice,
 			&r.IPPrefix, &r.PageOrigin, &r.PagePath, &r.RetainUntil); err != nil {
 			return fmt.Errorf("read records: %w", err)
 		}
-		r.RecordedAt = r.RecordedAt.UTC().Add(time.Duration(ms) * time.Millisecond)
+		if r.BatchID == nilUUID {
+			r.BatchID = "" // rows written before batches had IDs
+		}
 		r.GPC = gpc == 1
 		r.Categories, r.Granted = splitChoices(cats, granted)
-		if err := fn(ledger.RowOf(batch, &r)); err != nil {
+		if err := fn(r); err != nil {
 			return err
 		}
 	}
@@ -175,6 +184,8 @@ func (s *Store) SampleConsentIDs(ctx context.Context, site string, n int) ([]uui
 	}
 	return out, rows.Err()
 }
+
+const nilUUID = "00000000-0000-0000-0000-000000000000"
 
 func splitChoices(cats, granted string) ([]string, []bool) {
 	if cats == "" {
