@@ -1,7 +1,9 @@
 // Types of the configuration the server inlines as __SAMTYCKE_CONFIG__.
-// Mirrors schemas/site-config.schema.json (field names as in the JSON),
-// minus allowed_origins, controller and consent.retention_months,
-// plus site, version, endpoint and notice.
+// Mirrors schemas/site-config.schema.json (field names as in the JSON), minus
+// allowed_origins, controller and consent.retention_months, plus site,
+// version, fingerprint, endpoint, notice and details. Items are reduced to
+// what erasing them needs; their descriptions, the categories' descriptions
+// and the justification of the necessary category load lazily from details.
 
 /** Language code, e.g. "sv" or "en" (pattern ^[a-z]{2,3}(-[A-Z]{2})?$). */
 export type Lang = string;
@@ -12,23 +14,16 @@ export type Localized = Record<Lang, string>;
 export interface Category {
   id: string;
   title: Localized;
-  description: Localized;
-  justification?: Localized;
 }
 
-export interface Item {
+export type ItemType = "cookie" | "local_storage" | "session_storage" | "indexeddb" | "pixel";
+
+/** A first-party item of an optional category: what withdrawal deletes. */
+export interface Erasable {
   name: string;
   pattern?: string;
-  type: "cookie" | "local_storage" | "session_storage" | "indexeddb" | "pixel";
-  provider: string;
-  party: "first" | "third";
-  domain?: string;
+  type: ItemType;
   category: string;
-  purpose: Localized;
-  collects?: Localized;
-  third_party_access?: Localized;
-  duration: string;
-  third_country: { transfer: boolean; countries?: string[]; safeguard?: string };
 }
 
 export interface Texts {
@@ -70,16 +65,20 @@ export interface BannerConfig {
   site: string;
   /** Published configuration version. */
   version: number;
+  /** Hash of the consent-relevant content: a choice made under another one is asked again. */
+  fingerprint: string;
   /** Absolute URL consents are POSTed to. */
   endpoint: string;
-  /** Absolute URL of the cookie notice page. */
+  /** Absolute URL of the cookie notice page (its embeddable part is notice + "/embed.json"). */
   notice: string;
+  /** Absolute URL of this version's item details, fetched with ?lang= when the second layer first opens. */
+  details: string;
   name: string;
   default_language: Lang;
   languages: Lang[];
   consent: { lifetime_days: number; cookie_domain?: string };
   categories: Category[];
-  items: Item[];
+  items: Erasable[];
   texts: Record<Lang, Texts>;
   appearance: Appearance;
   consent_mode?: ConsentMode;
@@ -88,4 +87,7 @@ export interface BannerConfig {
 /** Every category id mapped to granted (true) or not. */
 export type Choices = Record<string, boolean>;
 
-export type Method = "accept_all" | "reject_all";
+export type Method = "accept_all" | "reject_all" | "custom" | "withdraw" | "gpc";
+
+/** Where a decision was made: the first layer, or the settings (second layer, placeholders, API). */
+export type Source = "banner" | "settings";

@@ -1,10 +1,27 @@
 // Samtycke visitor banner. Bundled by the server with esbuild (IIFE, minified,
 // es2019) and served with the site's published configuration inlined in place
 // of __SAMTYCKE_CONFIG__.
-import type { Choices, Method } from "./config";
-import { NECESSARY, build, read, write } from "./cookie";
-import { scan, watch } from "./blocker";
-import { hide, show } from "./ui";
+//
+// Decisions and their methods (what the consent log records):
+//   first layer   Accept all → accept_all, Reject all → reject_all        (source banner)
+//   second layer  Accept all → accept_all, Reject all → reject_all, Save → custom;
+//                 any of them granting nothing after a choice that granted
+//                 something → withdraw                                      (source settings)
+//   placeholder   Always allow → custom, the previous choice plus that category (settings)
+//   API           Samtycke.withdraw() → withdraw                            (settings)
+//   GPC           on a visitor's first view (per notice fingerprint) one automatic
+//                 gpc decision granting nothing (banner); the banner stays up. Accept
+//                 all then grants every category except the ones GPC turns off
+//                 (marketing and whatever Consent Mode maps ads to) and is recorded
+//                 as custom; switching marketing on in the second layer is an
+//                 explicit custom choice. Every row carries gpc: true.
+import type { Choices, Method, Source } from "./config";
+import { NECESSARY, Saved, build, erase, now, read, write } from "./cookie";
+import { once, scan, watch } from "./blocker";
+import { defaults, gpc, gpcOff, update } from "./signals";
+import { floating, hideFirst, init, placeholder, ready, root, sheet, showFirst } from "./ui";
+import { How, openSettings } from "./settings";
+import { declare } from "./declaration";
 import { send } from "./send";
 
 type Fn = (choices: Choices) => void;
@@ -12,72 +29,163 @@ interface Api {
   _samtycke: 1;
   open(): void;
   choices(): Choices | null;
+  withdraw(): void;
   on(event: string, fn: Fn): void;
   apply(): void;
 }
+type Call = ((api: Api) => void) | [keyof Api, ...unknown[]];
 
 const cfg = __SAMTYCKE_CONFIG__;
-const W = window as unknown as { Samtycke?: Api };
+const W = window as unknown as { Samtycke?: Api; samtyckeQueue?: Call[] | { push(c: Call): void } };
 const me = document.currentScript as HTMLScriptElement | null;
 const fns: Record<string, Fn[]> = {};
-let choices: Choices | null = null, id = "", lang = cfg.default_language;
+const HELD = "data-samtycke-held";
+const holders = new Map<Element, Element>();
+/** choices: the visitor's current decision (null: none valid); pending: only the automatic GPC one. */
+let choices: Choices | null = null, pending = false, id = "", at = 0, lang = cfg.default_language, gpcOn = false, api: Api;
 
 const warn = (e: unknown) => console.warn("samtycke:", e);
 /** Runs f, never letting an error reach the host page. */
-const safe = (f: () => void) => () => { try { f(); } catch (e) { warn(e); } };
+const safe = <A extends unknown[]>(f: (...a: A) => void) => (...a: A) => { try { f(...a); } catch (e) { warn(e); } };
 const copy = () => choices && { ...choices };
-const ok = (cat: string) => cat == NECESSARY || !!(choices && choices[cat]);
-const apply = safe(() => scan(document, ok));
-const open = safe(() => show(cfg, lang, choose));
+const ok = (cat: string) => cat == NECESSARY || !!(choices && !pending && choices[cat]);
+const apply = safe(() => { scan(document); declare(document); });
+const grants = (ch: Choices) => cfg.categories.some((k) => k.id != NECESSARY && ch[k.id]);
+const full = (ch: Choices) => cfg.categories.every((k) => ch[k.id]);
+const asked = () => !choices || pending;
 
-const uuid = (): string => {
-  const c = crypto;
-  if (c.randomUUID) return c.randomUUID();
-  const b = c.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 15) | 64;
-  b[8] = (b[8] & 63) | 128;
-  const x = Array.from(b, (v) => (v + 256).toString(16).slice(1)).join("");
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
-};
+// crypto.randomUUID exists in secure contexts only; elsewhere the same random v4 UUID by hand.
+const uuid = (): string => crypto.randomUUID ? crypto.randomUUID() : "10000000-1000-4000-8000-100000000000".replace(/[018]/g,
+  (c) => (+c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (+c / 4)))).toString(16));
 
-function choose(m: Method) {
-  try {
-    const ch = (choices = build(cfg, () => m == "accept_all"));
-    id = id || uuid();
-    write(cfg, id, ch);
-    hide();
-    apply();
-    document.dispatchEvent(new CustomEvent("samtycke:change", { detail: { choices: copy() } }));
-    for (const f of fns.change || []) {
-      try { f(copy()!); } catch (e) { warn(e); }
-    }
-    send(cfg.endpoint, {
-      site: cfg.site, consent_id: id, config_version: cfg.version, choices: ch, method: m,
-      lang, url: location.href, gpc: navigator.globalPrivacyControl === true, source: "banner",
-    });
-  } catch (e) { warn(e); }
+/** Every category, except those GPC turns off while it is on. */
+const all = () => build(cfg, (c) => !(gpcOn && gpcOff(cfg, c)));
+
+/** The floating button shows after a choice, unless the site turned it off and the page has its own settings link. */
+const fab = () => floating(!asked() && !(cfg.appearance.floating_button == "off" && document.querySelector("[data-samtycke-open]")), open);
+
+function decide(ch: Choices, m: Method, src: Source) {
+  choices = ch;
+  pending = m == "gpc";
+  id = id || uuid();
+  at = now();
+  const s: Saved = { id, fp: cfg.fingerprint, t: at, g: cfg.categories.filter((k) => k.id != NECESSARY && ch[k.id]).map((k) => k.id), p: pending };
+  write(cfg, s);
+  erase(cfg, (c) => !ch[c]);
+  if (!pending) {
+    hideFirst();
+    ready(fab);
+  }
+  apply();
+  update(cfg, ch);
+  document.dispatchEvent(new CustomEvent("samtycke:change", { detail: { choices: copy(), method: m } }));
+  for (const f of fns.change || []) {
+    try { f(copy()!); } catch (e) { warn(e); }
+  }
+  send(cfg.endpoint, {
+    site: cfg.site, consent_id: id, config_version: cfg.version, choices: ch, method: m,
+    lang, url: location.href, gpc: gpcOn, source: src, event_id: uuid(),
+  });
 }
 
+/** Opens the second layer. */
+const open = safe(() => ready(() => {
+  const had = choices && !pending ? choices : null, from = root().activeElement || document.activeElement;
+  hideFirst();
+  floating(false, open);
+  openSettings({ ch: had, id, t: had ? at : 0, gpc: gpcOn }, from, safe((ch: Choices, how: How) => {
+    if (how == "accept_all") ch = all();
+    decide(ch, had && grants(had) && !grants(ch) ? "withdraw" : how == "accept_all" && !full(ch) ? "custom" : how, "settings");
+  }), () => (asked() ? first() : fab()));
+}));
+
+/** Shows the first layer. */
+const first = () => ready(() => showFirst(gpcOn, safe((a: string) => {
+  if (a == "settings") open();
+  else if (a == "reject_all") decide(build(cfg, () => false), "reject_all", "banner");
+  else {
+    const ch = all();
+    decide(ch, full(ch) ? "accept_all" : "custom", "banner");
+  }
+})));
+
+const withdraw = safe(() => decide(build(cfg, () => false), "withdraw", "settings"));
+
+// A held iframe is hidden (by a document-level constructed sheet, CSP-safe)
+// behind a placeholder that offers to load it once or to allow its category.
+let heldSheet = false;
+const hold = (f: HTMLIFrameElement, cat: string) => {
+  if (holders.has(f)) return;
+  if (!heldSheet) {
+    heldSheet = true;
+    try { document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet(`iframe[${HELD}]{display:none!important}`)]; } catch (e) { /* hidden below */ }
+  }
+  f.setAttribute(HELD, "");
+  f.hidden = true;
+  holders.set(f, placeholder(f, cat, safe((a: string) => {
+    if (a == "once") {
+      once.add(f);
+      apply();
+    } else decide({ ...(choices && !pending ? choices : build(cfg, () => false)), [cat]: true }, "custom", "settings");
+  })));
+};
+const free = (f: HTMLIFrameElement) => {
+  const p = holders.get(f);
+  if (!p) return;
+  p.remove();
+  holders.delete(f);
+  f.removeAttribute(HELD);
+  f.hidden = false;
+};
+
+const run = safe((c: Call) => {
+  if (typeof c == "function") c(api);
+  else (api[c[0]] as (...a: unknown[]) => void)(...c.slice(1));
+});
+
 const start = safe(() => {
-  if (W.Samtycke && W.Samtycke._samtycke) return;
-  W.Samtycke = {
-    _samtycke: 1, open, apply, choices: copy,
-    on: (ev, fn) => { (fns[ev] = fns[ev] || []).push(fn); },
-  };
+  const old = W.Samtycke;
+  if (old && old._samtycke) return old.apply(); // loaded twice: just rescan
+  defaults(cfg); // before any other Consent Mode command
+  gpcOn = gpc();
   const ls = cfg.languages, pick = (l: string) => {
     const p = l.split("-")[0].toLowerCase();
     return ls.indexOf(l) >= 0 ? l : ls.indexOf(p) >= 0 ? p : "";
   };
   lang = pick(document.documentElement.lang) || pick(navigator.language || "") || lang;
-  const c = read(cfg);
-  if (c) ({ id, choices } = c);
-  watch(ok, (me && me.nonce) || "");
+  init(cfg, lang);
+  const s = read()[0];
+  if (s) {
+    id = s.id; // kept across re-prompts
+    if (s.fp == cfg.fingerprint && s.t + cfg.consent.lifetime_days * 86400 > now()) {
+      choices = build(cfg, (c) => s.g.indexOf(c) >= 0);
+      pending = s.p;
+      at = s.t;
+      if (cfg.consent.cookie_domain) write(cfg, s); // moves a host-only cookie to the shared domain
+    }
+  }
+  api = W.Samtycke = {
+    _samtycke: 1, open, apply, withdraw, choices: copy,
+    on: (ev, fn) => { (fns[ev] = fns[ev] || []).push(fn); },
+  };
+  watch({ ok, hold, free }, (me && me.nonce) || "", declare);
   apply();
   document.addEventListener("click", (e) => {
-    const t = e.target;
-    if (t instanceof Element && t.closest("[data-samtycke-open]")) { e.preventDefault(); open(); }
+    if (e.composedPath().some((n) => n instanceof Element && n.hasAttribute("data-samtycke-open"))) {
+      e.preventDefault();
+      open();
+    }
   }, true);
-  if (!c) open();
+  if (asked()) {
+    if (gpcOn && !pending) decide(build(cfg, () => false), "gpc", "banner");
+    first();
+  } else {
+    update(cfg, choices!);
+    ready(fab);
+  }
+  const q = W.samtyckeQueue;
+  W.samtyckeQueue = { push: run };
+  if (Array.isArray(q)) q.forEach(run);
 });
 
 start();

@@ -1,85 +1,198 @@
-// First layer of the banner, in an open shadow root on <div id="samtycke-root">.
-// CSP-safe: no inline style attributes and no <style> elements; the styles are
-// one constructed CSSStyleSheet adopted by the shadow root.
-import type { Appearance, BannerConfig, Method, Texts } from "./config";
+// What the visitor sees, in one open shadow root on <div id="samtycke-root">:
+// the first layer, the floating settings button, and (settings.ts) the second
+// layer; plus placeholders for held iframes, each in a shadow root of its own.
+// CSP-safe: no inline style attributes and no <style> elements; all styles are
+// constructed stylesheets adopted by the shadow roots.
+import type { Appearance, BannerConfig, Texts } from "./config";
+import { words } from "./i18n";
 
 type Kid = Node | string;
 
 /** Creates an element with attributes and children (text via textContent). */
-const h = (tag: string, at: Record<string, string>, ...kids: Kid[]) => {
+export const h = (tag: string, at: Record<string, string>, ...kids: Kid[]) => {
   const e = document.createElement(tag);
   for (const k in at) e.setAttribute(k, at[k]);
   e.append(...kids);
   return e;
 };
 
+/** A button in the one style every choice shares (equal prominence). */
+export const btn = (action: string, label: string) =>
+  h("button", { type: "button", class: "c", "data-action": action }, label);
+
+export const sheet = (css: string) => {
+  const s = new CSSStyleSheet();
+  s.replaceSync(css);
+  return s;
+};
+
+/** Adopts sheets into a shadow root; without constructable stylesheets the banner is unstyled but usable. */
+export const adopt = (sr: ShadowRoot, ...css: (string | CSSStyleSheet)[]) => {
+  try {
+    sr.adoptedStyleSheets = css.map((c) => (typeof c == "string" ? sheet(c) : c));
+  } catch (e) { /* old browser */ }
+};
+
 const css = (a: Appearance) => {
-  const p = a.position, r = a.radius_px ?? 8, bar = p == "bottom";
-  return `:host{all:initial!important}
-.b{--t:translate(0,0);position:fixed;z-index:2147483647;box-sizing:border-box;max-height:calc(100vh - 24px);overflow:auto;padding:20px 24px;background:${a.background};color:${a.text};font:15px/1.55 ${a.font_family || "system-ui,-apple-system,'Segoe UI',Roboto,sans-serif"};text-align:left;border:1px solid ${a.text}26;box-shadow:0 6px 32px rgba(0,0,0,.16);transform:var(--t);animation:i .25s ease-out;-webkit-text-size-adjust:100%}
+  const p = a.position, r = a.radius_px ?? 8, bar = p == "bottom", fg = a.text, bg = a.background,
+    bb = a.button_background, bt = a.button_text, line = fg + "2e";
+  return `.b,.m,.f,.p{font:15px/1.55 ${a.font_family || "system-ui,-apple-system,'Segoe UI',Roboto,sans-serif"};color:${fg};text-align:left}
+*,::before{box-sizing:border-box}
+.b{--t:translate(0,0);position:fixed;z-index:2147483646;max-height:calc(100vh - 24px);overflow:auto;padding:20px 24px;background:${bg};border:1px solid ${line};box-shadow:0 6px 32px rgba(0,0,0,.18);transform:var(--t);animation:i .25s ease-out}
 @keyframes i{from{opacity:0;transform:var(--t) translateY(12px)}}
 h2{margin:0 0 6px;font-size:18px;line-height:1.3;font-weight:700}
-h2:focus{outline:none}
+h2:focus{outline:0}
+h3{margin:0;font-size:16px;line-height:1.35;font-weight:700}
 p{margin:0 0 8px}
-a{color:inherit;font-weight:500;text-decoration:underline;text-underline-offset:2px}
-.a{display:grid;grid-template-columns:1fr 1fr;gap:12px;margin-top:16px}
-.c{box-sizing:border-box;min-height:44px;margin:0;padding:10px 20px;border:2px solid ${a.button_background};border-radius:${r}px;background:${a.button_background};color:${a.button_text};font:inherit;font-weight:600;line-height:1.25;cursor:pointer}
-.c:hover{box-shadow:inset 0 0 0 40px rgba(0,0,0,.12)}
-a:focus-visible,.c:focus-visible{outline:3px solid ${a.text};outline-offset:2px;border-radius:${r}px}
+a{color:inherit;font-weight:600;text-decoration:underline;text-underline-offset:2px}
+.g{padding:8px 12px;border-left:4px solid ${bb};background:${fg}0d}
+.a{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:10px;margin-top:16px}
+.c{min-height:44px;margin:0;padding:9px 18px;border:2px solid ${bb};border-radius:${r}px;background:${bb};color:${bt};font:inherit;font-weight:600;line-height:1.25;cursor:pointer}
+.c:hover{box-shadow:inset 0 0 0 40px rgba(0,0,0,.14)}
+:focus-visible{outline:3px solid ${fg};outline-offset:2px}
+.f{position:fixed;z-index:2147483646;bottom:16px;${a.floating_button == "bottom-right" ? "right" : "left"}:16px;display:grid;place-items:center;width:44px;height:44px;padding:0;border:2px solid ${bg};border-radius:50%;background:${bb};color:${bt};box-shadow:0 2px 12px rgba(0,0,0,.25);cursor:pointer}
+.f svg{width:24px;height:24px}
+.m{width:640px;max-width:calc(100% - 32px);height:min(760px,calc(100% - 32px));padding:0;border:0;border-radius:${r && r + 4}px;background:${bg};box-shadow:0 12px 48px rgba(0,0,0,.3);overflow:hidden}
+.m[open]{display:flex;flex-direction:column;animation:i .2s ease-out}
+.m::backdrop{background:rgba(17,20,24,.55)}
+.mh{display:flex;align-items:center;justify-content:space-between;gap:16px;padding:16px 16px 12px 24px;border-bottom:1px solid ${line}}
+.mh h2{margin:0}
+.x{flex:none;display:grid;place-items:center;width:40px;height:40px;margin:0;padding:0;border:0;border-radius:${r}px;background:none;color:inherit;cursor:pointer}
+.x svg{width:20px;height:20px}
+.mb{flex:1 1 auto;min-height:0;overflow:auto;padding:16px 24px 8px}
+.k{padding:14px 0;border-top:1px solid ${line}}
+.k:first-of-type{border-top:0}
+.kh{display:flex;align-items:center;justify-content:space-between;gap:16px;margin-bottom:4px}
+.o{display:flex;align-items:center;gap:10px;font-size:14px;font-weight:600;white-space:nowrap}
+.s{flex:none;appearance:none;-webkit-appearance:none;width:44px;height:24px;margin:0;border:2px solid ${fg};border-radius:12px;background:radial-gradient(circle at 10px 50%,${fg} 6px,transparent 7px) ${bg};cursor:pointer}
+.s:checked{border-color:${bb};background:radial-gradient(circle at calc(100% - 10px) 50%,${bt} 6px,transparent 7px) ${bb}}
+.s:disabled{opacity:.6;cursor:default}
+.k p{font-size:14px}
+.j{font-style:italic}
+.d{display:flex;gap:6px;min-height:32px;margin:0;padding:4px 0;border:0;background:none;color:inherit;font:inherit;font-size:14px;font-weight:600;text-decoration:underline;cursor:pointer}
+.d::before{content:"+";width:1em;text-align:center;font-size:18px;line-height:1;text-decoration:none}
+.d[aria-expanded=true]::before{content:"−"}
+.l{margin:4px 0 0;padding:0;list-style:none}
+li{margin-top:8px;padding:10px 14px;border:1px solid ${line};border-radius:${r}px;font-size:14px}
+h4{margin:0 0 4px;font-size:14px;font-weight:700;word-break:break-all}
+dl{display:grid;grid-template-columns:11em 1fr;gap:2px 14px;margin:0}
+dt{font-weight:600}
+dd{margin:0}
+.id{margin:12px 0 4px;font-size:13px;overflow-wrap:anywhere}
+.mf{padding:16px 24px;border-top:1px solid ${line}}
+.mf .a{margin:0}
+.p{display:flex;flex-direction:column;justify-content:center;align-items:center;gap:4px;width:100%;height:100%;padding:16px;overflow:auto;background:${bg};border:1px solid ${line};border-radius:${r}px;text-align:center}
+.p p{max-width:52ch;margin:0}
+.p .a{display:flex;flex-wrap:wrap;justify-content:center;margin-top:8px}
 ${bar
   ? `.b{left:0;right:0;bottom:0;border-width:1px 0 0}
-.w{display:flex;align-items:center;justify-content:space-between;gap:16px 40px;max-width:1160px;margin:0 auto}
-.x{max-width:76ch}
-.a{flex:none;margin:0}
-@media(max-width:1023px){.a{grid-template-columns:1fr}}
-@media(max-width:760px){.w{display:block}.a{grid-template-columns:1fr 1fr;max-width:480px;margin-top:16px}}`
+.w{display:grid;grid-template-columns:minmax(0,1fr) 248px;align-items:center;gap:16px 48px;max-width:1160px;margin:0 auto}
+.x1{max-width:80ch}
+.w .a{grid-template-columns:1fr;margin:0}
+@media(max-width:1023px){.w{display:block}.w .a{grid-template-columns:repeat(3,minmax(0,1fr));margin-top:16px}}`
   : `.b{width:${p == "center" ? 560 : 440}px;max-width:calc(100% - 32px);border-radius:${r && r + 4}px;${
-    p == "center" ? "--t:translate(-50%,-50%);top:50%;left:50%" : `bottom:16px;${p.slice(7)}:16px`}}`}
-@media(max-width:480px){.b{padding:16px}.a{grid-template-columns:1fr;gap:8px}${
+    p == "center" ? "--t:translate(-50%,-50%);top:50%;left:50%" : `bottom:16px;${p.slice(7)}:16px`}}
+.b .a{grid-template-columns:1fr}`}
+@media(max-width:639px){.b{padding:16px}.b p{font-size:14px}.c{padding:8px}dl{grid-template-columns:1fr}dd{margin-bottom:4px}.mh{padding-left:16px}.mb,.mf{padding-left:16px;padding-right:16px}.m{max-width:calc(100% - 16px);height:calc(100% - 16px)}${
   bar ? "" : p == "center" ? ".b{max-width:calc(100% - 16px)}" : ".b{bottom:8px;left:8px;right:8px;width:auto;max-width:none}"}}
-@media(prefers-reduced-motion:reduce){.b{animation:none}}
-@media print{.b{display:none}}`;
+@media(max-width:480px){.a,.w .a{grid-template-columns:1fr;gap:8px}.c{min-height:40px}}
+@media(prefers-reduced-motion:reduce){.b,.m[open]{animation:none}}`;
 };
 
-let host: HTMLElement | null = null, back: Element | null = null;
+/** The site's texts and the banner's own words in the visitor's language. */
+export let t: Texts, w: ReturnType<typeof words>, lang: string, cfg: BannerConfig, shared: CSSStyleSheet | string;
 
-/** Shows the first layer (once); onChoice gets the clicked button's action. */
-export const show = (c: BannerConfig, lang: string, onChoice: (m: Method) => void) => {
-  if (!document.body) {
-    document.addEventListener("DOMContentLoaded", () => show(c, lang, onChoice));
-    return;
+export const init = (c: BannerConfig, l: string) => {
+  cfg = c;
+  lang = l;
+  t = c.texts[l] || c.texts[c.default_language];
+  w = words(l);
+  shared = css(c.appearance);
+  try { shared = sheet(shared); } catch (e) { /* old browser: a sheet per root, if any */ }
+};
+
+let host: HTMLElement | null = null, sr: ShadowRoot, first: HTMLElement | null = null, fab: HTMLElement | null = null;
+
+/** The banner's shadow root, created on first use. */
+export const root = () => {
+  if (!host) {
+    host = h("div", { id: "samtycke-root" });
+    sr = host.attachShadow({ mode: "open" });
+    adopt(sr, ":host{all:initial!important}", shared);
   }
-  if (host) return;
-  const t: Texts = c.texts[lang] || c.texts[c.default_language];
-  const btn = (m: Method) => h("button", { type: "button", class: "c", "data-action": m }, t[m]);
-  const hd = h("h2", { id: "t", tabindex: "-1" }, t.title);
-  const box = h("div", { class: "b", role: "dialog", "aria-labelledby": "t", "aria-describedby": "d", lang },
-    h("div", { class: "w" },
-      h("div", { class: "x" },
-        hd,
-        h("p", { id: "d" }, t.description),
-        h("a", { href: c.notice + (c.notice.indexOf("?") < 0 ? "?" : "&") + "lang=" + lang, target: "_blank", rel: "noopener" }, t.notice_link)),
-      h("div", { class: "a" }, btn("reject_all"), btn("accept_all"))));
-  box.addEventListener("click", (e) => {
-    const m = (e.target as Element).closest("[data-action]");
-    if (m) onChoice(m.getAttribute("data-action") as Method);
-  });
-  host = h("div", { id: "samtycke-root" });
-  const sr = host.attachShadow({ mode: "open" });
-  try {
-    const s = new CSSStyleSheet();
-    s.replaceSync(css(c.appearance));
-    sr.adoptedStyleSheets = [s];
-  } catch (e) { /* no constructable stylesheets: unstyled but usable */ }
-  sr.append(box);
-  back = document.activeElement;
-  document.body.append(host);
-  hd.focus();
+  if (!host.isConnected) document.body.append(host);
+  return sr;
 };
 
-/** Removes the banner and returns focus to where it was. */
-export const hide = () => {
-  if (host) host.remove();
-  host = null;
-  if (back instanceof HTMLElement && back.isConnected && back != document.body) back.focus();
+/** Runs f once the document has a body. */
+export const ready = (f: () => void) => {
+  if (document.body) f();
+  else document.addEventListener("DOMContentLoaded", f);
+};
+
+/** Calls f with the data-action of a clicked button inside e. */
+export const actions = (e: Element, f: (a: string) => void) =>
+  e.addEventListener("click", (ev) => {
+    const b = (ev.target as Element).closest("[data-action]");
+    if (b) f(b.getAttribute("data-action")!);
+  });
+
+export const link = () =>
+  h("a", { href: cfg.notice + (cfg.notice.indexOf("?") < 0 ? "?" : "&") + "lang=" + lang, target: "_blank", rel: "noopener" }, t.notice_link);
+
+export const gpcLine = () => h("p", { class: "g" }, w.gpc);
+
+/** Shows the first layer; onAction gets accept_all, reject_all or settings. */
+export const showFirst = (gpcOn: boolean, onAction: (a: string) => void) => {
+  if (!first) {
+    const hd = h("h2", { id: "st", tabindex: "-1" }, t.title);
+    first = h("div", { class: "b", role: "dialog", "aria-labelledby": "st", "aria-describedby": "sd", lang },
+      h("div", { class: "w" },
+        h("div", { class: "x1" }, hd, h("p", { id: "sd" }, t.description), ...(gpcOn ? [gpcLine()] : []), link()),
+        h("div", { class: "a" }, btn("accept_all", t.accept_all), btn("reject_all", t.reject_all), btn("settings", t.settings))));
+    actions(first, onAction);
+  }
+  const hd = first.querySelector("h2")!;
+  root().append(first);
+  // After the first frame (focusing forces a layout, which would lengthen the
+  // script's task), unless focus has come back to one of its buttons meanwhile.
+  requestAnimationFrame(() => { if (!root().activeElement) hd.focus(); });
+};
+
+export const hideFirst = () => { if (first) first.remove(); };
+
+export const firstShown = () => !!first && first.isConnected;
+
+const ICON = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" d="M12 3a9 9 0 1 0 9 9 4 4 0 0 1-4-4 4 4 0 0 1-5-5zM8.5 11.5h.01M11 16h.01M16 14.5h.01"/></svg>';
+
+/** Shows or hides the floating settings button. */
+export const floating = (on: boolean, onClick: () => void) => {
+  if (!fab) {
+    fab = h("button", { type: "button", class: "f", "aria-label": t.withdraw, title: t.withdraw, lang });
+    fab.innerHTML = ICON;
+    fab.addEventListener("click", onClick);
+  }
+  if (on) root().append(fab);
+  else fab.remove();
+};
+
+export const fabButton = () => fab;
+
+/** Places a placeholder before a held iframe, at its size and aspect ratio. */
+export const placeholder = (f: HTMLIFrameElement, cat: string, onAction: (a: string) => void) => {
+  // The box the page gave the iframe (no layout shift), else its width and height attributes, else 16:9.
+  const num = (a: string, m: number) => parseFloat(f.getAttribute(a) || "") || m;
+  const wd = f.offsetWidth || num("width", 560), ht = f.offsetHeight || num("height", wd * 9 / 16);
+  let src = "";
+  try { src = new URL(f.getAttribute("data-samtycke-src")!, location.href).hostname.replace(/^www\./, ""); } catch (e) { /* keep empty */ }
+  const k = cfg.categories.filter((x) => x.id == cat)[0], ctitle = k ? k.title[lang] || k.title[cfg.default_language] : cat;
+  const box = h("div", { class: "p", role: "group", "aria-label": f.title || src, lang },
+    h("p", {}, w.held.replace("{p}", f.getAttribute("data-samtycke-provider") || src).replace("{c}", ctitle)),
+    h("div", { class: "a" }, btn("once", w.once), btn("always", w.always)));
+  actions(box, onAction);
+  const ph = h("div", { class: f.className, "data-samtycke-placeholder": cat });
+  adopt(ph.attachShadow({ mode: "open" }), `:host{display:block;width:${num("width", wd)}px;max-width:100%;aspect-ratio:${wd}/${ht}}`, shared);
+  ph.shadowRoot!.append(box);
+  f.before(ph);
+  return ph;
 };

@@ -326,6 +326,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		visitor := browser(t, 1280, 800)
 		do(t, visitor, chromedp.Navigate(origin+"/"))
 		waitFor(t, visitor, "the banner", `(() => { const h = document.querySelector("#samtycke-root"); return !!h && h.shadowRoot.textContent.includes("Hej från Butiken"); })()`)
+		eval[bool](t, visitor, `Promise.all(document.querySelector("#samtycke-root").shadowRoot.getAnimations().map(a => a.finished)).then(() => true)`)
 		screenshot(t, visitor, "dashboard-embedded-banner")
 		if r := s.do(t, client{}, "GET", "/b/shop.js", nil); !strings.Contains(string(r.body), `"version":2`) || !strings.Contains(string(r.body), "Statistik") {
 			t.Errorf("the banner does not carry version 2 with the new category")
@@ -341,6 +342,19 @@ func TestDashboardInBrowser(t *testing.T) {
 		checkAxe(t, ctx, axe, p.name)
 		screenshot(t, ctx, "dashboard-"+p.name)
 	}
+	t.Run("the audit trail shows members' sign-ins and filters", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(s.base+"/admin/sites/shop/audit?action=login"), chromedp.WaitVisible(chromedp.CSS("main h2")))
+		rows := eval[[]string](t, ctx, `[...document.querySelectorAll("tbody tr td:nth-child(3)")].map(td => td.textContent)`)
+		if len(rows) < 2 {
+			t.Errorf("sign-ins in the trail: %v", rows)
+		}
+		for _, r := range rows {
+			if r != "login" {
+				t.Errorf("filter by action=login shows %q", r)
+			}
+		}
+	})
+
 	t.Run("an API token is shown once and works", func(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(s.base+"/admin/sites/shop/tokens"), chromedp.WaitVisible(chromedp.ID("t-name")),
 			chromedp.SendKeys(chromedp.ID("t-name"), "CI deploy"), chromedp.Submit(chromedp.ID("t-name")))

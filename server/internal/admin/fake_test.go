@@ -2,7 +2,9 @@ package admin_test
 
 import (
 	"context"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -185,7 +187,9 @@ func (m *memStore) Audit(_ context.Context, q manage.AuditQuery) ([]manage.Event
 	defer m.mu.Unlock()
 	var out []manage.Event
 	for i := len(m.events) - 1; i >= 0; i-- {
-		if e := m.events[i]; e.Site == q.Site && (q.Action == "" || e.Action == q.Action) {
+		e := m.events[i]
+		member := e.Site == "" && strings.HasPrefix(e.Action, "log") && slices.Contains(q.Members, e.Actor)
+		if (e.Site == q.Site || member) && (q.Action == "" || e.Action == q.Action) {
 			out = append(out, e)
 		}
 	}

@@ -138,11 +138,7 @@ func configFromForm(form map[string]string) ([]byte, error) {
 }
 
 func splitList(v string) []string {
-	out := []string{}
-	for _, s := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' || r == ' ' }) {
-		out = append(out, s)
-	}
-	return out
+	return append([]string{}, strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' || r == ' ' })...)
 }
 
 // pruneLocalized drops localized maps whose every language is empty.

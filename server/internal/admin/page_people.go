@@ -113,7 +113,7 @@ func (h *Handler) getAudit(c *fiber.Ctx) error {
 	v := h.newView(c, "Audit trail")
 	v.Tab = "audit"
 	v.Data = map[string]any{"Events": evs, "Q": q, "From": c.Query("from"), "To": c.Query("to"),
-		"Actions": []string{"", "site.create", "site.delete", "draft.save", "publish", "rollback", "member.put",
+		"Actions": []string{"", "login", "login.failed", "login.limited", "logout.everywhere", "site.create", "site.delete", "draft.save", "publish", "rollback", "member.put",
 			"member.remove", "token.create", "token.revoke", "export", "lookup"}}
 	return h.render(c, "audit", v)
 }

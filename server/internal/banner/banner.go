@@ -45,8 +45,9 @@ type Builder struct {
 }
 
 type artifactKey struct {
-	site string
-	n    uint32
+	site    string
+	n       uint32
+	details string // "": the script; else the language of the details
 }
 
 const maxArtifacts = 2048
@@ -119,19 +120,51 @@ func embedPlugin(fsys fs.FS) api.Plugin {
 
 // Public is the part of a configuration the banner needs, plus where to post
 // and link. Owner-only data (allowed origins, controller, retention) stays out.
+// Items are reduced to what withdrawal erases; the second layer loads their
+// descriptions lazily from Details (the Details URL).
 type Public struct {
-	Site            string                      `json:"site"`
-	Version         uint32                      `json:"version"`
+	Site    string `json:"site"`
+	Version uint32 `json:"version"`
+	// Fingerprint of the consent-relevant content: the banner asks again
+	// only when it differs from the one stored with the visitor's choice.
+	Fingerprint     string                      `json:"fingerprint"`
 	Endpoint        string                      `json:"endpoint"`
 	Notice          string                      `json:"notice"`
+	Details         string                      `json:"details"`
 	DefaultLanguage string                      `json:"default_language"`
 	Languages       []string                    `json:"languages"`
 	Consent         publicConsent               `json:"consent"`
-	Categories      []siteconfig.Category       `json:"categories"`
-	Items           []siteconfig.Item           `json:"items"`
+	Categories      []Category                  `json:"categories"`
+	Items           []Erasable                  `json:"items"`
 	Texts           map[string]siteconfig.Texts `json:"texts"`
 	Appearance      siteconfig.Appearance       `json:"appearance"`
 	ConsentMode     *siteconfig.ConsentMode     `json:"consent_mode,omitempty"`
+}
+
+// Category is a category as the first load needs it: its id and title.
+type Category struct {
+	ID    string               `json:"id"`
+	Title siteconfig.Localized `json:"title"`
+}
+
+// Erasable is an item the banner deletes when its category is withdrawn: a
+// first-party cookie or storage key of an optional category.
+type Erasable struct {
+	Name     string `json:"name"`
+	Pattern  string `json:"pattern,omitempty"`
+	Type     string `json:"type"`
+	Category string `json:"category"`
+}
+
+// erasable lists the items a script on the site's own pages can delete.
+func erasable(items []siteconfig.Item) []Erasable {
+	out := []Erasable{}
+	for _, it := range items {
+		if it.Category != siteconfig.NecessaryID && it.Party == "first" && it.Type != "pixel" {
+			out = append(out, Erasable{it.Name, it.Pattern, it.Type, it.Category})
+		}
+	}
+	return out
 }
 
 type publicConsent struct {
@@ -143,19 +176,35 @@ type publicConsent struct {
 func (b *Builder) PublicConfig(v *siteconfig.Version) Public {
 	c := v.Config
 	return Public{
-		Site: v.Site, Version: v.Number,
+		Site: v.Site, Version: v.Number, Fingerprint: c.Fingerprint(),
 		Endpoint:        b.publicBase + "/v1/consents",
 		Notice:          b.publicBase + "/s/" + v.Site + "/cookies",
+		Details:         b.publicBase + DetailsPath(v.Site, v.Number),
 		DefaultLanguage: c.DefaultLanguage, Languages: c.Languages,
 		Consent:    publicConsent{c.Consent.LifetimeDays, c.Consent.CookieDomain},
-		Categories: c.Categories, Items: c.Items, Texts: c.Texts,
+		Categories: titles(c.Categories), Items: erasable(c.Items), Texts: c.Texts,
 		Appearance: c.Appearance, ConsentMode: c.ConsentMode,
 	}
 }
 
+// titles keeps the ids and titles of the categories; the second layer loads
+// their descriptions and the justification with the details.
+func titles(cats []siteconfig.Category) []Category {
+	out := make([]Category, len(cats))
+	for i, c := range cats {
+		out[i] = Category{c.ID, c.Title}
+	}
+	return out
+}
+
+// DetailsPath is where a version's item details are served.
+func DetailsPath(site string, n uint32) string {
+	return fmt.Sprintf("/b/%s/%d/details.json", site, n)
+}
+
 // For returns the artifact of a version, building it on first use.
 func (b *Builder) For(v *siteconfig.Version) (*Artifact, error) {
-	k := artifactKey{v.Site, v.Number}
+	k := artifactKey{v.Site, v.Number, ""}
 	b.mu.Lock()
 	a := b.artifacts[k]
 	b.mu.Unlock()
@@ -168,8 +217,11 @@ func (b *Builder) For(v *siteconfig.Version) (*Artifact, error) {
 	if err != nil {
 		return nil, fmt.Errorf("banner: %w", err)
 	}
-	raw := []byte(strings.Replace(b.code, placeholder, string(cfg), 1))
-	a, err = newArtifact(raw)
+	return b.keep(k, []byte(strings.Replace(b.code, placeholder, string(cfg), 1)))
+}
+
+func (b *Builder) keep(k artifactKey, raw []byte) (*Artifact, error) {
+	a, err := newArtifact(raw)
 	if err != nil {
 		return nil, err
 	}

@@ -91,18 +91,24 @@ func TestCompileNeedsExactlyOnePlaceholder(t *testing.T) {
 	}
 }
 
-// BenchmarkBannerSize reports P1, the bytes on the wire of the demo banner.
+// BenchmarkBannerSize reports P1, the bytes on the wire of the demo banner,
+// and of the part the second layer loads lazily.
 func BenchmarkBannerSize(b *testing.B) {
 	bl, err := New("http://127.0.0.1:8080")
 	if err != nil {
 		b.Fatal(err)
 	}
-	var a *Artifact
+	var a, d *Artifact
 	for b.Loop() {
 		bl.artifacts = map[artifactKey]*Artifact{}
 		a, _ = bl.For(demoVersion(b))
+		d, _ = bl.Details(demoVersion(b), "sv")
 	}
 	b.ReportMetric(float64(len(a.Raw)), "raw-bytes")
 	b.ReportMetric(float64(len(a.Gzip)), "gzip-bytes")
 	b.ReportMetric(float64(len(a.Brotli)), "brotli-bytes")
+	// The lazily loaded part: details.json?lang=sv, fetched when the second layer first opens.
+	b.ReportMetric(float64(len(d.Raw)), "lazy-raw-bytes")
+	b.ReportMetric(float64(len(d.Gzip)), "lazy-gzip-bytes")
+	b.ReportMetric(float64(len(d.Brotli)), "lazy-brotli-bytes")
 }

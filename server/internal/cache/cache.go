@@ -20,6 +20,8 @@ type Cache interface {
 	Get(ctx context.Context, key string) ([]byte, error)
 	// Set stores value under key for ttl (ttl > 0).
 	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// SetMany stores every entry for ttl, in one round trip.
+	SetMany(ctx context.Context, entries map[string][]byte, ttl time.Duration) error
 	// SetNX stores value under key for ttl unless the key holds a value
 	// already. It returns that earlier value, or nil when value was stored.
 	SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (existing []byte, err error)

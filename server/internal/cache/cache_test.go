@@ -59,6 +59,15 @@ func TestContract(t *testing.T) {
 				t.Fatal(err)
 			}
 
+			if err := c.SetMany(ctx, map[string][]byte{"m1": []byte("a"), "m2": []byte("b")}, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			for k, want := range map[string]string{"m1": "a", "m2": "b"} {
+				if v, err := c.Get(ctx, k); err != nil || string(v) != want {
+					t.Fatalf("set many, get %s: %q %v", k, v, err)
+				}
+			}
+
 			// SetNX: the first writer wins and later ones learn its value.
 			if old, err := c.SetNX(ctx, "nx", []byte("first"), time.Minute); err != nil || old != nil {
 				t.Fatalf("setnx on an absent key: %q %v", old, err)

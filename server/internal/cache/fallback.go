@@ -75,6 +75,16 @@ func (f *Fallback) Set(ctx context.Context, key string, value []byte, ttl time.D
 	return err
 }
 
+// SetMany implements Cache.
+func (f *Fallback) SetMany(ctx context.Context, entries map[string][]byte, ttl time.Duration) error {
+	c := f.pick()
+	err := c.SetMany(ctx, entries, ttl)
+	if f.failed(c, err) {
+		return f.secondary.SetMany(ctx, entries, ttl)
+	}
+	return err
+}
+
 // SetNX implements Cache.
 func (f *Fallback) SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) ([]byte, error) {
 	c := f.pick()

@@ -46,13 +46,22 @@ type Entry struct {
 
 // Index remembers event IDs in a cache.
 type Index struct {
-	kv  cache.Cache
-	log *slog.Logger
+	kv      cache.Cache
+	log     *slog.Logger
+	done    chan item // Done entries on their way to the cache
+	stopped chan struct{}
 }
 
-// New returns an index on kv.
+type item struct {
+	key   string
+	value []byte
+}
+
+// New returns an index on kv. Close it after the last request.
 func New(kv cache.Cache, log *slog.Logger) *Index {
-	return &Index{kv: kv, log: log.With("component", "dedup")}
+	x := &Index{kv: kv, log: log.With("component", "dedup"), done: make(chan item, 4096), stopped: make(chan struct{})}
+	go x.write()
+	return x
 }
 
 func key(site, eventID string) string { return "event:" + site + ":" + strings.ToLower(eventID) }
@@ -80,12 +89,53 @@ func (x *Index) Claim(ctx context.Context, site, eventID string) (State, Entry) 
 	return Done, e
 }
 
-// Done records that eventID was recorded as e.
+// Done records that eventID was recorded as e. The entry is written in the
+// background, many in one round trip: until it lands, a retry still finds
+// the claim pending (409, "retry in a second"), never a second record.
 func (x *Index) Done(ctx context.Context, site, eventID string, e Entry) {
-	v := "d:" + e.RecordID.String() + ":" + strconv.FormatInt(e.RecordedAt.UnixMilli(), 10)
-	if err := x.kv.Set(ctx, key(site, eventID), []byte(v), Window); err != nil {
-		x.log.Warn("event id not remembered; a retry of it would be recorded again", "err", err)
+	it := item{key(site, eventID), []byte("d:" + e.RecordID.String() + ":" + strconv.FormatInt(e.RecordedAt.UnixMilli(), 10))}
+	select {
+	case x.done <- it:
+	default: // the writer is behind: write this one now
+		x.set(ctx, map[string][]byte{it.key: it.value})
 	}
+}
+
+// write sends queued Done entries to the cache in batches until Close.
+func (x *Index) write() {
+	defer close(x.stopped)
+	for it := range x.done {
+		batch := map[string][]byte{it.key: it.value}
+	more:
+		for len(batch) < 512 {
+			select {
+			case it, ok := <-x.done:
+				if !ok {
+					break more
+				}
+				batch[it.key] = it.value
+			default:
+				break more
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		x.set(ctx, batch)
+		cancel()
+	}
+}
+
+func (x *Index) set(ctx context.Context, entries map[string][]byte) {
+	if err := x.kv.SetMany(ctx, entries, Window); err != nil {
+		x.log.Warn("event ids not remembered; a retry of them within 30 s waits, later ones would be recorded again", "events", len(entries), "err", err)
+	}
+}
+
+// Close writes the queued entries and stops the writer. Call it once no
+// request can call Done any more.
+func (x *Index) Close() error {
+	close(x.done)
+	<-x.stopped
+	return nil
 }
 
 // Abandon releases a claim whose decision was not recorded, so a retry can

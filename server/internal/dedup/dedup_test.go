@@ -25,6 +25,8 @@ func TestIndex(t *testing.T) {
 			// Two instances on one cache: a retry may land on either.
 			shared := kv(t)
 			a, b := dedup.New(shared, quiet), dedup.New(shared, quiet)
+			defer a.Close()
+			defer b.Close()
 			const ev = "0190B3C4-7D2E-7A6B-9C1D-2E3F4A5B6C7D"
 			if st, _ := a.Claim(ctx, "demo", ev); st != dedup.Fresh {
 				t.Fatalf("first claim: %v", st)
@@ -37,7 +39,15 @@ func TestIndex(t *testing.T) {
 			}
 			want := dedup.Entry{RecordID: uuid.Must(uuid.NewV7()), RecordedAt: time.Now().UTC().Truncate(time.Millisecond)}
 			a.Done(ctx, "demo", ev, want)
-			st, got := b.Claim(ctx, "demo", "0190b3c4-7d2e-7a6b-9c1d-2e3f4a5b6c7d") // case does not matter
+			// Done lands in the background: until then the claim is pending.
+			var st dedup.State
+			var got dedup.Entry
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+				st, got = b.Claim(ctx, "demo", "0190b3c4-7d2e-7a6b-9c1d-2e3f4a5b6c7d") // case does not matter
+				if st != dedup.Pending || time.Now().After(deadline) {
+					break
+				}
+			}
 			if st != dedup.Done || got.RecordID != want.RecordID || !got.RecordedAt.Equal(want.RecordedAt) {
 				t.Fatalf("retry after done: %v %+v, want Done %+v", st, got, want)
 			}

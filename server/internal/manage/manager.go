@@ -54,7 +54,6 @@ var (
 	ErrBadLogin = apierr.New(http.StatusUnauthorized, "bad_login", "", "wrong email or password")
 	// ErrTooManyLogins is the login rate limit.
 	ErrTooManyLogins = apierr.New(http.StatusTooManyRequests, "too_many_attempts", "", "too many failed logins; try again in 15 minutes")
-	errNoSite        = apierr.New(http.StatusNotFound, "not_found", "", "no such site")
 )
 
 // NormalizeEmail lowercases and trims an address and checks its shape.
@@ -81,8 +80,16 @@ func (m *Manager) Audit(ctx context.Context, p Principal, site, action string, d
 	return m.st.AppendAudit(ctx, Event{At: m.now().UTC(), Site: site, Actor: p.Name(), Action: action, Details: string(b)})
 }
 
-// AuditTrail reads a site's audit trail.
+// AuditTrail reads a site's audit trail, with its members' sign-ins.
 func (m *Manager) AuditTrail(ctx context.Context, q AuditQuery) ([]Event, error) {
+	ms, err := m.st.Members(ctx, q.Site)
+	if err != nil {
+		return nil, err
+	}
+	q.Members = nil
+	for _, mb := range ms {
+		q.Members = append(q.Members, mb.Email)
+	}
 	return m.st.Audit(ctx, q)
 }
 

@@ -107,7 +107,10 @@ type Event struct {
 
 // AuditQuery filters the audit trail. Zero values match everything.
 type AuditQuery struct {
-	Site     string
+	Site string
+	// Members' sign-ins (recorded without a site) are included when their
+	// emails are listed here.
+	Members  []string
 	Actor    string
 	Action   string
 	From, To time.Time // [From, To)

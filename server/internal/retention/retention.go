@@ -121,7 +121,11 @@ func (j *Job) RunOnce(ctx context.Context) (Report, error) {
 // Run enforces retention at start and then every interval until ctx ends.
 func (j *Job) Run(ctx context.Context, every time.Duration) {
 	for {
-		if _, err := j.RunOnce(ctx); err != nil && ctx.Err() == nil {
+		// One run gets at most half an hour: the lock's lifetime.
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+		_, err := j.RunOnce(rctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
 			j.Log.Warn("retention run failed; retried at the next one", "err", err)
 		}
 		t := time.NewTimer(every)

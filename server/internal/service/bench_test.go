@@ -42,6 +42,11 @@ import (
 const postLua = `
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+-- Each wrk thread has its own Lua state with the same default seed: seed
+-- from the state's own address, or the threads send the same ids.
+function init(args)
+  math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)"), 16))
+end
 local function uuid()
   return (string.gsub("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx", "[xy]", function(c)
     return string.format("%x", c == "x" and math.random(0, 15) or math.random(8, 11))

@@ -167,8 +167,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 		return nil, err
 	}
 
+	events := dedup.New(kv, log)
+	s.closers = append(s.closers, events.Close) // closed before the spool and Redis: closers run newest first
 	s.App, err = web.New(web.Deps{Config: cfg, Log: log, Versions: s.Versions, Banner: b,
-		Spool: s.Spool, Events: dedup.New(kv, log), Cache: kv,
+		Spool: s.Spool, Events: events, Cache: kv,
 		Checks: checks, Registry: reg, Version: version, Admin: adm,
 		History: st})
 	if err != nil {

@@ -51,7 +51,9 @@ type Options struct {
 	// MaxBackoff caps the pause between retries of a failing insert
 	// (default 5 s: a ClickHouse that is back is used within seconds).
 	MaxBackoff time.Duration
-	Log        *slog.Logger
+	// InsertTimeout bounds one attempt to store a batch (default 60 s).
+	InsertTimeout time.Duration
+	Log           *slog.Logger
 	// OnBatch, if set, hears of every attempt: rows, duration, error.
 	OnBatch func(rows int, d time.Duration, err error)
 }
@@ -113,6 +115,9 @@ func New(sp Spool, sink consent.Sink, opt Options) (*Shipper, error) {
 	}
 	if opt.MaxBackoff <= 0 {
 		opt.MaxBackoff = 5 * time.Second
+	}
+	if opt.InsertTimeout <= 0 {
+		opt.InsertTimeout = time.Minute
 	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
@@ -211,8 +216,10 @@ func (s *Shipper) shipOne(ctx context.Context) (n int, full bool, err error) {
 	s.shipMu.Lock()
 	defer s.shipMu.Unlock()
 	st := s.checkpoint()
+	var recs []spool.Record
 	if st.InFlight == nil {
-		recs, next, err := s.sp.Read(st.Acked, s.opt.MaxRecords, s.opt.MaxBytes)
+		var next spool.Pos
+		recs, next, err = s.sp.Read(st.Acked, s.opt.MaxRecords, s.opt.MaxBytes)
 		if err != nil {
 			return 0, false, fmt.Errorf("shipper: read spool: %w", err)
 		}
@@ -224,16 +231,19 @@ func (s *Shipper) shipOne(ctx context.Context) (n int, full bool, err error) {
 		if err := s.save(st); err != nil {
 			return 0, false, err
 		}
-	}
-	f := st.InFlight
-	recs, err := s.readRange(f.From, f.To)
-	if err != nil {
+	} else if recs, err = s.readRange(st.InFlight.From, st.InFlight.To); err != nil {
+		// A batch left in flight by a crash: exactly its records again.
 		return 0, false, err
 	}
+	f := st.InFlight
 	batch := consent.NewBatch(s.opt.Instance, f.Seq, s.decode(recs))
 	for pause := 100 * time.Millisecond; ; pause = min(2*pause, s.opt.MaxBackoff) {
 		start := time.Now()
-		err = s.sink.AppendBatch(ctx, batch)
+		// A ClickHouse that hangs rather than refuses must not stall
+		// shipping for good: give each attempt a deadline.
+		actx, cancel := context.WithTimeout(ctx, s.opt.InsertTimeout)
+		err = s.sink.AppendBatch(actx, batch)
+		cancel()
 		if s.opt.OnBatch != nil {
 			s.opt.OnBatch(len(batch.Records), time.Since(start), err)
 		}

@@ -37,6 +37,7 @@ type Provider struct {
 	kv  cache.Cache // nil without Redis
 	log *slog.Logger
 	ttl time.Duration
+	now func() time.Time // the clock pointers expire by; tests set their own
 
 	mu         sync.Mutex
 	latest     map[string]pointer   // sites with a published version
@@ -75,7 +76,7 @@ const (
 // NewProvider returns a Provider. kv may be nil. ttl bounds how long a
 // publish takes to reach visitors of this instance.
 func NewProvider(src Source, kv cache.Cache, ttl time.Duration, log *slog.Logger) *Provider {
-	return &Provider{src: src, kv: kv, ttl: ttl, log: log.With("component", "siteconfig"),
+	return &Provider{src: src, kv: kv, ttl: ttl, now: time.Now, log: log.With("component", "siteconfig"),
 		latest: map[string]pointer{}, missing: map[string]time.Time{}, refreshing: map[string]bool{}, versions: map[versionKey]*Version{}}
 }
 
@@ -101,14 +102,18 @@ func (p *Provider) pointer(ctx context.Context, site string, maxAge time.Duratio
 	if t, miss := p.missing[site]; !ok && miss {
 		ptr, ok = pointer{0, t}, true
 	}
-	if ok && (time.Since(ptr.fetched) <= maxAge || p.refreshing[site]) {
+	if ok && (p.now().Sub(ptr.fetched) <= maxAge || p.refreshing[site]) {
 		p.mu.Unlock()
 		return ptr, nil
 	}
 	p.refreshing[site] = true
 	p.mu.Unlock()
 
-	res, err, _ := p.flight.Do("latest:"+site, func() (any, error) { return p.fetchLatest(ctx, site) })
+	res, err, _ := p.flight.Do("latest:"+site, func() (any, error) {
+		ctx, cancel := shared(ctx)
+		defer cancel()
+		return p.fetchLatest(ctx, site)
+	})
 	fresh, _ := res.(pointer)
 
 	p.mu.Lock()
@@ -141,7 +146,7 @@ func (p *Provider) fetchLatest(ctx context.Context, site string) (pointer, error
 	if p.kv != nil {
 		if b, err := p.kv.Get(ctx, key); err == nil {
 			if n, err := strconv.ParseUint(string(b), 10, 32); err == nil {
-				return pointer{uint32(n), time.Now()}, nil
+				return pointer{uint32(n), p.now()}, nil
 			}
 		} else if !errors.Is(err, cache.ErrMiss) {
 			p.log.Warn("shared cache unavailable", "err", err)
@@ -159,7 +164,7 @@ func (p *Provider) fetchLatest(ctx context.Context, site string) (pointer, error
 			p.log.Warn("shared cache unavailable", "err", err)
 		}
 	}
-	return pointer{n, time.Now()}, nil
+	return pointer{n, p.now()}, nil
 }
 
 // Get returns version n of site.
@@ -185,7 +190,11 @@ func (p *Provider) Get(ctx context.Context, site string, n uint32) (*Version, er
 	if n == 0 || n > ptr.n {
 		return nil, ErrNotFound
 	}
-	res, err, _ := p.flight.Do(fmt.Sprintf("version:%s:%d", site, n), func() (any, error) { return p.fetchVersion(ctx, site, n) })
+	res, err, _ := p.flight.Do(fmt.Sprintf("version:%s:%d", site, n), func() (any, error) {
+		ctx, cancel := shared(ctx)
+		defer cancel()
+		return p.fetchVersion(ctx, site, n)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -195,6 +204,17 @@ func (p *Provider) Get(ctx context.Context, site string, n uint32) (*Version, er
 	p.versions[k] = v
 	p.mu.Unlock()
 	return v, nil
+}
+
+// shared detaches a lookup that other requests wait for from the request
+// that started it: one visitor leaving must not fail the others. It keeps
+// the deadline (or 10 s).
+func shared(ctx context.Context) (context.Context, context.CancelFunc) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		d = time.Now().Add(10 * time.Second)
+	}
+	return context.WithDeadline(context.WithoutCancel(ctx), d)
 }
 
 // cachedVersion is a Version as stored in the shared cache.

@@ -79,6 +79,22 @@ func (f *fakeSource) InsertVersion(_ context.Context, v *siteconfig.Version) err
 	return nil
 }
 
+// clock is a settable clock, safe for concurrent use.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock(p *siteconfig.Provider) *clock {
+	c := &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	siteconfig.SetClock(p, c.now)
+	return c
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
 func demoConfig(t *testing.T) *siteconfig.Config {
 	b, _ := json.Marshal(demoJSON(t))
 	c, err := siteconfig.Parse(b)
@@ -90,7 +106,8 @@ func demoConfig(t *testing.T) *siteconfig.Config {
 
 func TestProviderPublishesAndServesStaleThroughOutages(t *testing.T) {
 	src := &fakeSource{versions: map[uint32]*siteconfig.Version{}}
-	p := siteconfig.NewProvider(src, nil, time.Millisecond, slog.New(slog.DiscardHandler))
+	p := siteconfig.NewProvider(src, nil, time.Minute, slog.New(slog.DiscardHandler))
+	clk := newClock(p)
 	ctx := context.Background()
 	cfg := demoConfig(t)
 	v1, created, err := p.Publish(ctx, "demo", cfg, "test", "")
@@ -109,7 +126,7 @@ func TestProviderPublishesAndServesStaleThroughOutages(t *testing.T) {
 		t.Fatalf("current: %v %v", cur, err)
 	}
 	src.setDown(true)
-	time.Sleep(5 * time.Millisecond) // the pointer is stale now
+	clk.advance(2 * time.Minute) // the pointer is stale now
 	if cur, err := p.Current(ctx, "demo"); err != nil || cur.Number != 2 {
 		t.Fatalf("with the source down the stale current version is served: %v %v", cur, err)
 	}
@@ -211,6 +228,7 @@ func TestProviderVersionNumbers(t *testing.T) {
 	src := &fakeSource{versions: map[uint32]*siteconfig.Version{}}
 	quiet := slog.New(slog.DiscardHandler)
 	here := siteconfig.NewProvider(src, nil, time.Minute, quiet)
+	clk := newClock(here)
 	there := siteconfig.NewProvider(src, nil, time.Minute, quiet) // another instance
 	ctx := context.Background()
 	cfg := demoConfig(t)
@@ -236,7 +254,7 @@ func TestProviderVersionNumbers(t *testing.T) {
 	if _, _, err := there.Publish(ctx, "demo", cfg, "test", ""); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1100 * time.Millisecond) // the once-a-second refresh allowance
+	clk.advance(1100 * time.Millisecond) // the once-a-second refresh allowance
 	if v, err := here.Get(ctx, "demo", 2); err != nil || v.Config.Name != "Changed elsewhere" {
 		t.Fatalf("a version published on another instance: %v %v", v, err)
 	}

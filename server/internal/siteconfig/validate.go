@@ -199,6 +199,7 @@ func (c *Config) check() []Problem {
 			}
 		}
 	}
+	ps = append(ps, c.compliance()...) // equal prominence and contrast (compliance.go)
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Field < ps[j].Field })
 	return ps
 }

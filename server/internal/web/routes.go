@@ -8,6 +8,8 @@ func (s *server) routes(app *fiber.App) {
 
 	// Public: called by banners from any embedding origin.
 	app.Get("/b/:site.js", s.getBanner)
+	// Banner (issue 12): a version's item details, loaded when the second layer opens.
+	app.Get("/b/:site/:version/details.json", s.getBannerDetails)
 	app.Options("/v1/consents", s.preflightConsent)
 	app.Post("/v1/consents", s.postConsent)
 
@@ -43,6 +45,8 @@ func (s *server) routes(app *fiber.App) {
 	if s.Config.Demo {
 		app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/demo") })
 		app.Get("/demo", s.getDemoPage)
+		// Banner (issue 12): the demo under a strict Content-Security-Policy.
+		app.Get("/demo/strict", s.getDemoStrict)
 		app.Get("/demo/:file", s.getDemoAsset)
 	}
 

@@ -22,10 +22,10 @@ type stack struct {
 	base string
 	svc  *service.Service
 	env  map[string]string // what it was started with
-	stop func(t *testing.T)
+	stop func(t testing.TB)
 }
 
-func newStack(t *testing.T, env map[string]string) *stack {
+func newStack(t testing.TB, env map[string]string) *stack {
 	t.Helper()
 	vars := map[string]string{
 		"SAMTYCKE_CLICKHOUSE_URL": testutil.ClickHouseURL(t),
@@ -41,7 +41,7 @@ func newStack(t *testing.T, env map[string]string) *stack {
 
 // newStackOn starts a stack on the services and data directory of env: a
 // second start of the same deployment, as after a restart.
-func newStackOn(t *testing.T, env map[string]string) *stack {
+func newStackOn(t testing.TB, env map[string]string) *stack {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -71,7 +71,7 @@ func newStackOn(t *testing.T, env map[string]string) *stack {
 	done := make(chan error, 1)
 	go func() { done <- svc.Serve(ctx, ln) }()
 	var once sync.Once
-	stop := func(t *testing.T) {
+	stop := func(t testing.TB) {
 		once.Do(func() {
 			cancel()
 			if err := <-done; err != nil {

@@ -75,6 +75,17 @@ func (c *Cache) Set(_ context.Context, key string, value []byte, ttl time.Durati
 	return nil
 }
 
+// SetMany implements cache.Cache.
+func (c *Cache) SetMany(_ context.Context, entries map[string][]byte, ttl time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	for k, v := range entries {
+		c.put(k, entry{v: append([]byte{}, v...), exp: now.Add(ttl)}, now)
+	}
+	return nil
+}
+
 // SetNX implements cache.Cache.
 func (c *Cache) SetNX(_ context.Context, key string, value []byte, ttl time.Duration) ([]byte, error) {
 	c.mu.Lock()

@@ -71,6 +71,21 @@ func (c *Cache) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	return nil
 }
 
+// SetMany implements cache.Cache with one pipelined round trip.
+func (c *Cache) SetMany(ctx context.Context, entries map[string][]byte, ttl time.Duration) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	p := c.c.Pipeline()
+	for k, v := range entries {
+		p.Set(ctx, c.prefix+k, v, ttl)
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return fmt.Errorf("redis set many: %w", err)
+	}
+	return nil
+}
+
 // Delete implements cache.Cache.
 func (c *Cache) Delete(ctx context.Context, keys ...string) error {
 	if len(keys) == 0 {

@@ -1,5 +1,5 @@
 (function () {
-  var d = document, m = d.cookie.match(/(?:^|; )samtycke=([0-9a-f-]{36})\.\d+\.(\d+)\./i), p = d.getElementById("consent-id");
+  var d = document, m = d.cookie.match(/(?:^|; )samtycke=([0-9a-f-]{36})\.\d+\.(?:[0-9a-f]{16}\.)?(\d+)\./i), p = d.getElementById("consent-id");
   if (m && p) {
     var t = new Date(m[2] * 1000), e = p.querySelector("time");
     p.querySelector("code").textContent = m[1];

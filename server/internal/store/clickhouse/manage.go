@@ -143,7 +143,17 @@ func (s *Store) Audit(ctx context.Context, q manage.AuditQuery) ([]manage.Event,
 	var where []string
 	var args []any
 	add := func(cond string, arg any) { where = append(where, cond); args = append(args, arg) }
-	add("site = ?", q.Site)
+	if len(q.Members) > 0 {
+		// Sign-ins and sign-outs belong to no site: a site's trail shows its members'.
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(q.Members)), ", ")
+		where = append(where, "(site = ? OR (site = '' AND action LIKE 'log%' AND actor IN ("+marks+")))")
+		args = append(args, q.Site)
+		for _, e := range q.Members {
+			args = append(args, e)
+		}
+	} else {
+		add("site = ?", q.Site)
+	}
 	if q.Actor != "" {
 		add("actor = ?", q.Actor)
 	}

@@ -1,0 +1,62 @@
+package banner
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestDuration(t *testing.T) {
+	for _, tt := range []struct{ lang, in, want string }{
+		{"sv", "P2Y", "2 år"},
+		{"sv", "P1M", "1 månad"},
+		{"sv", "P13M", "13 månader"},
+		{"en", "P1Y6M", "1 year 6 months"},
+		{"en", "PT30M", "30 minutes"},
+		{"en", "P30D", "30 days"},
+		{"sv", "session", "Tills webbläsaren stängs"},
+		{"en", "persistent", "Until deleted"},
+	} {
+		if got := words[tt.lang].Duration(tt.in); got != tt.want {
+			t.Errorf("%s %s = %q, want %q", tt.lang, tt.in, got, tt.want)
+		}
+	}
+}
+
+// The details carry every item in the visitor's language, and the inlined
+// configuration only what the first load needs.
+func TestDetailsAndPublicConfig(t *testing.T) {
+	b, err := New("http://x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := demoVersion(t)
+	a, err := b.Details(v, "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d Details
+	if err := json.Unmarshal(a.Raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Items) != len(v.Config.Items) || d.Descriptions["statistics"] == "" || !strings.Contains(d.Justification, "2022:482") {
+		t.Fatalf("details %+v", d)
+	}
+	ide := d.Items[len(d.Items)-1]
+	if ide.Name != "IDE" || ide.Rows[1] != [2]string{"Party", "Third party (doubleclick.net)"} || ide.Rows[3] != [2]string{"Duration", "13 months"} ||
+		ide.Rows[5] != [2]string{"Third-country transfer", "Yes: US (EU-US Data Privacy Framework)"} {
+		t.Errorf("IDE: %+v", ide.Rows)
+	}
+	if other, _ := b.Details(v, "xx"); string(other.Raw) == string(a.Raw) {
+		t.Error("an unknown language must fall back to the default (sv), not English")
+	}
+	pub := b.PublicConfig(v)
+	if pub.Fingerprint != v.Config.Fingerprint() || pub.Details != "http://x/b/demo/1/details.json" {
+		t.Errorf("public config: %+v", pub)
+	}
+	for _, it := range pub.Items {
+		if it.Category == "necessary" || it.Name == "IDE" || it.Name == "tr" {
+			t.Errorf("%s cannot be erased by the banner and must not be inlined", it.Name)
+		}
+	}
+}

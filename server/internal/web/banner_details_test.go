@@ -1,0 +1,45 @@
+package web_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"testing"
+
+	"github.com/andybalholm/brotli"
+)
+
+func TestBannerDetails(t *testing.T) {
+	s := newStack(t, nil)
+	r := s.do(t, "GET", "/b/demo/1/details.json?lang=en", nil, map[string]string{"Accept-Encoding": "br"})
+	if r.status != 200 || r.header.Get("Content-Encoding") != "br" || r.header.Get("Access-Control-Allow-Origin") != "*" ||
+		r.header.Get("Cache-Control") != "public, max-age=31536000, immutable" {
+		t.Fatalf("details: %d %v", r.status, r.header)
+	}
+	raw, err := io.ReadAll(brotli.NewReader(bytes.NewReader(r.body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Items []struct{ Name string } `json:"items"`
+		None  string                  `json:"none"`
+	}
+	if err := json.Unmarshal(raw, &d); err != nil || len(d.Items) < 10 || d.None != "No cookies in this category." {
+		t.Fatalf("details body %s (%v)", raw, err)
+	}
+	if again := s.do(t, "GET", "/b/demo/1/details.json?lang=en", nil, map[string]string{"Accept-Encoding": "br", "If-None-Match": r.header.Get("ETag")}); again.status != 304 {
+		t.Errorf("revalidation: %d", again.status)
+	}
+	for path, code := range map[string]string{
+		"/b/demo/9/details.json":   "unknown_version",
+		"/b/demo/0/details.json":   "unknown_version",
+		"/b/demo/x/details.json":   "unknown_version",
+		"/b/Nope!/1/details.json":  "unknown_site",
+		"/b/nosuch/1/details.json": "unknown_version",
+	} {
+		r := s.do(t, "GET", path, nil, nil)
+		if got, _ := apiError(t, r); r.status != 404 || got != code {
+			t.Errorf("%s: %d %s, want 404 %s", path, r.status, got, code)
+		}
+	}
+}
