@@ -152,6 +152,64 @@ function copyButtons() {
   }
 }
 
+// exportWithProgress downloads an export bundle with fetch, showing the
+// megabytes received against the number of records announced; without
+// script the form is a plain download.
+function exportWithProgress(form: HTMLFormElement) {
+  const box = $<HTMLElement>("#export-progress");
+  const bar = $<HTMLProgressElement>("#export-bar");
+  const text = $<HTMLElement>("#export-text");
+  if (!box || !bar || !text) return;
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const params = new URLSearchParams();
+    for (const [k, v] of new FormData(form)) if (typeof v === "string" && v !== "") params.set(k, v);
+    const button = $<HTMLButtonElement>("button", form);
+    if (button) button.disabled = true;
+    box.hidden = false;
+    bar.removeAttribute("value");
+    text.textContent = "Preparing…";
+    try {
+      const res = await fetch(form.action + "?" + params.toString(), { credentials: "same-origin" });
+      if (!res.ok || !res.body) {
+        const e = await res.json().catch(() => ({ message: res.statusText }));
+        throw new Error(e.message || e.error || res.statusText);
+      }
+      const records = Number(res.headers.get("X-Samtycke-Records") || "0");
+      // About 120 compressed bytes a record: an estimate for the bar only.
+      const expected = Math.max(records * 120, 1);
+      const reader = res.body.getReader();
+      const parts: Uint8Array[] = [];
+      let got = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        parts.push(value);
+        got += value.length;
+        bar.max = 1;
+        bar.value = Math.min(got / expected, 0.99);
+        text.textContent = `${(got / 1048576).toFixed(1)} MB received · ${records.toLocaleString()} records`;
+      }
+      bar.value = 1;
+      const name = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") || "")?.[1] || "export.zip";
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(new Blob(parts as BlobPart[], { type: "application/zip" }));
+      a.download = name;
+      a.textContent = `Save ${name}`;
+      text.textContent = `${records.toLocaleString()} records, ${(got / 1048576).toFixed(1)} MB. `;
+      text.append(a);
+      a.click();
+    } catch (e) {
+      text.textContent = `Export failed: ${(e as Error).message}`;
+    } finally {
+      if (button) button.disabled = false;
+    }
+  });
+}
+
+const exportForm = document.getElementById("export-form");
+if (exportForm instanceof HTMLFormElement) exportWithProgress(exportForm);
+
 const form = document.getElementById("editor");
 if (form instanceof HTMLFormElement) editor(form);
 copyButtons();

@@ -31,6 +31,8 @@ func commands() []command {
 		{"migrate", "apply the ClickHouse schema migrations and exit", runMigrate},
 		{"scan", "check a site's pages in headless Chromium against its configuration", runScan},
 		{"user", "add, list, remove dashboard accounts; change a password", runUser},
+		{"export", "export a site's consent log for a period as a verifiable bundle", runExport},
+		{"verify", "check an export bundle offline: signatures, chain, records, versions", runVerify},
 		{"version", "print the version", func(_ context.Context, env *environment, _ []string) error {
 			fmt.Fprintln(env.stdout, "samtycke", version)
 			return nil

@@ -38,6 +38,10 @@ type Deps struct {
 	PublicBase string // e.g. https://consent.example.se
 	Log        *slog.Logger
 	Now        func() time.Time
+
+	// Records reads the consent log back for lookups and exports (issue
+	// 15); nil leaves those routes out.
+	Records Records
 }
 
 // Handler serves the dashboard and the management API.

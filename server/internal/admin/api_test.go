@@ -44,6 +44,13 @@ func siteRoutes() []apiRoute {
 		{method: "POST", path: "/v1/sites/{site}/versions/1/rollback", roles: manage.CanEdit},
 		{method: "GET", path: "/v1/sites/{site}/stats?from=2026-01-01&to=2026-01-31", roles: all},
 		{method: "GET", path: "/v1/sites/{site}/audit", roles: manage.CanAudit},
+		// Auditors (issue 15): exports and lookups of full records.
+		{method: "GET", path: "/v1/sites/{site}/consents/export?from=2026-01-01&to=2026-01-31&format=csv", roles: manage.CanAudit},
+		{method: "GET", path: "/v1/sites/{site}/consents/export?from=2026-01-01&to=2026-01-31&format=ndjson&method=custom&category=statistics=granted&lang=sv", roles: manage.CanAudit},
+		{method: "GET", path: "/v1/sites/{site}/consents/{consent_id}", roles: manage.CanAudit,
+			prepare: func(_ *testing.T, _ *stack, site string) string {
+				return "/v1/sites/" + site + "/consents/0b6f5d2e-8a4b-4c1e-9d3f-2a7c6e5b4d10"
+			}},
 		{method: "GET", path: "/v1/sites/{site}/members", roles: manage.CanManage},
 		{method: "PUT", path: "/v1/sites/{site}/members/new-member@example.se", roles: manage.CanManage,
 			body: func(*stack, string) any { return map[string]string{"role": "auditor", "password": "a new password"} }},

@@ -56,7 +56,7 @@ func TestOpenAPIMatchesTheRoutes(t *testing.T) {
 	}
 
 	s := newStack(t, nil)
-	param := regexp.MustCompile(`:([a-z]+)`)
+	param := regexp.MustCompile(`:([a-z_]+)`)
 	mounted := map[string]bool{}
 	for _, r := range s.svc.App.GetRoutes(true) {
 		if !strings.HasPrefix(r.Path, "/v1/sites") || r.Method == http.MethodHead {

@@ -43,6 +43,9 @@ func (h *Handler) mountPages(app fiber.Router, read, edit, own, audit fiber.Hand
 	a.Post("/sites/:site/versions/:n/rollback", edit, h.postRollback)
 	a.Get("/sites/:site/stats", read, h.getStats)
 	a.Get("/sites/:site/audit", audit, h.getAudit)
+	if h.Records != nil {
+		a.Get("/sites/:site/consents", audit, h.getConsents) // issue 15
+	}
 	a.Get("/sites/:site/members", own, h.getMembers)
 	a.Post("/sites/:site/members", own, h.postMember)
 	a.Post("/sites/:site/members/remove", own, h.postRemoveMember)

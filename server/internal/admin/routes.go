@@ -40,6 +40,14 @@ func (h *Handler) Mount(app fiber.Router) {
 	api.Post("/:site/tokens", own, h.apiCreateToken)
 	api.Delete("/:site/tokens/:id", own, h.apiRevokeToken)
 
+	// Auditors (issue 15): exports and lookups of full records, each
+	// written to the audit trail. "export" comes before :consent_id.
+	if h.Records != nil {
+		api.Get("/:site/consents/export", audit, h.apiExport)
+		api.Get("/:site/consents/:consent_id", audit, h.apiConsent)
+		app.Get("/.well-known/samtycke-keys.json", h.apiKeys)
+	}
+
 	h.mountPages(app, read, edit, own, audit)
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/samtycke/samtycke/server/internal/config"
 	"github.com/samtycke/samtycke/server/internal/dedup"
 	"github.com/samtycke/samtycke/server/internal/demo"
+	"github.com/samtycke/samtycke/server/internal/ledger"
 	"github.com/samtycke/samtycke/server/internal/manage"
 	"github.com/samtycke/samtycke/server/internal/retention"
 	"github.com/samtycke/samtycke/server/internal/shipper"
@@ -49,9 +50,11 @@ type Service struct {
 	Cache    cache.Cache
 	instance string
 	Manager  *manage.Manager
-	App      *fiber.App
-	log      *slog.Logger
-	closers  []func() error
+	// LedgerKey signs this instance's batch proofs.
+	LedgerKey *ledger.Key
+	App       *fiber.App
+	log       *slog.Logger
+	closers   []func() error
 }
 
 // New connects to the services, migrates the schema and builds the app.
@@ -114,7 +117,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	if err != nil {
 		return nil, err
 	}
-	s.Shipper, err = shipper.New(s.Spool, st, shipper.Options{Instance: s.instance, Dir: dir, Log: log, OnBatch: pm.shipped})
+	// Tamper evidence (issue 15): each batch's proof is stored right after
+	// its rows, before the shipper's checkpoint.
+	s.LedgerKey, err = ledger.LoadKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.PutKey(ctx, s.LedgerKey.Published(s.instance, time.Now())); err != nil {
+		return nil, err
+	}
+	s.Shipper, err = shipper.New(s.Spool, ledger.NewSink(st, st, s.LedgerKey), shipper.Options{Instance: s.instance, Dir: dir, Log: log, OnBatch: pm.shipped})
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +161,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	if err := bootstrapOwner(ctx, s.Manager, cfg, log); err != nil {
 		return nil, err
 	}
-	adm, err := admin.New(admin.Deps{Manager: s.Manager, Sessions: sessions, Preview: b, PublicBase: cfg.PublicBase(), Log: log})
+	adm, err := admin.New(admin.Deps{Manager: s.Manager, Sessions: sessions, Preview: b, PublicBase: cfg.PublicBase(), Log: log,
+		Records: st})
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +171,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	s.closers = append(s.closers, events.Close) // closed before the spool and Redis: closers run newest first
 	s.App, err = web.New(web.Deps{Config: cfg, Log: log, Versions: s.Versions, Banner: b,
 		Spool: s.Spool, Events: events, Cache: kv,
-		Checks: checks, Registry: reg, Version: version, Admin: adm})
+		Checks: checks, Registry: reg, Version: version, Admin: adm,
+		History: st})
 	if err != nil {
 		return nil, err
 	}

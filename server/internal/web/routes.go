@@ -13,6 +13,12 @@ func (s *server) routes(app *fiber.App) {
 	app.Options("/v1/consents", s.preflightConsent)
 	app.Post("/v1/consents", s.postConsent)
 
+	// A visitor's own decisions, by their consent ID (issue 15). Public,
+	// CORS for the site's allowed origins.
+	if s.History != nil {
+		app.Get("/v1/consents/:consent_id", s.getConsentHistory)
+	}
+
 	// Cookie notice and the embeddable declaration (issue 13). Public: the
 	// .json forms answer any origin. ".json" routes come first, as :n would
 	// match "3.json".

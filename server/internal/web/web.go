@@ -56,6 +56,10 @@ type Deps struct {
 	// Admin serves the dashboard under /admin/ and the management API under
 	// /v1/sites (package admin). Nil: a placeholder page at /admin/.
 	Admin interface{ Mount(fiber.Router) }
+
+	// History serves visitors their own decisions by consent ID (issue
+	// 15). Nil leaves the route out.
+	History History
 }
 
 // requestTimeout bounds the work of every handler (and so every ClickHouse

@@ -1,0 +1,200 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/google/uuid"
+
+	"github.com/samtycke/samtycke/server/internal/bundle"
+	"github.com/samtycke/samtycke/server/internal/ledger"
+)
+
+var _ bundle.Source = (*Store)(nil)
+
+func where(q *bundle.Query) (string, []any) {
+	w := []string{"site = ?", "recorded_at >= ?", "recorded_at < ?"}
+	args := []any{q.Site, q.From.UTC(), q.To.UTC()}
+	if q.Method != "" {
+		w = append(w, "method = ?")
+		args = append(args, q.Method)
+	}
+	if q.Lang != "" {
+		w = append(w, "lang = ?")
+		args = append(args, q.Lang)
+	}
+	if q.Category != "" {
+		w = append(w, "has(categories, ?) AND granted[indexOf(categories, ?)] = ?")
+		args = append(args, q.Category, q.Category, boolToUint8(q.Granted))
+	}
+	return strings.Join(w, " AND "), args
+}
+
+// recordColumns is what is read back of a row: everything that is hashed,
+// already as the text the export writes (ClickHouse formats a million
+// UUIDs and times faster than Go can scan and format them). The arrays come
+// joined by commas (category IDs are [a-z0-9_]).
+const recordColumns = `toString(batch_id), toString(record_id), toString(consent_id), event_id, CAST(site AS String),
+	concat(formatDateTime(recorded_at, '%Y-%m-%dT%H:%M:%S'), '.', substring(toString(1000 + recorded_ms), 2, 3), 'Z'),
+	config_version, config_hash, CAST(lang AS String), arrayStringConcat(categories, ','),
+	arrayStringConcat(arrayMap(g -> toString(g), granted), ','), toString(method), toString(source), gpc,
+	CAST(ua_browser AS String), CAST(ua_os AS String), CAST(ua_device AS String), ip_prefix, page_origin, page_path,
+	toString(retain_until)`
+
+// recordOrder is the order of an export: by time, then record ID as text
+// (ClickHouse sorts UUIDs by their halves, not as text).
+const recordOrder = " ORDER BY recorded_at, recorded_ms, toString(record_id)"
+
+// ExportSQL is the query of an export with its arguments, for comparison
+// runs (the P5 benchmark).
+func ExportSQL(q bundle.Query) (string, []any) {
+	w, args := where(&q)
+	return "SELECT " + recordColumns + " FROM consent_log FINAL WHERE " + w + recordOrder, args
+}
+
+// CountRecords counts what EachRecord would return, for progress: without
+// FINAL, so a batch whose copies are not merged yet may count twice.
+func (s *Store) CountRecords(ctx context.Context, q bundle.Query) (uint64, error) {
+	w, args := where(&q)
+	var n uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM consent_log WHERE "+w, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count records: %w", err)
+	}
+	return n, nil
+}
+
+// EachRecord streams the records q selects to fn, one at a time, in export
+// order; FINAL folds the copies of a batch shipped twice.
+func (s *Store) EachRecord(ctx context.Context, q bundle.Query, fn func(ledger.Row) error) error {
+	sql, args := ExportSQL(q)
+	return s.eachRow(ctx, sql, args, fn)
+}
+
+// BatchRecords streams every record of one batch (of any site).
+func (s *Store) BatchRecords(ctx context.Context, id uuid.UUID, fn func(ledger.Row) error) error {
+	var first, last time.Time
+	var n uint64
+	if err := s.conn.QueryRow(ctx, "SELECT min(first_recorded_at), max(last_recorded_at), count() FROM consent_batches WHERE batch_id = ?", id).
+		Scan(&first, &last, &n); err != nil {
+		return fmt.Errorf("batch %s: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("batch %s: not in consent_batches", id)
+	}
+	return s.eachRow(ctx, "SELECT "+recordColumns+" FROM consent_log FINAL WHERE recorded_at >= ? AND recorded_at <= ? AND batch_id = ?"+recordOrder,
+		[]any{first.Truncate(time.Second), last, id}, fn)
+}
+
+// ConsentHistory returns every record of one consent ID on a site, oldest
+// first: a primary-key read of consent_by_id, then of consent_log by
+// (site, recorded_at).
+func (s *Store) ConsentHistory(ctx context.Context, site string, consentID uuid.UUID) ([]ledger.Row, error) {
+	rows, err := s.conn.Query(ctx, "SELECT DISTINCT recorded_at FROM consent_by_id WHERE site = ? AND consent_id = ? ORDER BY recorded_at LIMIT 1000", site, consentID)
+	if err != nil {
+		return nil, fmt.Errorf("consent history: %w", err)
+	}
+	var times []any
+	for rows.Next() {
+		var at time.Time
+		if err := rows.Scan(&at); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("consent history: %w", err)
+		}
+		times = append(times, at)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("consent history: %w", err)
+	}
+	out := []ledger.Row{}
+	if len(times) == 0 {
+		return out, nil
+	}
+	// One placeholder per time: 18.16 takes no array for IN.
+	args := append([]any{site}, times...)
+	args = append(args, consentID)
+	// Without FINAL, which merges parts on every read: the copies of a batch
+	// shipped twice are identical rows, adjacent in this order, and are
+	// skipped here.
+	err = s.eachRow(ctx, "SELECT "+recordColumns+" FROM consent_log WHERE site = ? AND recorded_at IN (?"+
+		strings.Repeat(", ?", len(times)-1)+") AND consent_id = ?"+recordOrder, args, func(r ledger.Row) error {
+		if n := len(out); n > 0 && out[n-1].RecordID == r.RecordID {
+			return nil
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// exportBlockRows bounds the rows ClickHouse sends per block, and so the
+// memory a streamed read holds (the driver buffers a few blocks).
+const exportBlockRows = 4096
+
+func (s *Store) eachRow(ctx context.Context, sql string, args []any, fn func(ledger.Row) error) error {
+	ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{"max_block_size": exportBlockRows}))
+	rows, err := s.conn.Query(ctx, sql, args...)
+	if err != nil {
+		return fmt.Errorf("read records: %w", err)
+	}
+	defer rows.Close()
+	var (
+		r             ledger.Row
+		cats, granted string
+		gpc           uint8
+	)
+	for rows.Next() {
+		if err := rows.Scan(&r.BatchID, &r.RecordID, &r.ConsentID, &r.EventID, &r.Site, &r.RecordedAt, &r.ConfigVersion,
+			&r.ConfigHash, &r.Lang, &cats, &granted, &r.Method, &r.Source, &gpc, &r.UABrowser, &r.UAOS, &r.UADevice,
+			&r.IPPrefix, &r.PageOrigin, &r.PagePath, &r.RetainUntil); err != nil {
+			return fmt.Errorf("read records: %w", err)
+		}
+		if r.BatchID == nilUUID {
+			r.BatchID = "" // rows written before batches had IDs
+		}
+		r.GPC = gpc == 1
+		r.Categories, r.Granted = splitChoices(cats, granted)
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read records: %w", err)
+	}
+	return nil
+}
+
+// SampleConsentIDs returns up to n consent IDs of a site, for benchmarks.
+func (s *Store) SampleConsentIDs(ctx context.Context, site string, n int) ([]uuid.UUID, error) {
+	rows, err := s.conn.Query(ctx, "SELECT consent_id FROM consent_by_id WHERE site = ? AND cityHash64(toString(consent_id)) % 1000 = 7 LIMIT ?", site, n)
+	if err != nil {
+		return nil, fmt.Errorf("sample consent ids: %w", err)
+	}
+	defer rows.Close()
+	var out []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sample consent ids: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+const nilUUID = "00000000-0000-0000-0000-000000000000"
+
+func splitChoices(cats, granted string) ([]string, []bool) {
+	if cats == "" {
+		return []string{}, []bool{}
+	}
+	c := strings.Split(cats, ",")
+	g := make([]bool, 0, len(c))
+	for _, x := range strings.Split(granted, ",") {
+		g = append(g, x == "1")
+	}
+	return c, g
+}
