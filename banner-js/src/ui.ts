@@ -155,8 +155,10 @@ export const showFirst = (gpcOn: boolean, onAction: (a: string) => void) => {
   const hd = first.querySelector("h2")!;
   root().append(first);
   // After the first frame (focusing forces a layout, which would lengthen the
-  // script's task), unless focus has come back to one of its buttons meanwhile.
-  requestAnimationFrame(() => { if (!root().activeElement) hd.focus(); });
+  // script's task), unless focus has come back to one of its buttons meanwhile,
+  // and never away from another document (the dashboard's editor around a
+  // preview frame: its keystrokes would land in the banner).
+  requestAnimationFrame(() => { if (!root().activeElement && document.hasFocus()) hd.focus(); });
 };
 
 export const hideFirst = () => { if (first) first.remove(); };

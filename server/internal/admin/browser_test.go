@@ -274,9 +274,20 @@ func TestDashboardInBrowser(t *testing.T) {
 		waitFor(t, ctx, "the draft saved", `document.getElementById("save-state").textContent.startsWith("Draft saved")`)
 		do(t, ctx, chromedp.Click(chromedp.CSS(`[data-preview-layer="2"]`)))
 		waitFor(t, ctx, "the settings layer", `document.getElementById("preview-frame").src.includes("layer=2") && `+previewText+`.length > 0`)
-		d, err := s.svc.Manager.Draft(context.Background(), "shop")
-		if err != nil || !strings.Contains(string(d.Config), `"id":"statistics"`) || !strings.Contains(string(d.Config), "Statistik") {
-			t.Errorf("the new category is not in the draft: %v %s", err, d.Config)
+		// Autosave runs as the visitor types: an early save may hold half the
+		// id, so wait for the one that has it all.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			var cfg string
+			d, err := s.svc.Manager.Draft(context.Background(), "shop")
+			if err == nil {
+				cfg = string(d.Config)
+			}
+			if strings.Contains(cfg, `"id":"statistics"`) && strings.Contains(cfg, "Statistik") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the new category is not in the draft after 10 s: %v %s", err, cfg)
+			}
 		}
 		settlePreview(t, ctx)
 		viewShot(t, ctx, "dashboard-editor-preview")

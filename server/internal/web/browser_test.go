@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 
@@ -40,8 +41,14 @@ func browser(t testing.TB, width, height int, extra ...chromedp.ExecAllocatorOpt
 	if width < 600 {
 		viewport = chromedp.EmulateViewport(int64(width), int64(height), chromedp.EmulateMobile, chromedp.EmulateScale(2))
 	}
+	// A headless window never has the focus a visitor's window has: without
+	// this, document.hasFocus() is false and the banner, rightly, does not
+	// take focus from a document that does not have it.
 	if err := chromedp.Do(ctx, viewport); err != nil {
 		t.Fatalf("start chromium: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+		t.Fatalf("focus emulation: %v", err)
 	}
 	return ctx
 }
