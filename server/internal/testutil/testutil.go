@@ -79,8 +79,11 @@ func ClickHouseURL(t testing.TB) string {
 // ClickHouse returns a store on a new, migrated database of its own.
 func ClickHouse(t testing.TB) *clickhouse.Store {
 	t.Helper()
+	// Cancelled only when the test ends: clickhouse-go may close a pooled
+	// connection whose last query's context is cancelled just as it returns,
+	// and the test's next query would get "use of closed network connection".
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	st, err := clickhouse.Open(ctx, ClickHouseURL(t), Logger(t))
 	if err != nil {
 		unavailable(t, "SAMTYCKE_TEST_SERVICES", "ClickHouse", err)
