@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/samtycke/samtycke/server/internal/bundle"
-	"github.com/samtycke/samtycke/server/internal/config"
 	"github.com/samtycke/samtycke/server/internal/manage"
-	"github.com/samtycke/samtycke/server/internal/store/clickhouse"
 )
 
 func runExport(ctx context.Context, env *environment, args []string) error {
@@ -44,11 +42,7 @@ The export is written to the audit trail.`)
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load(env.getenv)
-	if err != nil {
-		return err
-	}
-	st, err := clickhouse.Open(ctx, cfg.ClickHouseURL, newLogger(env, cfg))
+	st, err := openStore(ctx, env)
 	if err != nil {
 		return err
 	}

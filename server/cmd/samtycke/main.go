@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/samtycke/samtycke/server/internal/config"
+	"github.com/samtycke/samtycke/server/internal/store/clickhouse"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -124,6 +125,16 @@ func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
 		return false, errUsage
 	}
 	return false, nil
+}
+
+// openStore connects to SAMTYCKE_CLICKHOUSE_URL, for the commands that
+// work on the database directly.
+func openStore(ctx context.Context, env *environment) (*clickhouse.Store, error) {
+	cfg, err := config.Load(env.getenv)
+	if err != nil {
+		return nil, err
+	}
+	return clickhouse.Open(ctx, cfg.ClickHouseURL, newLogger(env, cfg))
 }
 
 func newLogger(env *environment, cfg *config.Config) *slog.Logger {

@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-
-	"github.com/samtycke/samtycke/server/internal/config"
-	"github.com/samtycke/samtycke/server/internal/store/clickhouse"
 )
 
 func runMigrate(ctx context.Context, env *environment, args []string) error {
@@ -13,11 +10,7 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
-	cfg, err := config.Load(env.getenv)
-	if err != nil {
-		return err
-	}
-	st, err := clickhouse.Open(ctx, cfg.ClickHouseURL, newLogger(env, cfg))
+	st, err := openStore(ctx, env)
 	if err != nil {
 		return err
 	}

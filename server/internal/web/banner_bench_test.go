@@ -15,6 +15,8 @@ import (
 	"github.com/andybalholm/brotli"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/samtycke/samtycke/server/internal/testutil"
 )
 
 // BenchmarkBannerVisible measures P2: the time from navigation start to a
@@ -26,7 +28,7 @@ import (
 // with brotli. It reports the medians, their ratio, the median number of long
 // tasks and the largest layout shift of any load.
 func BenchmarkBannerVisible(b *testing.B) {
-	ccDir := filepath.Join(repoRoot(b), ".data/npm/node_modules/vanilla-cookieconsent/dist")
+	ccDir := filepath.Join(testutil.RepoRoot(b), ".data/npm/node_modules/vanilla-cookieconsent/dist")
 	ccJS, err1 := os.ReadFile(filepath.Join(ccDir, "cookieconsent.umd.js"))
 	ccCSS, err2 := os.ReadFile(filepath.Join(ccDir, "cookieconsent.css"))
 	if err1 != nil || err2 != nil {

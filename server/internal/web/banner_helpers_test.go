@@ -16,7 +16,9 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
 	"github.com/google/uuid"
+	"github.com/samtycke/samtycke/server/internal/testutil"
 )
 
 // Helpers for the banner's browser tests (banner_browser_test.go).
@@ -275,7 +277,7 @@ func cookieState(t *testing.T, ctx context.Context) string {
 // returns its violations, rule id and the nodes' selectors.
 func axe(t *testing.T, ctx context.Context) []string {
 	t.Helper()
-	src, err := os.ReadFile(filepath.Join(repoRoot(t), ".data/npm/node_modules/axe-core/axe.min.js"))
+	src, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), ".data/npm/node_modules/axe-core/axe.min.js"))
 	if err != nil {
 		if os.Getenv("SAMTYCKE_TEST_BROWSER") == "required" {
 			t.Fatalf("axe-core is required (make test installs it under .data/npm): %v", err)
@@ -292,23 +294,4 @@ func axe(t *testing.T, ctx context.Context) []string {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// repoRoot is the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test")
-		}
-		dir = parent
-	}
 }
