@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,7 +32,9 @@ type Source interface {
 // shared cache (Redis) → Source. Versions are immutable, so they are kept in
 // memory for good; only the pointer to the current version expires.
 // When the shared cache or the Source fail, a stale pointer is served rather
-// than an error, so banners keep working through outages.
+// than an error, so banners keep working through outages. Its maps keep
+// copies of site ids: callers may pass strings that alias a request buffer
+// (Fiber reuses them), which must never become keys.
 type Provider struct {
 	src Source
 	kv  cache.Cache // nil without Redis
@@ -123,11 +126,11 @@ func (p *Provider) pointer(ctx context.Context, site string, maxAge time.Duratio
 	case fresh.n == 0:
 		// Requests name arbitrary sites: made-up ids must not grow the maps.
 		cache.MakeRoom(p.missing, maxMissingInMemory)
-		p.missing[site] = fresh.fetched
+		p.missing[strings.Clone(site)] = fresh.fetched
 		delete(p.latest, site)
 	default:
 		cache.MakeRoom(p.latest, maxSitesInMemory)
-		p.latest[site] = fresh
+		p.latest[strings.Clone(site)] = fresh
 		delete(p.missing, site)
 	}
 	p.mu.Unlock()
@@ -201,7 +204,7 @@ func (p *Provider) Get(ctx context.Context, site string, n uint32) (*Version, er
 	v = res.(*Version)
 	p.mu.Lock()
 	cache.MakeRoom(p.versions, maxVersionsInMemory)
-	p.versions[k] = v
+	p.versions[versionKey{strings.Clone(site), n}] = v
 	p.mu.Unlock()
 	return v, nil
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
 )
@@ -257,5 +258,28 @@ func TestProviderVersionNumbers(t *testing.T) {
 	clk.advance(1100 * time.Millisecond) // the once-a-second refresh allowance
 	if v, err := here.Get(ctx, "demo", 2); err != nil || v.Config.Name != "Changed elsewhere" {
 		t.Fatalf("a version published on another instance: %v %v", v, err)
+	}
+}
+
+// A site id that aliases a buffer the caller reuses afterwards (as Fiber's
+// request strings do) must not become a map key: the provider keeps a copy.
+func TestProviderCopiesSiteIDs(t *testing.T) {
+	src := &fakeSource{versions: map[uint32]*siteconfig.Version{}}
+	p := siteconfig.NewProvider(src, nil, time.Minute, slog.New(slog.DiscardHandler))
+	ctx := context.Background()
+	if _, _, err := p.Publish(ctx, "demo", demoConfig(t), "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	buf := []byte("demo")
+	if _, err := p.Current(ctx, unsafe.String(&buf[0], len(buf))); err != nil {
+		t.Fatal(err)
+	}
+	copy(buf, "xxxx") // the next request reuses the buffer
+	before := src.callCount()
+	if _, err := p.Current(ctx, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	if n := src.callCount() - before; n != 0 {
+		t.Fatalf("the site was looked up again (%d queries): its cached key changed with the caller's buffer", n)
 	}
 }
