@@ -105,13 +105,16 @@ func New(d Deps) (*fiber.App, error) {
 		trusted[i] = p.String()
 	}
 	app := fiber.New(fiber.Config{
-		AppName:                 "samtycke",
-		DisableStartupMessage:   true,
-		ErrorHandler:            s.handleError,
-		BodyLimit:               1 << 20, // the largest of bodyLimit's
-		ReadTimeout:             10 * time.Second,
-		WriteTimeout:            30 * time.Second,
-		IdleTimeout:             120 * time.Second,
+		AppName:               "samtycke",
+		DisableStartupMessage: true,
+		ErrorHandler:          s.handleError,
+		BodyLimit:             1 << 20, // the largest of bodyLimit's
+		ReadTimeout:           10 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		// Room for the banner (≤ 9 KiB, brotli) and its headers: fasthttp
+		// then answers with one write instead of flushing the headers first.
+		WriteBufferSize:         16 << 10,
 		EnableTrustedProxyCheck: true,
 		TrustedProxies:          trusted,
 		ProxyHeader:             fiber.HeaderXForwardedFor,
