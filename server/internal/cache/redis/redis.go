@@ -29,6 +29,7 @@ func (quiet) Printf(context.Context, string, ...any) {}
 type Cache struct {
 	c      *goredis.Client
 	prefix string
+	batch  *batcher // SetNX, SetMany and Allow: the calls of every consent
 }
 
 // Open connects to rawURL (redis://host:port/db). Timeouts are short: when
@@ -42,14 +43,21 @@ func Open(rawURL, prefix string) (*Cache, error) {
 	opt.ReadTimeout = 500 * time.Millisecond
 	opt.WriteTimeout = 500 * time.Millisecond
 	opt.MaxRetries = 1
-	return &Cache{c: goredis.NewClient(opt), prefix: prefix}, nil
+	// RESP2: nothing here uses RESP3, and with it go-redis checks every
+	// connection for push notifications before each command.
+	opt.Protocol = 2
+	c := goredis.NewClient(opt)
+	return &Cache{c: c, prefix: prefix, batch: newBatcher(c)}, nil
 }
 
 // Client exposes the Redis client, for tests and later pub/sub.
 func (c *Cache) Client() *goredis.Client { return c.c }
 
-// Close closes the connection pool.
-func (c *Cache) Close() error { return c.c.Close() }
+// Close answers the queued calls and closes the connection pool.
+func (c *Cache) Close() error {
+	c.batch.close()
+	return c.c.Close()
+}
 
 // Get implements cache.Cache.
 func (c *Cache) Get(ctx context.Context, key string) ([]byte, error) {
@@ -71,16 +79,23 @@ func (c *Cache) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	return nil
 }
 
-// SetMany implements cache.Cache with one pipelined round trip.
+// SetMany implements cache.Cache in one round trip, shared with other calls.
 func (c *Cache) SetMany(ctx context.Context, entries map[string][]byte, ttl time.Duration) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	p := c.c.Pipeline()
+	cmds := make([]goredis.Cmder, 0, len(entries))
 	for k, v := range entries {
-		p.Set(ctx, c.prefix+k, v, ttl)
+		cmds = append(cmds, goredis.NewStatusCmd(ctx, "set", c.prefix+k, v, "px", ttl.Milliseconds()))
 	}
-	if _, err := p.Exec(ctx); err != nil {
+	err := c.batch.do(ctx, cmds...)
+	for _, cmd := range cmds {
+		if err != nil {
+			break
+		}
+		err = cmd.Err()
+	}
+	if err != nil {
 		return fmt.Errorf("redis set many: %w", err)
 	}
 	return nil
@@ -110,9 +125,9 @@ if v then return v end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return false`)
 
-// SetNX implements cache.Cache.
+// SetNX implements cache.Cache, in a round trip shared with other calls.
 func (c *Cache) SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) ([]byte, error) {
-	v, err := setNX.Run(ctx, c.c, []string{c.prefix + key}, value, ttl.Milliseconds()).Text()
+	v, err := c.batch.eval(ctx, setNX, []string{c.prefix + key}, value, ttl.Milliseconds()).Text()
 	switch {
 	case errors.Is(err, goredis.Nil):
 		return nil, nil
@@ -143,7 +158,7 @@ end
 return 0`)
 
 // Allow implements cache.Cache in one round trip, whatever the number of
-// limits.
+// limits, shared with other calls.
 func (c *Cache) Allow(ctx context.Context, limits ...cache.Limit) (time.Duration, error) {
 	keys := make([]string, len(limits))
 	args := make([]any, 0, 2*len(limits))
@@ -151,7 +166,7 @@ func (c *Cache) Allow(ctx context.Context, limits ...cache.Limit) (time.Duration
 		keys[i] = c.prefix + l.Key
 		args = append(args, l.Per.Microseconds(), (l.Per / time.Duration(l.N)).Microseconds())
 	}
-	us, err := allow.Run(ctx, c.c, keys, args...).Int64()
+	us, err := c.batch.eval(ctx, allow, keys, args...).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("redis allow: %w", err)
 	}
