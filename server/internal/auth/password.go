@@ -42,9 +42,13 @@ func HashPassword(password string) (string, error) {
 		return "", err
 	}
 	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	return encodeHash(salt, key), nil
+}
+
+func encodeHash(salt, key []byte) string {
 	enc := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
-		enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+		enc.EncodeToString(salt), enc.EncodeToString(key))
 }
 
 var errBadHash = errors.New("auth: not an argon2id hash")
@@ -78,8 +82,10 @@ func CheckPassword(hash, password string) (bool, error) {
 }
 
 // dummyHash is checked against when an account does not exist, so a login
-// takes as long for an unknown email as for a wrong password.
-var dummyHash, _ = HashPassword("not-a-real-password")
+// takes as long for an unknown email as for a wrong password: the cost lies
+// in the parameters, not the key. Not computed at start, which would cost
+// every process argon2's 19 MiB and tens of milliseconds.
+var dummyHash = encodeHash(make([]byte, saltLen), make([]byte, argonKeyLen))
 
 // CheckNoPassword spends the time of one password check.
 func CheckNoPassword(password string) { _, _ = CheckPassword(dummyHash, password) }
