@@ -125,12 +125,20 @@ func (s *server) postConsent(c *fiber.Ctx) error {
 	return created(c, rec.RecordID, req.ConsentID, rec.RecordedAt)
 }
 
+// created answers 201. The body is built by hand: every value is a
+// validated UUID or a timestamp, so nothing needs escaping, and reflection
+// was a measurable part of each consent's cost.
 func created(c *fiber.Ctx, recordID uuid.UUID, consentID string, at time.Time) error {
-	return c.Status(http.StatusCreated).JSON(fiber.Map{
-		"record_id":   recordID,
-		"consent_id":  strings.ToLower(consentID),
-		"recorded_at": at.Format(time.RFC3339Nano),
-	})
+	b := make([]byte, 0, 128)
+	b = append(b, `{"record_id":"`...)
+	b = append(b, recordID.String()...)
+	b = append(b, `","consent_id":"`...)
+	b = append(b, strings.ToLower(consentID)...)
+	b = append(b, `","recorded_at":"`...)
+	b = at.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `"}`...)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Status(http.StatusCreated).Send(b)
 }
 
 // rateLimit applies SAMTYCKE_RATELIMIT_PER_IP (per minute, per truncated IP

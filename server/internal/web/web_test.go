@@ -82,6 +82,14 @@ const rejectChoices = `{"necessary":true,"preferences":false,"statistics":false,
 func TestConsentIsRecorded(t *testing.T) {
 	s := newStack(t, nil)
 	body := consentBody("demo", 1, `{"necessary":true,"preferences":true,"statistics":false,"marketing":false}`, "custom")
+	var sent struct {
+		ConsentID string `json:"consent_id"`
+	}
+	if err := json.Unmarshal(body, &sent); err != nil {
+		t.Fatal(err)
+	}
+	id := strings.ToUpper(sent.ConsentID) // answered in lower case
+	body = bytes.Replace(body, []byte(sent.ConsentID), []byte(id), 1)
 	r := s.do(t, "POST", "/v1/consents", body, map[string]string{
 		"Content-Type": "application/json", "Origin": s.base, "Sec-GPC": "1",
 		"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
@@ -97,8 +105,16 @@ func TestConsentIsRecorded(t *testing.T) {
 		ConsentID  string `json:"consent_id"`
 		RecordedAt string `json:"recorded_at"`
 	}
-	if err := json.Unmarshal(r.body, &ack); err != nil {
-		t.Fatal(err)
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	dec := json.NewDecoder(bytes.NewReader(r.body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ack); err != nil {
+		t.Fatalf("%v: %s", err, r.body)
+	}
+	if ack.ConsentID != strings.ToLower(id) {
+		t.Errorf("consent_id %q, sent %q", ack.ConsentID, id)
 	}
 	at, err := time.Parse(time.RFC3339, ack.RecordedAt)
 	if err != nil || time.Since(at) > time.Minute {
