@@ -121,9 +121,19 @@ func Redis(t testing.TB) *redis.Cache {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		keys, _ := c.Client().Keys(ctx, prefix+"*").Result()
-		if len(keys) > 0 {
-			c.Client().Del(ctx, keys...)
+		// SCAN, not KEYS: KEYS blocks Redis for the whole keyspace, and a
+		// Redis full of benchmark event ids then stalls every other test.
+		var keys []string
+		iter := c.Client().Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			t.Errorf("redis: listing the test's keys: %v", err)
+		} else if len(keys) > 0 {
+			if err := c.Client().Del(ctx, keys...).Err(); err != nil {
+				t.Errorf("redis: deleting the test's keys: %v", err)
+			}
 		}
 		c.Close()
 	})

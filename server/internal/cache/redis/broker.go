@@ -68,5 +68,5 @@ func (c *Cache) Prefix() string { return c.prefix }
 // WithPrefix returns a cache on a new connection pool to the same server,
 // with another prefix (tests use it to run two instances of one deployment).
 func (c *Cache) WithPrefix(prefix string) *Cache {
-	return &Cache{c: goredis.NewClient(c.c.Options()), prefix: prefix}
+	return newCache(goredis.NewClient(c.c.Options()), prefix)
 }

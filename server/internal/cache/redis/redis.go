@@ -46,8 +46,11 @@ func Open(rawURL, prefix string) (*Cache, error) {
 	// RESP2: nothing here uses RESP3, and with it go-redis checks every
 	// connection for push notifications before each command.
 	opt.Protocol = 2
-	c := goredis.NewClient(opt)
-	return &Cache{c: c, prefix: prefix, batch: newBatcher(c)}, nil
+	return newCache(goredis.NewClient(opt), prefix), nil
+}
+
+func newCache(c *goredis.Client, prefix string) *Cache {
+	return &Cache{c: c, prefix: prefix, batch: newBatcher(c)}
 }
 
 // Client exposes the Redis client, for tests and later pub/sub.
