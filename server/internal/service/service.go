@@ -199,7 +199,7 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		retain.Run(shipCtx, time.Hour)
 	}()
 	served := make(chan error, 1)
-	go func() { served <- s.App.Listener(ln) }()
+	go func() { served <- s.App.Listener(web.Lingering(ln)) }()
 	var err error
 	select {
 	case err = <-served:

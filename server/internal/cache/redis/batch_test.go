@@ -161,7 +161,11 @@ func TestScriptsReloaded(t *testing.T) {
 // A caller whose context ends stops waiting for a slow round trip; Close
 // answers what is queued and refuses what comes after.
 func TestBatchCancelAndClose(t *testing.T) {
-	c := testutil.Redis(t)
+	// Its own cache, since the test closes it; its keys expire in a minute.
+	c, err := redis.Open(testutil.RedisURL(), testutil.RandomName("samtycke_test_")+":")
+	if err != nil {
+		t.Fatal(err)
+	}
 	g := newGate()
 	c.Client().AddHook(g)
 	bg := context.Background()
