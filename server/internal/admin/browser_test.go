@@ -176,10 +176,14 @@ const previewText = `(() => { const f = document.getElementById("preview-frame")
 func settlePreview(t *testing.T, ctx context.Context) {
 	t.Helper()
 	eval[bool](t, ctx, `(() => { document.getElementById("preview-h").scrollIntoView(); return true; })()`)
+	// Jump every animation to its end rather than wait for it: a frame that
+	// Chromium does not render (throttled) never advances its animations,
+	// and waiting for them hung the test for minutes.
 	eval[bool](t, ctx, `(() => { const d = document.getElementById("preview-frame").contentDocument;
 		const h = d.querySelector("#samtycke-root");
 		const as = d.getAnimations().concat(h && h.shadowRoot ? h.shadowRoot.getAnimations() : []);
-		return Promise.all(as.map(a => a.finished)).then(() => true); })()`)
+		for (const a of as) { try { a.finish(); } catch (e) { /* an endless animation has no end */ } }
+		return true; })()`)
 }
 
 // TestDashboardInBrowser follows an owner: sign in, create a site, edit
