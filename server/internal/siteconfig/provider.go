@@ -101,38 +101,33 @@ func (p *Provider) Current(ctx context.Context, site string) (*Version, error) {
 // one per request. When the refresh fails, a stale pointer is served.
 func (p *Provider) pointer(ctx context.Context, site string, maxAge time.Duration) (pointer, error) {
 	p.mu.Lock()
-	ptr, ok := p.latest[site]
-	if t, miss := p.missing[site]; !ok && miss {
-		ptr, ok = pointer{0, t}, true
-	}
+	ptr, ok := p.cachedPointer(site)
 	if ok && (p.now().Sub(ptr.fetched) <= maxAge || p.refreshing[site]) {
 		p.mu.Unlock()
 		return ptr, nil
 	}
-	p.refreshing[site] = true
+	p.refreshing[strings.Clone(site)] = true
 	p.mu.Unlock()
 
 	res, err, _ := p.flight.Do("latest:"+site, func() (any, error) {
+		// A flight that ended after this caller looked may have fetched it.
+		p.mu.Lock()
+		cur, ok := p.cachedPointer(site)
+		p.mu.Unlock()
+		if ok && p.now().Sub(cur.fetched) <= maxAge {
+			return cur, nil
+		}
 		ctx, cancel := shared(ctx)
 		defer cancel()
-		return p.fetchLatest(ctx, site)
+		fresh, err := p.fetchLatest(ctx, site)
+		if err == nil {
+			p.rememberLatest(site, fresh) // before the flight ends, or latecomers start another
+		}
+		return fresh, err
 	})
 	fresh, _ := res.(pointer)
-
 	p.mu.Lock()
 	delete(p.refreshing, site)
-	switch {
-	case err != nil:
-	case fresh.n == 0:
-		// Requests name arbitrary sites: made-up ids must not grow the maps.
-		cache.MakeRoom(p.missing, maxMissingInMemory)
-		p.missing[strings.Clone(site)] = fresh.fetched
-		delete(p.latest, site)
-	default:
-		cache.MakeRoom(p.latest, maxSitesInMemory)
-		p.latest[strings.Clone(site)] = fresh
-		delete(p.missing, site)
-	}
 	p.mu.Unlock()
 	switch {
 	case err == nil:
@@ -142,6 +137,32 @@ func (p *Provider) pointer(ctx context.Context, site string, maxAge time.Duratio
 		return ptr, nil
 	}
 	return pointer{}, err
+}
+
+// cachedPointer returns the site's pointer in memory, or the time it was
+// found to have none as a pointer to version 0; p.mu must be held.
+func (p *Provider) cachedPointer(site string) (pointer, bool) {
+	if ptr, ok := p.latest[site]; ok {
+		return ptr, true
+	}
+	t, miss := p.missing[site]
+	return pointer{0, t}, miss
+}
+
+// rememberLatest stores a site's fresh pointer, or that it has none.
+func (p *Provider) rememberLatest(site string, fresh pointer) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if fresh.n == 0 {
+		// Requests name arbitrary sites: made-up ids must not grow the maps.
+		cache.MakeRoom(p.missing, maxMissingInMemory)
+		p.missing[strings.Clone(site)] = fresh.fetched
+		delete(p.latest, site)
+		return
+	}
+	cache.MakeRoom(p.latest, maxSitesInMemory)
+	p.latest[strings.Clone(site)] = fresh
+	delete(p.missing, site)
 }
 
 func (p *Provider) fetchLatest(ctx context.Context, site string) (pointer, error) {
@@ -194,19 +215,28 @@ func (p *Provider) Get(ctx context.Context, site string, n uint32) (*Version, er
 		return nil, ErrNotFound
 	}
 	res, err, _ := p.flight.Do(fmt.Sprintf("version:%s:%d", site, n), func() (any, error) {
+		// A flight that ended after this caller looked may have fetched it.
+		p.mu.Lock()
+		v := p.versions[k]
+		p.mu.Unlock()
+		if v != nil {
+			return v, nil
+		}
 		ctx, cancel := shared(ctx)
 		defer cancel()
-		return p.fetchVersion(ctx, site, n)
+		v, err := p.fetchVersion(ctx, site, n)
+		if err == nil { // before the flight ends, or latecomers start another
+			p.mu.Lock()
+			cache.MakeRoom(p.versions, maxVersionsInMemory)
+			p.versions[versionKey{strings.Clone(site), n}] = v
+			p.mu.Unlock()
+		}
+		return v, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	v = res.(*Version)
-	p.mu.Lock()
-	cache.MakeRoom(p.versions, maxVersionsInMemory)
-	p.versions[versionKey{strings.Clone(site), n}] = v
-	p.mu.Unlock()
-	return v, nil
+	return res.(*Version), nil
 }
 
 // shared detaches a lookup that other requests wait for from the request
