@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 
@@ -15,9 +14,14 @@ const batchTimeout = 2 * time.Second
 
 // batcher runs what every consent asks of Redis (the event-id claim, the
 // rate limits, remembering the recorded event id) as pipelines: the calls
-// queued while one round trip is in flight go out together in the next. Under load a single write and read
-// serve many requests, so Redis and this process do far fewer syscalls than
-// with a round trip per call; when idle a call goes out at once, alone.
+// queued while one round trip is in flight go out together in the next.
+// Under load a single write and read serve many requests, so Redis and this
+// process do far fewer syscalls than with a round trip per call; when idle a
+// call goes out at once, alone.
+//
+// go-redis's own AutoPipeliner (experimental in v9.23) does the same, but
+// ignores the caller's context once a command is queued, and measured slower
+// here: 5,100-5,200 against 6,000-6,200 consents/s with wrk -c32.
 type batcher struct {
 	c       *goredis.Client
 	mu      sync.Mutex
@@ -123,7 +127,7 @@ func (b *batcher) send(batch []*call) {
 		if c.script == nil {
 			continue
 		}
-		if err := c.cmd.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		if goredis.HasErrorPrefix(c.cmd.Err(), "NOSCRIPT") {
 			c.cmd = c.script.Eval(ctx, p, c.keys, c.args...)
 			retry = true
 		}
