@@ -224,11 +224,14 @@ func (p *Provider) Get(ctx context.Context, site string, n uint32) (*Version, er
 		}
 		ctx, cancel := shared(ctx)
 		defer cancel()
-		v, err := p.fetchVersion(ctx, site, n)
+		// The version is cached and names its site: it gets its own copy of
+		// the caller's string, which may alias a reused request buffer.
+		owned := strings.Clone(site)
+		v, err := p.fetchVersion(ctx, owned, n)
 		if err == nil { // before the flight ends, or latecomers start another
 			p.mu.Lock()
 			cache.MakeRoom(p.versions, maxVersionsInMemory)
-			p.versions[versionKey{strings.Clone(site), n}] = v
+			p.versions[versionKey{owned, n}] = v
 			p.mu.Unlock()
 		}
 		return v, err
@@ -303,6 +306,7 @@ func (p *Provider) share(ctx context.Context, v *Version) {
 // publishers of one site are serialised in this process. (Across instances
 // the dashboard will take a shared lock; today only seeding publishes.)
 func (p *Provider) Publish(ctx context.Context, site string, cfg *Config, by, note string) (*Version, bool, error) {
+	site = strings.Clone(site) // the new version keeps it
 	p.publishMu.Lock()
 	defer p.publishMu.Unlock()
 	canonical, err := cfg.Canonical()

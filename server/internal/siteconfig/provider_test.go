@@ -12,6 +12,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/samtycke/samtycke/server/internal/cache/memory"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
 )
 
@@ -281,5 +282,27 @@ func TestProviderCopiesSiteIDs(t *testing.T) {
 	}
 	if n := src.callCount() - before; n != 0 {
 		t.Fatalf("the site was looked up again (%d queries): its cached key changed with the caller's buffer", n)
+	}
+}
+
+// A version fetched for such a caller names its own copy of the site id: it
+// is cached, and the banner keys its build by it.
+func TestProviderVersionOwnsItsSiteID(t *testing.T) {
+	src := &fakeSource{versions: map[uint32]*siteconfig.Version{}}
+	kv := memory.New(100)
+	quiet := slog.New(slog.DiscardHandler)
+	ctx := context.Background()
+	if _, _, err := siteconfig.NewProvider(src, kv, time.Minute, quiet).Publish(ctx, "demo", demoConfig(t), "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	cold := siteconfig.NewProvider(src, kv, time.Minute, quiet) // finds the version in the shared cache
+	buf := []byte("demo")
+	v, err := cold.Current(ctx, unsafe.String(&buf[0], len(buf)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(buf, "xxxx") // the next request reuses the buffer
+	if v.Site != "demo" {
+		t.Fatalf("the cached version's site changed with the caller's buffer: %q", v.Site)
 	}
 }

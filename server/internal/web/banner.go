@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -19,7 +18,7 @@ const bannerCacheControl = "public, max-age=300, stale-while-revalidate=60, stal
 
 // getBanner serves the current version's precompressed script.
 func (s *server) getBanner(c *fiber.Ctx) error {
-	site := strings.Clone(c.Params("site")) // Fiber reuses the buffer; the provider keeps the key
+	site := c.Params("site") // aliases Fiber's buffer; the provider copies what it keeps
 	if !siteconfig.ValidSiteID(site) {
 		return apierr.New(http.StatusNotFound, "unknown_site", "", "%q is not a site id", site)
 	}

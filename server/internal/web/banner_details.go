@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -20,7 +19,7 @@ const detailsCacheControl = "public, max-age=31536000, immutable"
 // (?lang=, else the version's default), which the banner's second layer
 // loads when it first opens. Public data: any origin may read it.
 func (s *server) getBannerDetails(c *fiber.Ctx) error {
-	site := strings.Clone(c.Params("site"))
+	site := c.Params("site") // aliases Fiber's buffer; the provider copies what it keeps
 	if !siteconfig.ValidSiteID(site) {
 		return apierr.New(http.StatusNotFound, "unknown_site", "", "%q is not a site id", site)
 	}
