@@ -183,8 +183,13 @@ func TestBatchCancelAndClose(t *testing.T) {
 	}()
 	waitQueued(t, c, 1)
 	cancel()
-	if err := <-queued; !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled caller got %v", err)
+	select {
+	case err := <-queued:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled caller got %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a cancelled caller still waits for the held round trip")
 	}
 	late := make(chan error, 1)
 	go func() {
