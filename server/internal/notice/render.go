@@ -35,7 +35,7 @@ func New() (*Renderer, error) {
 			return nil, fmt.Errorf("notice: %w", err)
 		}
 	}
-	r.tmpl, err = template.New("").Funcs(template.FuncMap{"heading": heading}).ParseFS(files, "templates/notice.html")
+	r.tmpl, err = template.New("").Funcs(template.FuncMap{"heading": heading, "months": months}).ParseFS(files, "templates/notice.html")
 	if err != nil {
 		return nil, fmt.Errorf("notice: %w", err)
 	}

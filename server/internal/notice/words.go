@@ -98,6 +98,13 @@ func Date(lang string, t time.Time) string {
 	return fmt.Sprintf("%d %s %d", t.Day(), monthNames[pick(lang)][t.Month()-1], t.Year())
 }
 
+// months lists lang's month names for notice.js, which writes the day of a
+// visitor's choice the way Date writes days on the server.
+func months(lang string) string {
+	m := monthNames[pick(lang)]
+	return strings.Join(m[:], ",")
+}
+
 // countries names the usual destinations of transfers; others show their
 // ISO code.
 var countries = map[string]map[string]string{

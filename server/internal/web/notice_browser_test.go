@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,8 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/samtycke/samtycke/server/internal/notice"
 )
 
 // axeSource is axe-core from .data/npm (make test installs it).
@@ -82,9 +86,9 @@ func TestNoticeInBrowser(t *testing.T) {
 	s := newStack(t, nil)
 	axe := axeSource(t)
 	for _, tt := range []struct {
-		lang          string
+		lang, chosen  string
 		width, height int
-	}{{"sv", 1280, 900}, {"en", 390, 844}} {
+	}{{"sv", "valt", 1280, 900}, {"en", "chosen", 390, 844}} {
 		t.Run(fmt.Sprintf("%s-%d", tt.lang, tt.width), func(t *testing.T) {
 			ctx := browser(t, tt.width, tt.height)
 			accept := chromedp.JSPath(fmt.Sprintf(bannerButton, "accept_all"))
@@ -114,6 +118,16 @@ func TestNoticeInBrowser(t *testing.T) {
 			}
 			if !strings.Contains(text, id) {
 				t.Errorf("consent ID: %q, want %s", text, id)
+			}
+			// The day of the choice is written as the server writes days.
+			_, rest := consentCookie(readState(t, ctx).Cookie)
+			m := regexp.MustCompile(`^\d+\.(?:[0-9a-f]{16}\.)?(\d+)\.`).FindStringSubmatch(rest)
+			if m == nil {
+				t.Fatalf("consent cookie %q has no time", rest)
+			}
+			sec, _ := strconv.ParseInt(m[1], 10, 64)
+			if day := notice.Date(tt.lang, time.Unix(sec, 0)); !strings.Contains(text, "("+tt.chosen+" "+day+")") {
+				t.Errorf("consent ID line %q, want the day of the choice as %q", text, day)
 			}
 			// Only this server was contacted.
 			hosts, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`performance.getEntriesByType("resource").map(e => new URL(e.name).origin)`))

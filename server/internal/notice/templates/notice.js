@@ -4,7 +4,7 @@
     var t = new Date(m[2] * 1000), e = p.querySelector("time");
     p.querySelector("code").textContent = m[1];
     e.dateTime = t.toISOString().slice(0, 10);
-    e.textContent = t.toLocaleDateString(d.documentElement.lang, { year: "numeric", month: "long", day: "numeric" });
+    e.textContent = t.getUTCDate() + " " + e.dataset.months.split(",")[t.getUTCMonth()] + " " + t.getUTCFullYear(); // as the server writes days
     p.hidden = false;
   }
   function banner() {
