@@ -133,6 +133,9 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 func waitFor(t *testing.T, ctx context.Context, what, js string) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
+	// Only on a parsed page: under load the condition can hold on the top of
+	// a page still loading, and the next step then misses what comes later.
+	js = `document.readyState !== "loading" && (` + js + `)`
 	for {
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
 		if err == nil && ok {
