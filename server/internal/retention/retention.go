@@ -6,6 +6,8 @@
 // by the month of retain_until. So the job mostly drops whole partitions of
 // past months — cheap, and the same on ClickHouse 18.16 (no TTL) and current
 // releases. A row goes in the month after its retain_until at the latest.
+// The index by consent ID (consent_by_id) goes the same way, so no consent
+// ID or time of a decision outlives its row.
 //
 // When a site shortens its retention, rows it recorded under the longer one
 // are deleted too (an ALTER … DELETE mutation, run only when such rows

@@ -7,12 +7,20 @@ import (
 	"time"
 )
 
-// ExpiredPartitions lists the consent_log partitions whose every row may be
-// dropped on day: the table is partitioned by the month of retain_until, so
-// every partition of a month before day's month has expired.
+// retained are the tables that hold a row, or the key of one, of each
+// decision, and so share its retention: consent_log, and consent_by_id, whose
+// consent IDs and times must not outlive the rows they point to. Both are
+// partitioned by the month of retain_until and keep recorded_at. The index
+// goes first: the job finds its work in consent_log, so a run that fails half
+// way leaves that for the next run to find.
+var retained = []string{"consent_by_id", "consent_log"}
+
+// ExpiredPartitions lists the partitions of the retained tables whose every
+// row may be dropped on day: they are partitioned by the month of
+// retain_until, so every partition of a month before day's month has expired.
 func (s *Store) ExpiredPartitions(ctx context.Context, day time.Time) ([]string, error) {
 	rows, err := s.conn.Query(ctx, `SELECT DISTINCT partition FROM system.parts
-		WHERE database = ? AND table = 'consent_log' AND active ORDER BY partition`, s.database)
+		WHERE database = ? AND table IN (?, ?) AND active ORDER BY partition`, s.database, retained[0], retained[1])
 	if err != nil {
 		return nil, fmt.Errorf("expired partitions: %w", err)
 	}
@@ -31,15 +39,18 @@ func (s *Store) ExpiredPartitions(ctx context.Context, day time.Time) ([]string,
 	return out, rows.Err()
 }
 
-// DropPartition drops one consent_log partition (YYYYMM).
+// DropPartition drops one partition (YYYYMM) of every retained table; a
+// table without it is left as it is.
 func (s *Store) DropPartition(ctx context.Context, partition string) error {
 	n, err := strconv.Atoi(partition)
 	if err != nil || n < 197001 || n > 999912 {
 		return fmt.Errorf("drop partition: %q is not a YYYYMM partition", partition)
 	}
-	// 18.16 takes the partition of a UInt32 key as an unquoted number.
-	if err := s.conn.Exec(ctx, onCluster("ALTER TABLE consent_log DROP PARTITION "+strconv.Itoa(n), s.cluster)); err != nil {
-		return fmt.Errorf("drop partition %d: %w", n, err)
+	for _, table := range retained {
+		// 18.16 takes the partition of a UInt32 key as an unquoted number.
+		if err := s.conn.Exec(ctx, onCluster("ALTER TABLE "+table+" DROP PARTITION "+strconv.Itoa(n), s.cluster)); err != nil {
+			return fmt.Errorf("drop partition %d of %s: %w", n, table, err)
+		}
 	}
 	return nil
 }
@@ -64,21 +75,28 @@ func (s *Store) LoggedSites(ctx context.Context) ([]string, error) {
 
 // DeleteRecordedBefore deletes a site's records made before cutoff that
 // their own retention would keep after today: what a shortened retention
-// asks for (rows already due go with their partition). It counts first, so
-// the costly mutation runs only when needed, and returns how many rows it
-// deletes. The mutation completes in the background.
+// asks for (rows already due go with their partition), in every retained
+// table. It counts first, table by table, so the costly mutation runs only
+// where needed, and returns how many consent_log rows it deletes. The mutations complete
+// in the background.
 func (s *Store) DeleteRecordedBefore(ctx context.Context, site string, cutoff, today time.Time) (uint64, error) {
-	var n uint64
 	cutoff = cutoff.UTC().Truncate(time.Second)
-	if err := s.conn.QueryRow(ctx, `SELECT count() FROM consent_log WHERE site = ? AND recorded_at < ? AND retain_until > toDate(?)`,
-		site, cutoff, today.UTC()).Scan(&n); err != nil {
-		return 0, fmt.Errorf("retention of %s: %w", site, err)
+	var records uint64
+	for _, table := range retained {
+		var n uint64
+		if err := s.conn.QueryRow(ctx, "SELECT count() FROM "+table+" WHERE site = ? AND recorded_at < ? AND retain_until > toDate(?)",
+			site, cutoff, today.UTC()).Scan(&n); err != nil {
+			return 0, fmt.Errorf("retention of %s in %s: %w", site, table, err)
+		}
+		if n == 0 {
+			continue
+		}
+		if err := s.conn.Exec(ctx, onCluster("ALTER TABLE "+table+" DELETE WHERE site = ? AND recorded_at < ?", s.cluster), site, cutoff); err != nil {
+			return 0, fmt.Errorf("retention of %s in %s: delete: %w", site, table, err)
+		}
+		if table == "consent_log" {
+			records = n
+		}
 	}
-	if n == 0 {
-		return 0, nil
-	}
-	if err := s.conn.Exec(ctx, onCluster("ALTER TABLE consent_log DELETE WHERE site = ? AND recorded_at < ?", s.cluster), site, cutoff); err != nil {
-		return 0, fmt.Errorf("retention of %s: delete: %w", site, err)
-	}
-	return n, nil
+	return records, nil
 }
