@@ -119,12 +119,14 @@ func Redis(t testing.TB) *redis.Cache {
 		unavailable(t, "SAMTYCKE_TEST_SERVICES", "Redis", err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// SCAN walks the whole keyspace: give it time on a Redis that holds
+		// much else (a developer's, or one an older benchmark filled).
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		// SCAN, not KEYS: KEYS blocks Redis for the whole keyspace, and a
-		// Redis full of benchmark event ids then stalls every other test.
+		// SCAN, not KEYS: KEYS blocks Redis for the whole keyspace, and so
+		// every other test.
 		var keys []string
-		iter := c.Client().Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		iter := c.Client().Scan(ctx, 0, prefix+"*", 10000).Iterator()
 		for iter.Next(ctx) {
 			keys = append(keys, iter.Val())
 		}
