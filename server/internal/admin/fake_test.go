@@ -206,7 +206,7 @@ func (m *memStore) Current(_ context.Context, site string) (*siteconfig.Version,
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	vs := m.versions[site]
-	if len(vs) == 0 {
+	if len(vs) == 0 || m.sites[site].Deleted {
 		return nil, siteconfig.ErrNotFound
 	}
 	return vs[len(vs)-1], nil
@@ -239,3 +239,6 @@ func (m *memStore) Publish(_ context.Context, site string, cfg *siteconfig.Confi
 	m.versions[site] = append(vs, v)
 	return v, true, nil
 }
+
+// Unpublish has nothing to forget: Current reads the site's deleted flag.
+func (m *memStore) Unpublish(context.Context, string) error { return nil }

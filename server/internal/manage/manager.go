@@ -220,7 +220,8 @@ func (m *Manager) starterConfig(name string, origins []string) ([]byte, error) {
 	return json.Marshal(&c)
 }
 
-// DeleteSite hides a site from everyone. Its consent log stays until its
+// DeleteSite hides a site from everyone and stops serving its banner and
+// taking its consents (404 unknown_site). Its consent log stays until its
 // retention ends, and its id is not given out again.
 func (m *Manager) DeleteSite(ctx context.Context, p Principal, id string) error {
 	site, err := m.Site(ctx, id)
@@ -230,6 +231,11 @@ func (m *Manager) DeleteSite(ctx context.Context, p Principal, id string) error 
 	site.Deleted = true
 	if err := m.st.PutSiteInfo(ctx, *site); err != nil {
 		return err
+	}
+	// The site is deleted now: ClickHouse names no current version for it. A
+	// cache that still does would keep its banner up for a day.
+	if err := m.versions.Unpublish(ctx, id); err != nil {
+		m.log.Error("deleted site still cached; instances may serve its banner until the shared cache entry expires (24 h)", "site", id, "err", err)
 	}
 	return m.Audit(ctx, p, id, "site.delete", map[string]any{"name": site.Name})
 }

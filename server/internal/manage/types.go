@@ -152,6 +152,8 @@ type Versions interface {
 	Current(ctx context.Context, site string) (*siteconfig.Version, error)
 	Get(ctx context.Context, site string, n uint32) (*siteconfig.Version, error)
 	Publish(ctx context.Context, site string, cfg *siteconfig.Config, by, note string) (*siteconfig.Version, bool, error)
+	// Unpublish stops serving a deleted site's banner and taking its consents.
+	Unpublish(ctx context.Context, site string) error
 }
 
 // IsNotFound reports whether err means "does not exist".

@@ -115,3 +115,17 @@ func (pp *Publisher) Publish(ctx context.Context, site string, cfg *Config, by, 
 	}
 	return v, true, nil
 }
+
+// Unpublish stops serving a deleted site on every instance: see
+// Provider.Unpublish.
+func (pp *Publisher) Unpublish(ctx context.Context, site string) error {
+	if err := pp.p.Unpublish(ctx, site); err != nil {
+		return err
+	}
+	if pp.b != nil {
+		if err := pp.b.Broadcast(ctx, invalidateChannel, site); err != nil {
+			pp.log.Warn("unpublish not broadcast; other instances stop serving the site within the TTL", "site", site, "err", err)
+		}
+	}
+	return nil
+}

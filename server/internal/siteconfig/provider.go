@@ -22,7 +22,11 @@ var ErrNotFound = errors.New("not found")
 
 // Source is the system of record for published versions (ClickHouse).
 type Source interface {
+	// LatestVersion is the site's newest published version; CurrentVersion
+	// the one it serves, which is none once the site is deleted. Both
+	// return ErrNotFound when there is none.
 	LatestVersion(ctx context.Context, site string) (uint32, error)
+	CurrentVersion(ctx context.Context, site string) (uint32, error)
 	Version(ctx context.Context, site string, n uint32) (*Version, error)
 	InsertVersion(ctx context.Context, v *Version) error
 }
@@ -176,7 +180,7 @@ func (p *Provider) fetchLatest(ctx context.Context, site string) (pointer, error
 			p.log.Warn("shared cache unavailable", "err", err)
 		}
 	}
-	n, err := p.src.LatestVersion(ctx, site)
+	n, err := p.src.CurrentVersion(ctx, site)
 	if errors.Is(err, ErrNotFound) {
 		n, err = 0, nil // remembered briefly, so unknown sites cannot flood the Source
 	}
@@ -353,6 +357,21 @@ func (p *Provider) Publish(ctx context.Context, site string, cfg *Config, by, no
 		}
 	}
 	return v, true, nil
+}
+
+// Unpublish stops serving a deleted site: it drops the pointer to its
+// current version here and in the shared cache, so that the next lookup
+// asks the Source, which no longer names one. Other instances learn it from
+// Publisher.Unpublish, or else within the provider's TTL.
+func (p *Provider) Unpublish(ctx context.Context, site string) error {
+	p.Forget(site)
+	if p.kv == nil {
+		return nil
+	}
+	if err := p.kv.Delete(ctx, "latest:"+site); err != nil {
+		return fmt.Errorf("unpublish %s: %w", site, err)
+	}
+	return nil
 }
 
 // Forget drops this instance's pointer to the site's current version, so the

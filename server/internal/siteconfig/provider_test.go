@@ -24,6 +24,7 @@ type fakeSource struct {
 	mu       sync.Mutex
 	versions map[uint32]*siteconfig.Version
 	down     bool
+	deleted  bool // the site is deleted: CurrentVersion names none
 	calls    int
 	gate     chan struct{}
 }
@@ -57,6 +58,16 @@ func (f *fakeSource) LatestVersion(_ context.Context, site string) (uint32, erro
 		return 0, siteconfig.ErrNotFound
 	}
 	return uint32(len(f.versions)), nil
+}
+
+func (f *fakeSource) CurrentVersion(ctx context.Context, site string) (uint32, error) {
+	n, err := f.LatestVersion(ctx, site)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err == nil && f.deleted {
+		return 0, siteconfig.ErrNotFound
+	}
+	return n, err
 }
 
 func (f *fakeSource) Version(_ context.Context, site string, n uint32) (*siteconfig.Version, error) {
@@ -304,5 +315,41 @@ func TestProviderVersionOwnsItsSiteID(t *testing.T) {
 	copy(buf, "xxxx") // the next request reuses the buffer
 	if v.Site != "demo" {
 		t.Fatalf("the cached version's site changed with the caller's buffer: %q", v.Site)
+	}
+}
+
+// A deleted site stops being served at once, here and on every instance that
+// shares the cache: its pointer goes from memory and from the shared cache,
+// which would otherwise answer for a day.
+func TestProviderUnpublish(t *testing.T) {
+	src := &fakeSource{versions: map[uint32]*siteconfig.Version{}}
+	kv := memory.New(100)
+	p := siteconfig.NewProvider(src, kv, time.Hour, slog.New(slog.DiscardHandler))
+	other := siteconfig.NewProvider(src, kv, time.Hour, slog.New(slog.DiscardHandler)) // another instance
+	ctx := context.Background()
+	if _, _, err := p.Publish(ctx, "demo", demoConfig(t), "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []*siteconfig.Provider{p, other} {
+		if _, err := q.Current(ctx, "demo"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src.mu.Lock()
+	src.deleted = true
+	src.mu.Unlock()
+	if err := p.Unpublish(ctx, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Current(ctx, "demo"); !errors.Is(err, siteconfig.ErrNotFound) {
+		t.Fatalf("after Unpublish, Current: %v; want ErrNotFound", err)
+	}
+	other.Forget("demo") // what the broadcast does (Publisher.Unpublish)
+	if _, err := other.Current(ctx, "demo"); !errors.Is(err, siteconfig.ErrNotFound) {
+		t.Fatalf("on another instance after the broadcast, Current: %v; want ErrNotFound", err)
+	}
+	// Versions stay readable: records name them.
+	if _, err := p.Get(ctx, "demo", 1); err != nil {
+		t.Fatalf("version 1 of the deleted site: %v", err)
 	}
 }

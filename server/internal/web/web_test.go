@@ -16,6 +16,8 @@ import (
 
 	"github.com/andybalholm/brotli"
 	"github.com/google/uuid"
+
+	"github.com/samtycke/samtycke/server/internal/manage"
 )
 
 func TestBannerDelivery(t *testing.T) {
@@ -303,5 +305,30 @@ func TestClientAddressBehindProxy(t *testing.T) {
 			uuid.MustParse(ack.RecordID)).Scan(&ip); err != nil || ip != tt.want {
 			t.Errorf("trusted %q: ip_prefix %q (%v), want %q", tt.trusted, ip, err, tt.want)
 		}
+	}
+}
+
+// A deleted site's banner and ingest stop at once (its log stays): an owner
+// who deletes a site expects no more banners and no more records for it.
+func TestDeletedSiteStopsServing(t *testing.T) {
+	s := newStack(t, nil)
+	if r := s.do(t, "GET", "/b/demo.js", nil, nil); r.status != 200 {
+		t.Fatalf("banner of the live site: %d", r.status)
+	}
+	if r, _ := post(t, s, consentBody("demo", 1, rejectChoices, "reject_all"), nil); r.status != 201 {
+		t.Fatalf("consent for the live site: %d %s", r.status, r.body)
+	}
+	if err := s.svc.Manager.DeleteSite(context.Background(), manage.Principal{Email: "owner@example.com"}, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.do(t, "GET", "/b/demo.js", nil, nil); r.status != 404 {
+		t.Errorf("banner of the deleted site: %d, want 404", r.status)
+	}
+	r, _ := post(t, s, consentBody("demo", 1, rejectChoices, "reject_all"), nil)
+	if code, _ := apiError(t, r); r.status != 404 || code != "unknown_site" {
+		t.Errorf("consent for the deleted site: %d %s, want 404 unknown_site", r.status, code)
+	}
+	if n := rowsFor(t, s, "site = 'demo'"); n != 1 {
+		t.Errorf("%d rows for the deleted site, want the 1 recorded before: its log stays", n)
 	}
 }

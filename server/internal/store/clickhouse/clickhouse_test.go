@@ -14,6 +14,7 @@ import (
 
 	"github.com/samtycke/samtycke/server/internal/consent"
 	"github.com/samtycke/samtycke/server/internal/demo"
+	"github.com/samtycke/samtycke/server/internal/manage"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
 	"github.com/samtycke/samtycke/server/internal/store/clickhouse"
 	"github.com/samtycke/samtycke/server/internal/testutil"
@@ -312,5 +313,22 @@ func TestVersionsAndSites(t *testing.T) {
 	}
 	if _, err := st.Site(ctx, "nope"); !errors.Is(err, siteconfig.ErrNotFound) {
 		t.Fatalf("unknown site: %v", err)
+	}
+
+	// A deleted site serves no version, but keeps its versions and their numbers.
+	if n, err := st.CurrentVersion(ctx, "demo"); err != nil || n != 1 {
+		t.Fatalf("current version of the live site: %d, %v", n, err)
+	}
+	if _, err := st.CurrentVersion(ctx, "nope"); !errors.Is(err, siteconfig.ErrNotFound) {
+		t.Fatalf("current version of an unknown site: %v", err)
+	}
+	if err := st.PutSiteInfo(ctx, manage.Site{ID: "demo", Name: site.Name, CreatedAt: site.CreatedAt, Deleted: true}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.CurrentVersion(ctx, "demo"); !errors.Is(err, siteconfig.ErrNotFound) {
+		t.Fatalf("current version of the deleted site: %d, %v; want ErrNotFound", n, err)
+	}
+	if n, err := st.LatestVersion(ctx, "demo"); err != nil || n != 1 {
+		t.Fatalf("latest version of the deleted site: %d, %v; want 1", n, err)
 	}
 }

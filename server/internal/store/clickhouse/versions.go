@@ -11,13 +11,32 @@ import (
 
 var _ siteconfig.Source = (*Store)(nil)
 
-// LatestVersion returns the number of the site's newest published version.
+// LatestVersion returns the number of the site's newest published version,
+// deleted site or not: the next one is numbered after it.
 func (s *Store) LatestVersion(ctx context.Context, site string) (uint32, error) {
 	var n uint32
 	var count uint64
 	err := s.conn.QueryRow(ctx, "SELECT max(version), count() FROM config_versions WHERE site = ?", site).Scan(&n, &count)
 	if err != nil {
 		return 0, fmt.Errorf("latest version of %s: %w", site, err)
+	}
+	if count == 0 {
+		return 0, siteconfig.ErrNotFound
+	}
+	return n, nil
+}
+
+// CurrentVersion returns the number of the newest version a site serves:
+// its newest published one, unless the site has been deleted. A deleted
+// site serves nothing (ErrNotFound), though its versions stay for the
+// records that name them.
+func (s *Store) CurrentVersion(ctx context.Context, site string) (uint32, error) {
+	var n uint32
+	var count uint64
+	err := s.conn.QueryRow(ctx, `SELECT max(version), count() FROM config_versions WHERE site = ?
+		AND site NOT IN (SELECT site FROM sites WHERE site = ? GROUP BY site HAVING argMax(deleted, rev) = 1)`, site, site).Scan(&n, &count)
+	if err != nil {
+		return 0, fmt.Errorf("current version of %s: %w", site, err)
 	}
 	if count == 0 {
 		return 0, siteconfig.ErrNotFound
