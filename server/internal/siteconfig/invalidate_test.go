@@ -2,10 +2,12 @@ package siteconfig_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/samtycke/samtycke/server/internal/manage"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
 	"github.com/samtycke/samtycke/server/internal/testutil"
 )
@@ -75,6 +77,26 @@ func TestPublishReachesEveryInstance(t *testing.T) {
 			t.Fatal("instance B never saw version 2: no invalidation")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+
+	// The site is deleted on A: B stops serving it too.
+	if err := st.PutSiteInfo(ctx, manage.Site{ID: "demo", Name: "Renamed", CreatedAt: time.Now(), Deleted: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Unpublish(ctx, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		_, err := b.Current(ctx, "demo")
+		if errors.Is(err, siteconfig.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("instance B still serves the deleted site: no invalidation")
+		}
 	}
 }
 
