@@ -67,18 +67,23 @@ func New(kv cache.Cache, log *slog.Logger) *Index {
 func key(site, eventID string) string { return "event:" + site + ":" + strings.ToLower(eventID) }
 
 // Claim looks eventID of site up and, when it is new, claims it for the
-// caller, who must then call Done or Abandon. A cache failure counts as Fresh:
-// recording a decision matters more than folding a retry.
-func (x *Index) Claim(ctx context.Context, site, eventID string) (State, Entry) {
-	old, err := x.kv.SetNX(ctx, key(site, eventID), []byte("p"), pendingTTL)
+// caller, who must then call Done or Abandon. owner names the caller's
+// attempt (the record ID it will record under): a claim the cache client
+// sent twice (it retries a round trip whose answer it lost, after Redis may
+// have run it) finds its own claim and is still Fresh, not Pending. A cache
+// failure counts as Fresh: recording a decision matters more than folding a
+// retry.
+func (x *Index) Claim(ctx context.Context, site, eventID string, owner uuid.UUID) (State, Entry) {
+	mine := "p:" + owner.String()
+	old, err := x.kv.SetNX(ctx, key(site, eventID), []byte(mine), pendingTTL)
 	if err != nil {
 		x.log.Warn("event id index unavailable; accepting the decision as new", "err", err)
 		return Fresh, Entry{}
 	}
 	switch {
-	case old == nil:
+	case old == nil || string(old) == mine:
 		return Fresh, Entry{}
-	case string(old) == "p":
+	case strings.HasPrefix(string(old), "p"): // or "p" alone, from releases before owners
 		return Pending, Entry{}
 	}
 	e, err := parse(string(old))

@@ -91,8 +91,12 @@ func (s *server) postConsent(c *fiber.Ctx) error {
 	if err := req.Check(v); err != nil {
 		return err
 	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return err
+	}
 	if req.EventID != "" {
-		switch st, e := s.Events.Claim(ctx, req.Site, req.EventID); st {
+		switch st, e := s.Events.Claim(ctx, req.Site, req.EventID, id); st {
 		case dedup.Done:
 			c.Set("Idempotent-Replayed", "true")
 			return created(c, e.RecordID, req.ConsentID, e.RecordedAt)
@@ -102,10 +106,6 @@ func (s *server) postConsent(c *fiber.Ctx) error {
 		}
 	}
 	client := consent.Client{IP: ip, UserAgent: c.Get(fiber.HeaderUserAgent), GPC: c.Get("Sec-GPC") == "1"}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return err
-	}
 	rec := consent.NewRecord(req, v, client, id, s.Now())
 	if _, err := s.Spool.Append(rec.Encode()); err != nil {
 		if req.EventID != "" {
