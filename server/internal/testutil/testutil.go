@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
@@ -43,7 +44,9 @@ func RandomName(prefix string) string {
 }
 
 // ClickHouseURL returns the URL of a new, randomly named database on the test
-// server. It is dropped when the test ends, unless KEEPDB=1.
+// server. It is dropped when the test ends, unless KEEPDB=1, and so are the
+// keys a server on it wrote to the test Redis (they live up to a day, and
+// every later test's cleanup would have to scan past them).
 func ClickHouseURL(t testing.TB) string {
 	t.Helper()
 	raw := os.Getenv("SAMTYCKE_CLICKHOUSE_URL")
@@ -72,8 +75,35 @@ func ClickHouseURL(t testing.TB) string {
 		if err := st.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+db); err != nil {
 			t.Logf("drop %s: %v", db, err)
 		}
+		// A server's key prefix (service.New): samtycke:<database>:.
+		c, err := redis.Open(RedisURL(), "")
+		if err != nil {
+			t.Logf("redis: %v", err)
+			return
+		}
+		defer c.Close()
+		if err := deleteKeys(ctx, c, "samtycke:"+db+":*"); err != nil {
+			t.Logf("redis: keys of %s: %v", db, err)
+		}
 	})
 	return u.String()
+}
+
+// deleteKeys deletes the keys that match pattern. SCAN, not KEYS: KEYS blocks
+// Redis for the whole keyspace, and so every other test.
+func deleteKeys(ctx context.Context, c *redis.Cache, pattern string) error {
+	var keys []string
+	iter := c.Client().Scan(ctx, 0, pattern, 10000).Iterator()
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return fmt.Errorf("listing %s: %w", pattern, err)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return c.Client().Unlink(ctx, keys...).Err()
 }
 
 // ClickHouse returns a store on a new, migrated database of its own.
@@ -120,22 +150,11 @@ func Redis(t testing.TB) *redis.Cache {
 	}
 	t.Cleanup(func() {
 		// SCAN walks the whole keyspace: give it time on a Redis that holds
-		// much else (a developer's, or one an older benchmark filled).
+		// much else (a developer's, say).
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		// SCAN, not KEYS: KEYS blocks Redis for the whole keyspace, and so
-		// every other test.
-		var keys []string
-		iter := c.Client().Scan(ctx, 0, prefix+"*", 10000).Iterator()
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("redis: listing the test's keys: %v", err)
-		} else if len(keys) > 0 {
-			if err := c.Client().Del(ctx, keys...).Err(); err != nil {
-				t.Errorf("redis: deleting the test's keys: %v", err)
-			}
+		if err := deleteKeys(ctx, c, prefix+"*"); err != nil {
+			t.Errorf("redis: the test's keys: %v", err)
 		}
 		c.Close()
 	})
