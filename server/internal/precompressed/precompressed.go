@@ -1,17 +1,19 @@
 // Package precompressed is a response body compressed once, with gzip and
-// brotli at their best levels, so that serving it only picks bytes. The
+// brotli at their best levels, so that serving it only picks bytes. gzip is
+// klauspost/compress's: at its best level it writes some 0.5 % fewer bytes
+// than the standard library's (51 on the demo banner, where P1 counts them). The
 // banner, its item details and the cookie notice are each built once per
 // published version and served many times.
 package precompressed
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
 
 	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/gzip"
 )
 
 // Body is one body in three content codings.
