@@ -107,8 +107,16 @@ func BenchmarkBannerVisible(b *testing.B) {
 	b.ReportMetric(sm, "samtycke-ms")
 	b.ReportMetric(cm, "cookieconsent-ms")
 	b.ReportMetric(sm/cm, "ratio")
-	b.ReportMetric(median("/samtycke", func(r result) float64 { return r.longTasks }), "samtycke-longtasks")
-	b.ReportMetric(median("/cc", func(r result) float64 { return r.longTasks }), "cookieconsent-longtasks")
+	// Long tasks are counted over all runs, not by median: P2 wants none.
+	total := func(p string) float64 {
+		n := 0.0
+		for _, r := range results[p] {
+			n += r.longTasks
+		}
+		return n
+	}
+	b.ReportMetric(total("/samtycke"), "samtycke-longtasks-total")
+	b.ReportMetric(total("/cc"), "cookieconsent-longtasks-total")
 	b.ReportMetric(maxOf("/samtycke", func(r result) float64 { return r.shift }), "samtycke-cls")
 	b.ReportMetric(maxOf("/cc", func(r result) float64 { return r.shift }), "cookieconsent-cls")
 }
