@@ -43,6 +43,8 @@ const HELD = "data-samtycke-held";
 const holders = new Map<Element, Element>();
 /** choices: the visitor's current decision (null: none valid); pending: only the automatic GPC one. */
 let choices: Choices | null = null, pending = false, id = "", at = 0, lang = cfg.default_language, gpcOn = false, api: Api;
+/** The second layer has been opened: the first layer, built a task after start, then stays away. */
+let opened = false;
 
 const warn = (e: unknown) => console.warn("samtycke:", e);
 /** Runs f, never letting an error reach the host page. */
@@ -90,6 +92,7 @@ function decide(ch: Choices, m: Method, src: Source) {
 
 /** Opens the second layer. */
 const open = safe(() => ready(() => {
+  opened = true;
   const had = choices && !pending ? choices : null, from = root().activeElement || document.activeElement;
   hideFirst();
   floating(false, open);
@@ -178,7 +181,10 @@ const start = safe(() => {
   }, true);
   if (asked()) {
     if (gpcOn && !pending) decide(build(cfg, () => false), "gpc", "banner");
-    first();
+    // The first layer is built in a task of its own: this one has protected
+    // the page (Consent Mode defaults, blocking), and the two together
+    // could block the page's main thread for over 50 ms on a slow device.
+    setTimeout(safe(() => { if (!opened && asked()) first(); }));
   } else {
     update(cfg, choices!);
     ready(fab);

@@ -100,15 +100,19 @@ ${bar
 };
 
 /** The site's texts and the banner's own words in the visitor's language. */
-export let t: Texts, w: ReturnType<typeof words>, lang: string, cfg: BannerConfig, shared: CSSStyleSheet | string;
+export let t: Texts, w: ReturnType<typeof words>, lang: string, cfg: BannerConfig;
+let shared: CSSStyleSheet | undefined;
 
 export const init = (c: BannerConfig, l: string) => {
   cfg = c;
   lang = l;
   t = c.texts[l] || c.texts[c.default_language];
   w = words(l);
-  shared = css(c.appearance);
-  try { shared = sheet(shared); } catch (e) { /* old browser: a sheet per root, if any */ }
+};
+
+/** The banner's stylesheet, parsed on first use: not in the task that protects the page. */
+const styles = () => {
+  try { return shared = shared || sheet(css(cfg.appearance)); } catch (e) { return ""; } // old browser: unstyled
 };
 
 let host: HTMLElement | null = null, sr: ShadowRoot, first: HTMLElement | null = null, fab: HTMLElement | null = null;
@@ -118,7 +122,7 @@ export const root = () => {
   if (!host) {
     host = h("div", { id: "samtycke-root" });
     sr = host.attachShadow({ mode: "open" });
-    adopt(sr, ":host{all:initial!important}", shared);
+    adopt(sr, ":host{all:initial!important}", styles());
   }
   if (!host.isConnected) document.body.append(host);
   return sr;
@@ -193,7 +197,7 @@ export const placeholder = (f: HTMLIFrameElement, cat: string, onAction: (a: str
     h("div", { class: "a" }, btn("once", w.once), btn("always", w.always)));
   actions(box, onAction);
   const ph = h("div", { class: f.className, "data-samtycke-placeholder": cat });
-  adopt(ph.attachShadow({ mode: "open" }), `:host{display:block;width:${num("width", wd)}px;max-width:100%;aspect-ratio:${wd}/${ht}}`, shared);
+  adopt(ph.attachShadow({ mode: "open" }), `:host{display:block;width:${num("width", wd)}px;max-width:100%;aspect-ratio:${wd}/${ht}}`, styles());
   ph.shadowRoot!.append(box);
   f.before(ph);
   return ph;

@@ -518,6 +518,23 @@ func TestBanner7API(t *testing.T) {
 	waitFor(t, ctx, inShadow("dialog[open]"), "the settings from the declaration's link")
 }
 
+// A page that asks for the settings before the banner has loaded (a queued
+// open) gets the second layer alone: the first layer, built a task after the
+// script ran, stays away until the settings close undecided.
+func TestBanner7QueuedOpen(t *testing.T) {
+	s := newStack(t, nil)
+	ctx := browser(t, 1280, 800)
+	beforeLoad(t, ctx, `window.samtyckeQueue = [["open"]]`)
+	do(t, ctx, chromedp.Navigate(s.base+"/demo")) // not visit: it waits for the first layer
+	waitFor(t, ctx, inShadow("dialog[open]"), "the settings a queued open asked for")
+	// Timers of equal delay run in order: once this one has, so has the banner's.
+	if js[bool](t, ctx, `new Promise(r => setTimeout(r)).then(() => !!document.querySelector("#samtycke-root").shadowRoot.querySelector(".b"))`) {
+		t.Error("the first layer was built under the open settings")
+	}
+	click(t, ctx, inShadow("dialog .x"))
+	waitFor(t, ctx, inShadow(".b h2"), "the first layer after the settings closed undecided")
+}
+
 // 9. Accessibility: axe-core finds nothing on either layer in either
 // language; keyboard only through both layers; targets ≥ 24 px; reflow at
 // 320 px; reduced motion; no layout shift.
