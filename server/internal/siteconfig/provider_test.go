@@ -109,7 +109,10 @@ func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func demoConfig(t *testing.T) *siteconfig.Config {
-	b, _ := json.Marshal(demoJSON(t))
+	b, err := json.Marshal(demoJSON(t))
+	if err != nil {
+		t.Fatal(err)
+	}
 	c, err := siteconfig.Parse(b)
 	if err != nil {
 		t.Fatal(err)
@@ -127,12 +130,12 @@ func TestProviderPublishesAndServesStaleThroughOutages(t *testing.T) {
 	if err != nil || !created || v1.Number != 1 {
 		t.Fatalf("publish: %v %v %v", v1, created, err)
 	}
-	if again, created, _ := p.Publish(ctx, "demo", cfg, "test", ""); created || again.Number != 1 {
-		t.Fatal("publishing an unchanged configuration must not make a new version")
+	if again, created, err := p.Publish(ctx, "demo", cfg, "test", ""); err != nil || created || again.Number != 1 {
+		t.Fatalf("publishing an unchanged configuration must not make a new version: %v", err)
 	}
 	cfg.Name = "Renamed"
-	v2, created, _ := p.Publish(ctx, "demo", cfg, "test", "")
-	if !created || v2.Number != 2 || v2.Hash == v1.Hash {
+	v2, created, err := p.Publish(ctx, "demo", cfg, "test", "")
+	if err != nil || !created || v2.Number != 2 || v2.Hash == v1.Hash {
 		t.Fatalf("a change must make version 2: %+v", v2)
 	}
 	if cur, err := p.Current(ctx, "demo"); err != nil || cur.Number != 2 {
@@ -156,7 +159,9 @@ func TestProviderRemembersUnknownSites(t *testing.T) {
 	src := &fakeSource{versions: map[uint32]*siteconfig.Version{}}
 	p := siteconfig.NewProvider(src, nil, time.Minute, slog.New(slog.DiscardHandler))
 	for range 100 {
-		p.Current(context.Background(), "nosuch")
+		if _, err := p.Current(context.Background(), "nosuch"); !errors.Is(err, siteconfig.ErrNotFound) {
+			t.Fatalf("an unknown site: %v, want ErrNotFound", err)
+		}
 	}
 	if n := src.callCount(); n != 1 {
 		t.Fatalf("an unknown site reached the source %d times, want 1", n)

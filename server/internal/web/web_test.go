@@ -51,7 +51,10 @@ func TestBannerDelivery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	unz, _ := io.ReadAll(zr)
+	unz, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
 	plain := s.do(t, "GET", "/b/demo.js", nil, map[string]string{"Accept-Encoding": "br;q=0, identity"})
 	if gz.header.Get("Content-Encoding") != "gzip" || !bytes.Equal(unz, raw) || plain.header.Get("Content-Encoding") != "" || !bytes.Equal(plain.body, raw) {
 		t.Fatal("gzip and identity must carry the same script")
@@ -140,7 +143,10 @@ func TestConsentIsRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, _ := s.svc.Versions.Current(context.Background(), "demo")
+	v, err := s.svc.Versions.Current(context.Background(), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if fmt.Sprint(cats, granted) != "[necessary preferences statistics marketing] [1 1 0 0]" || method != "custom" || lang != "sv" ||
 		ip != "127.0.0.0/24" || origin != "https://shop.example" || path != "/kassa" || ua != "Firefox 133" ||
 		hash != v.Hash || version != 1 || gpc != 1 {
@@ -208,13 +214,18 @@ func TestHugeBodyRefusedEarly(t *testing.T) {
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "POST /v1/consents HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{", 64<<20)
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if err := conn.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if res.StatusCode != 413 || !strings.Contains(string(b), `"code":"body_too_large"`) {
 		t.Fatalf("%d %s", res.StatusCode, b)
 	}
