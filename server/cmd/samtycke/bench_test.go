@@ -33,7 +33,10 @@ func rate(b *testing.B, url string, header map[string]string, d time.Duration) f
 	for range 32 {
 		wg.Go(func() {
 			for time.Now().Before(end) {
-				req, _ := http.NewRequest("GET", url, nil)
+				req, err := http.NewRequest("GET", url, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
 				for k, v := range header {
 					req.Header.Set(k, v)
 				}
@@ -71,7 +74,10 @@ func BenchmarkNoticePage(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		body, _ := io.ReadAll(res.Body)
+		body, err := io.ReadAll(res.Body)
+		if err != nil {
+			b.Fatal(err)
+		}
 		res.Body.Close()
 		sizes[enc] = len(body)
 		if enc == "br" {

@@ -119,7 +119,10 @@ func newTestShop(t testing.TB, samtycke, site string, pages int) *testShop {
 	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: mux}}
 	srv.Start()
 	t.Cleanup(srv.Close)
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	_, port, err := net.SplitHostPort(ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &testShop{url: "http://localhost:" + port, other: &hits, otherHits: other.URL, pixel: tracker.URL, userAgent: &ua}
 }
 

@@ -39,7 +39,11 @@ func TestUserCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = server.Delete(context.Background(), "session-gen:ann@example.se") })
+	t.Cleanup(func() {
+		if err := server.Delete(context.Background(), "session-gen:ann@example.se"); err != nil {
+			t.Error(err)
+		}
+	})
 	pw := filepath.Join(t.TempDir(), "pw")
 	if err := os.WriteFile(pw, []byte("second password\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -57,8 +61,8 @@ func TestUserCommands(t *testing.T) {
 	if _, _, err := runCLI(t, vars, "user", "remove", "ann@example.se"); err != nil {
 		t.Errorf("remove: %v", err)
 	}
-	if out, _, _ := runCLI(t, vars, "user", "list"); strings.Contains(out, "ann@") {
-		t.Errorf("removed user listed:\n%s", out)
+	if out, _, err := runCLI(t, vars, "user", "list"); err != nil || strings.Contains(out, "ann@") {
+		t.Errorf("list after remove: %v; a removed user must not be listed:\n%s", err, out)
 	}
 	if _, _, err := runCLI(t, vars, "user", "remove", "ann@example.se"); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("remove twice: %v", err)

@@ -83,14 +83,20 @@ func TestEditorRoundTripsEveryField(t *testing.T) {
 	j := jar{}
 	j.login(t, app, adminEmail, adminPassword)
 	res := j.req(t, app, "GET", "/admin/sites/shop/edit", nil, nil)
-	page, _ := io.ReadAll(res.Body)
+	page, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("editor: %d %s", res.StatusCode, page)
 	}
 	form := formValues(string(page))
 	form.Set("op", "save")
 	if res := j.req(t, app, "POST", "/admin/sites/shop/edit", form, nil); res.StatusCode != http.StatusSeeOther {
-		b, _ := io.ReadAll(res.Body)
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
 		t.Fatalf("save: %d %s", res.StatusCode, b)
 	}
 	d, err := m.Draft(ctx, "shop")

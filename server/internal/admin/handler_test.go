@@ -94,7 +94,10 @@ var csrfRe = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 func (j jar) login(t *testing.T, app *fiber.App, email, password string) *http.Response {
 	t.Helper()
 	res := j.req(t, app, "GET", "/admin/login", nil, nil)
-	b, _ := io.ReadAll(res.Body)
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	m := csrfRe.FindSubmatch(b)
 	if m == nil {
 		t.Fatalf("no login form token: %s", b)
@@ -170,7 +173,10 @@ func TestLogoutEverywhere(t *testing.T) {
 	a.login(t, app, adminEmail, adminPassword)
 	b.login(t, app, adminEmail, adminPassword)
 	res := a.req(t, app, "GET", "/admin/", nil, nil)
-	page, _ := io.ReadAll(res.Body)
+	page, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tok := csrfRe.FindSubmatch(page)
 	if tok == nil {
 		t.Fatalf("no token on the sites page: %s", page)
@@ -237,19 +243,29 @@ func TestAPIRefusesBadInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := io.ReadAll(res.Body)
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if res.StatusCode != c.status || !strings.Contains(string(b), `"code":"`+c.code+`"`) {
 			t.Errorf("%s %s %s: %d %s, want %d %s", c.method, c.path, c.body, res.StatusCode, b, c.status, c.code)
 		}
 	}
 	// A revoked token is refused.
-	ts, _ := m.Tokens(context.Background(), "shop")
+	ts, err := m.Tokens(context.Background(), "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := m.RevokeToken(context.Background(), manage.Principal{Email: adminEmail}, "shop", ts[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	req := httptest.NewRequest("GET", "/v1/sites/shop", nil)
 	req.Header.Set("Authorization", "Bearer "+secret)
-	if res, _ := app.Test(req, -1); res.StatusCode != http.StatusUnauthorized {
+	res, err := app.Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusUnauthorized {
 		t.Errorf("revoked token: %d", res.StatusCode)
 	}
 }

@@ -26,8 +26,8 @@ func TestPassword(t *testing.T) {
 	if ok, err := auth.CheckPassword(h, "correct horse batterx"); ok || err != nil {
 		t.Errorf("wrong password: %v %v", ok, err)
 	}
-	if h2, _ := auth.HashPassword("correct horse battery"); h2 == h {
-		t.Error("two hashes of one password are equal: no salt")
+	if h2, err := auth.HashPassword("correct horse battery"); err != nil || h2 == h {
+		t.Errorf("two hashes of one password are equal (no salt), or %v", err)
 	}
 	if _, err := auth.HashPassword("short"); !errors.Is(err, auth.ErrWeakPassword) {
 		t.Errorf("short password: %v", err)
@@ -94,7 +94,10 @@ func TestSessions(t *testing.T) {
 			if _, err := ss.Get(ctx, b.ID); err != nil {
 				t.Errorf("the other session ended too: %v", err)
 			}
-			other, _ := ss.Create(ctx, "other@example.se")
+			other, err := ss.Create(ctx, "other@example.se")
+			if err != nil {
+				t.Fatal(err)
+			}
 			if err := ss.LogoutEverywhere(ctx, "a@example.se"); err != nil {
 				t.Fatal(err)
 			}
@@ -164,17 +167,19 @@ func TestLoginLimit(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if ok, _ := l.Allowed(ctx, "a@x.se", "10.0.0.2"); ok {
-				t.Error("a fourth attempt on the account, from another address, was allowed")
+			if ok, err := l.Allowed(ctx, "a@x.se", "10.0.0.2"); err != nil || ok {
+				t.Errorf("a fourth attempt on the account, from another address, was allowed (%v)", err)
 			}
-			if ok, _ := l.Allowed(ctx, "b@x.se", "10.0.0.1"); !ok {
-				t.Error("another account from the address was refused before the address limit")
+			if ok, err := l.Allowed(ctx, "b@x.se", "10.0.0.1"); err != nil || !ok {
+				t.Errorf("another account from the address was refused before the address limit (%v)", err)
 			}
 			for range 2 {
-				_ = l.Failed(ctx, "c@x.se", "10.0.0.1")
+				if err := l.Failed(ctx, "c@x.se", "10.0.0.1"); err != nil {
+					t.Fatal(err)
+				}
 			}
-			if ok, _ := l.Allowed(ctx, "d@x.se", "10.0.0.1"); ok {
-				t.Error("the sixth failure from one address was allowed")
+			if ok, err := l.Allowed(ctx, "d@x.se", "10.0.0.1"); err != nil || ok {
+				t.Errorf("the sixth failure from one address was allowed (%v)", err)
 			}
 		})
 	}

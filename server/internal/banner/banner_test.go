@@ -24,7 +24,10 @@ func demoVersion(t testing.TB) *siteconfig.Version {
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, _ := cfg.Canonical()
+	js, err := cfg.Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &siteconfig.Version{Site: "demo", Number: 1, Hash: siteconfig.Hash(js), JSON: js, Config: cfg}
 }
 
@@ -37,8 +40,8 @@ func TestArtifact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again, _ := b.For(demoVersion(t)); again != a {
-		t.Error("the artifact of a version must be built once")
+	if again, err := b.For(demoVersion(t)); err != nil || again != a {
+		t.Errorf("the artifact of a version must be built once (%v)", err)
 	}
 	js := string(a.Raw)
 	i := strings.Index(js, `{"site":"demo"`)
@@ -52,9 +55,18 @@ func TestArtifact(t *testing.T) {
 	if pub.Endpoint != "https://consent.example.se/v1/consents" || pub.Notice != "https://consent.example.se/s/demo/cookies" || pub.Version != 1 {
 		t.Errorf("public config: %+v", pub)
 	}
-	unbr, _ := io.ReadAll(brotli.NewReader(bytes.NewReader(a.Brotli)))
-	zr, _ := gzip.NewReader(bytes.NewReader(a.Gzip))
-	ungz, _ := io.ReadAll(zr)
+	unbr, err := io.ReadAll(brotli.NewReader(bytes.NewReader(a.Brotli)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(a.Gzip))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ungz, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !bytes.Equal(unbr, a.Raw) || !bytes.Equal(ungz, a.Raw) {
 		t.Error("compressed artifacts differ from the script")
 	}
@@ -105,8 +117,12 @@ func BenchmarkBannerSize(b *testing.B) {
 	var a, d *Artifact
 	for b.Loop() {
 		bl.artifacts = map[artifactKey]*Artifact{}
-		a, _ = bl.For(demoVersion(b))
-		d, _ = bl.Details(demoVersion(b), "sv")
+		if a, err = bl.For(demoVersion(b)); err != nil {
+			b.Fatal(err)
+		}
+		if d, err = bl.Details(demoVersion(b), "sv"); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.ReportMetric(float64(len(a.Raw)), "raw-bytes")
 	b.ReportMetric(float64(len(a.Gzip)), "gzip-bytes")

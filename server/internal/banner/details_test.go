@@ -47,7 +47,7 @@ func TestDetailsAndPublicConfig(t *testing.T) {
 		ide.Rows[5] != [2]string{"Third-country transfer", "Yes: US (EU-US Data Privacy Framework)"} {
 		t.Errorf("IDE: %+v", ide.Rows)
 	}
-	if other, _ := b.Details(v, "xx"); string(other.Raw) == string(a.Raw) {
+	if other, err := b.Details(v, "xx"); err != nil || string(other.Raw) == string(a.Raw) {
 		t.Error("an unknown language must fall back to the default (sv), not English")
 	}
 	pub := b.PublicConfig(v)

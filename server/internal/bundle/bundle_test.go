@@ -257,7 +257,10 @@ func TestRoundTripAndTampering(t *testing.T) {
 					if err := json.Unmarshal(b, &ps); err != nil {
 						t.Fatal(err)
 					}
-					out, _ := json.Marshal(append(ps[:1], ps[2:]...))
+					out, err := json.Marshal(append(ps[:1], ps[2:]...))
+					if err != nil {
+						t.Fatal(err)
+					}
 					return out
 				}, true, 0, "batches between are missing"},
 			}

@@ -157,7 +157,10 @@ func TestRequiredStatements(t *testing.T) {
 			}
 			for form, got := range forms {
 				if form == "json" {
-					b, _ := json.Marshal(want)
+					b, err := json.Marshal(want)
+					if err != nil {
+						t.Fatal(err)
+					}
 					want := strings.Trim(string(b), `"`)
 					if !strings.Contains(got, want) {
 						t.Errorf("%s %s: %s: missing %q", lang, form, rw.what, want)
@@ -269,7 +272,10 @@ func TestSchema(t *testing.T) {
 	}
 	// The schema is strict: a document without its legal sections fails.
 	var bad map[string]any
-	js, _ := r.JSON(Build(Input{Version: demoVersion(t), Lang: "sv", PublicBase: base}))
+	js, err := r.JSON(Build(Input{Version: demoVersion(t), Lang: "sv", PublicBase: base}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := json.Unmarshal(js, &bad); err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,10 @@ func TestOrigin(t *testing.T) {
 		"http://shop.example:8080":     "http://shop.example:8080",
 		"http://[::1]:9000/":           "http://[::1]:9000",
 	} {
-		u, _ := url.Parse(in)
+		u, err := url.Parse(in)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if got := Origin(u); got != want {
 			t.Errorf("Origin(%s) = %s, want %s", in, got, want)
 		}
@@ -164,14 +167,20 @@ func TestProxy(t *testing.T) {
 	}))
 	defer site.Close()
 	get := func(p *proxy) (int, error) {
-		pu, _ := url.Parse("http://" + p.addr())
+		pu, err := url.Parse("http://" + p.addr())
+		if err != nil {
+			t.Fatal(err)
+		}
 		c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(pu)}}
 		res, err := c.Get(site.URL + "/")
 		if err != nil {
 			return 0, err
 		}
 		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if res.StatusCode != 200 {
 			return res.StatusCode, nil
 		}
@@ -199,7 +208,7 @@ func TestProxy(t *testing.T) {
 			t.Errorf("request %d passed the byte budget: %d bytes", i, n)
 		}
 	}
-	if n, _ := get(local); n != http.StatusForbidden {
-		t.Errorf("after the budget: %d, want 403", n)
+	if n, err := get(local); err != nil || n != http.StatusForbidden {
+		t.Errorf("after the budget: %d %v, want 403", n, err)
 	}
 }

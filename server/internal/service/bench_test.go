@@ -84,8 +84,12 @@ func wrk(b *testing.B, url string, d time.Duration, extra ...string) run {
 		b.Fatalf("wrk printed no rate:\n%s", out)
 	}
 	var r run
-	r.rps, _ = strconv.ParseFloat(string(m[1]), 64)
-	r.requests, _ = strconv.ParseFloat(string(n[1]), 64)
+	var err1, err2 error
+	r.rps, err1 = strconv.ParseFloat(string(m[1]), 64)
+	r.requests, err2 = strconv.ParseFloat(string(n[1]), 64)
+	if err1 != nil || err2 != nil {
+		b.Fatalf("wrk's numbers: %v %v", err1, err2)
+	}
 	r.cpu = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 	for _, line := range strings.Split(string(out), "\n") {
 		if strings.Contains(line, "Non-2xx") || strings.Contains(line, "Socket errors") {
@@ -185,7 +189,10 @@ func rssMB(b *testing.B, pid int) float64 {
 	}
 	for _, line := range strings.Split(string(s), "\n") {
 		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
+			kb, err := strconv.ParseFloat(f[1], 64)
+			if err != nil {
+				b.Fatal(err)
+			}
 			return kb / 1024
 		}
 	}

@@ -202,8 +202,8 @@ func TestRunRetriesAndShipsWithinMaxWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); sh.Run(ctx) }()
+	done := make(chan error, 1)
+	go func() { done <- sh.Run(ctx) }()
 	fill(t, sp, 300)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if sh.Stats().Rows == 300 {
@@ -223,7 +223,9 @@ func TestRunRetriesAndShipsWithinMaxWait(t *testing.T) {
 		}
 	}
 	cancel()
-	<-done
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
 	if s := sh.Stats(); s.InsertErrors != 3 || s.Rows != 500 {
 		t.Fatalf("stats %+v, want 3 insert errors and 500 rows", s)
 	}

@@ -57,8 +57,11 @@ func TestComplianceRefusesUnreadableOrUnequalBanners(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := demoConfig(t)
 			tt.edit(c)
-			b, _ := json.Marshal(c)
-			_, err := siteconfig.Parse(b)
+			b, err := json.Marshal(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = siteconfig.Parse(b)
 			var ie *siteconfig.InvalidError
 			if !errors.As(err, &ie) {
 				t.Fatalf("want *InvalidError, got %v", err)

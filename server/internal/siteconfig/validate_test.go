@@ -24,7 +24,10 @@ func demoJSON(t *testing.T) map[string]any {
 }
 
 func TestDemoConfigIsValid(t *testing.T) {
-	b, _ := json.Marshal(demoJSON(t))
+	b, err := json.Marshal(demoJSON(t))
+	if err != nil {
+		t.Fatal(err)
+	}
 	c, err := siteconfig.Parse(b)
 	if err != nil {
 		t.Fatal(err)
@@ -33,12 +36,18 @@ func TestDemoConfigIsValid(t *testing.T) {
 		t.Fatalf("the demo site is fixed by SPEC: %v, %d items", c.CategoryIDs(), len(c.Items))
 	}
 	// Canonical JSON round-trips to the same bytes, so its hash is stable.
-	canon, _ := c.Canonical()
+	canon, err := c.Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
 	again, err := siteconfig.Parse(canon)
 	if err != nil {
 		t.Fatal(err)
 	}
-	canon2, _ := again.Canonical()
+	canon2, err := again.Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if siteconfig.Hash(canon) != siteconfig.Hash(canon2) {
 		t.Fatal("canonical form is not stable")
 	}
@@ -82,8 +91,11 @@ func TestInvalidConfigsNameTheField(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := demoJSON(t)
 			tt.mutate(m)
-			b, _ := json.Marshal(m)
-			_, err := siteconfig.Parse(b)
+			b, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = siteconfig.Parse(b)
 			var ie *siteconfig.InvalidError
 			if !errors.As(err, &ie) {
 				t.Fatalf("want *InvalidError, got %v", err)
@@ -103,7 +115,10 @@ func TestInvalidConfigsNameTheField(t *testing.T) {
 
 // FuzzParse: no configuration, however malformed, may panic the validator.
 func FuzzParse(f *testing.F) {
-	b, _ := os.ReadFile("../demo/site.json")
+	b, err := os.ReadFile("../demo/site.json")
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Add(b)
 	f.Add([]byte(`{"categories":[{"id":"necessary"}],"items":[{"pattern":"("}]}`))
 	f.Add([]byte(`[]`))

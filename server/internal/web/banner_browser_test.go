@@ -124,7 +124,10 @@ func TestBanner2SecondLayer(t *testing.T) {
 	// Every declared item, under its category, with the seven facts.
 	items := js[[]string](t, ctx, `[...`+inShadow("dialog")+`.querySelectorAll("ul[data-cat] li")].map(li => li.closest("ul").dataset.cat + ":" +
 		li.querySelector("h4").textContent + ":" + [...li.querySelectorAll("dt")].map(d => d.textContent).join("|"))`)
-	cfg, _ := demo.Config(s.base)
+	cfg, err := demo.Config(s.base)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(items) != len(cfg.Items) {
 		t.Fatalf("%d items shown, %d declared: %v", len(items), len(cfg.Items), items)
 	}
@@ -250,7 +253,10 @@ func TestBanner4RePrompt(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := json.Marshal(v.Config)
+		b, err := json.Marshal(v.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var c siteconfig.Config
 		if err := json.Unmarshal(b, &c); err != nil {
 			t.Fatal(err)
@@ -306,7 +312,10 @@ func TestBanner4RePrompt(t *testing.T) {
 			c.AllowedOrigins = append(c.AllowedOrigins, a, b)
 		})
 		ctx := browser(t, 1280, 800, chromedp.Flag("host-resolver-rules", "MAP *.samtycke.test 127.0.0.1"))
-		cur, _ := s.svc.Versions.Current(context.Background(), "demo")
+		cur, err := s.svc.Versions.Current(context.Background(), "demo")
+		if err != nil {
+			t.Fatal(err)
+		}
 		do(t, ctx, chromedp.Navigate(a+"/demo/video.html"))
 		// A host-only cookie left by an earlier set-up without a cookie domain.
 		legacy := fmt.Sprintf("samtycke=%s.1.%s.%d.statistics", id, cur.Config.Fingerprint(), time.Now().Unix()-60)

@@ -160,8 +160,8 @@ func TestDemoInBrowser(t *testing.T) {
 			if strings.Contains(after.Cookie, "_demo_stats") != tt.statsRan {
 				t.Errorf("statistics cookie present = %v, want %v (%s)", !tt.statsRan, tt.statsRan, after.Cookie)
 			}
-			if gone, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](firstLayerGone)); !gone {
-				t.Error("the banner is still shown after a choice")
+			if gone, err := chromedp.Run(ctx, chromedp.Evaluate[bool](firstLayerGone)); err != nil || !gone {
+				t.Errorf("the banner is still shown after a choice (%v)", err)
 			}
 			screenshot(t, ctx, fmt.Sprintf("demo-after-%s", tt.action))
 

@@ -220,7 +220,9 @@ func TestChunkedBodyOverLimit(t *testing.T) {
 	for range 8 { // 8 KiB, twice the limit
 		fmt.Fprintf(conn, "%x\r\n%s\r\n", len(chunk), chunk)
 	}
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if err := conn.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)

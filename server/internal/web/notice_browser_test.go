@@ -125,7 +125,10 @@ func TestNoticeInBrowser(t *testing.T) {
 			if m == nil {
 				t.Fatalf("consent cookie %q has no time", rest)
 			}
-			sec, _ := strconv.ParseInt(m[1], 10, 64)
+			sec, err := strconv.ParseInt(m[1], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if day := notice.Date(tt.lang, time.Unix(sec, 0)); !strings.Contains(text, "("+tt.chosen+" "+day+")") {
 				t.Errorf("consent ID line %q, want the day of the choice as %q", text, day)
 			}
