@@ -39,11 +39,6 @@ func TestUserCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := server.Delete(context.Background(), "session-gen:ann@example.se"); err != nil {
-			t.Error(err)
-		}
-	})
 	pw := filepath.Join(t.TempDir(), "pw")
 	if err := os.WriteFile(pw, []byte("second password\n"), 0o600); err != nil {
 		t.Fatal(err)
