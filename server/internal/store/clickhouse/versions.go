@@ -14,16 +14,7 @@ var _ siteconfig.Source = (*Store)(nil)
 // LatestVersion returns the number of the site's newest published version,
 // deleted site or not: the next one is numbered after it.
 func (s *Store) LatestVersion(ctx context.Context, site string) (uint32, error) {
-	var n uint32
-	var count uint64
-	err := s.conn.QueryRow(ctx, "SELECT max(version), count() FROM config_versions WHERE site = ?", site).Scan(&n, &count)
-	if err != nil {
-		return 0, fmt.Errorf("latest version of %s: %w", site, err)
-	}
-	if count == 0 {
-		return 0, siteconfig.ErrNotFound
-	}
-	return n, nil
+	return s.newestVersion(ctx, site, false)
 }
 
 // CurrentVersion returns the number of the newest version a site serves:
@@ -31,12 +22,19 @@ func (s *Store) LatestVersion(ctx context.Context, site string) (uint32, error) 
 // site serves nothing (ErrNotFound), though its versions stay for the
 // records that name them.
 func (s *Store) CurrentVersion(ctx context.Context, site string) (uint32, error) {
+	return s.newestVersion(ctx, site, true)
+}
+
+func (s *Store) newestVersion(ctx context.Context, site string, live bool) (uint32, error) {
+	q, args := "SELECT max(version), count() FROM config_versions WHERE site = ?", []any{site}
+	if live {
+		q += " AND site NOT IN (SELECT site FROM sites WHERE site = ? GROUP BY site HAVING argMax(deleted, rev) = 1)"
+		args = append(args, site)
+	}
 	var n uint32
 	var count uint64
-	err := s.conn.QueryRow(ctx, `SELECT max(version), count() FROM config_versions WHERE site = ?
-		AND site NOT IN (SELECT site FROM sites WHERE site = ? GROUP BY site HAVING argMax(deleted, rev) = 1)`, site, site).Scan(&n, &count)
-	if err != nil {
-		return 0, fmt.Errorf("current version of %s: %w", site, err)
+	if err := s.conn.QueryRow(ctx, q, args...).Scan(&n, &count); err != nil {
+		return 0, fmt.Errorf("newest version of %s: %w", site, err)
 	}
 	if count == 0 {
 		return 0, siteconfig.ErrNotFound
