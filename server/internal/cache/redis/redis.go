@@ -91,15 +91,13 @@ func (c *Cache) SetMany(ctx context.Context, entries map[string][]byte, ttl time
 	for k, v := range entries {
 		cmds = append(cmds, goredis.NewStatusCmd(ctx, "set", c.prefix+k, v, "px", ttl.Milliseconds()))
 	}
-	err := c.batch.do(ctx, cmds...)
-	for _, cmd := range cmds {
-		if err != nil {
-			break
-		}
-		err = cmd.Err()
-	}
-	if err != nil {
+	if err := c.batch.do(ctx, cmds...); err != nil {
 		return fmt.Errorf("redis set many: %w", err)
+	}
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil {
+			return fmt.Errorf("redis set many: %w", err)
+		}
 	}
 	return nil
 }
