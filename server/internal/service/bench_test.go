@@ -298,23 +298,24 @@ func BenchmarkIngestP4(b *testing.B) {
 // warm fetches the demo banner and records one decision.
 func warm(b *testing.B, base string) {
 	res, err := http.Get(base + "/b/demo.js")
-	if err != nil {
-		b.Fatal(err)
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		b.Fatalf("banner: %s", res.Status)
-	}
+	expect(b, res, err, 200, "banner")
 	body := fmt.Sprintf(`{"site":"demo","consent_id":%q,"config_version":1,"choices":{"necessary":true,"preferences":false,"statistics":false,"marketing":false},"method":"reject_all","lang":"sv","url":"https://shop.example/"}`, uuid.NewString())
 	res, err = http.Post(base+"/v1/consents", "application/json", strings.NewReader(body))
+	expect(b, res, err, 201, "consent")
+}
+
+// expect reads a whole answer and fails unless it has status want.
+func expect(b *testing.B, res *http.Response, err error, want int, what string) {
+	b.Helper()
 	if err != nil {
-		b.Fatal(err)
+		b.Fatalf("%s: %v", what, err)
 	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	if res.StatusCode != 201 {
-		b.Fatalf("consent: %s", res.Status)
+	defer res.Body.Close()
+	if _, err := io.Copy(io.Discard, res.Body); err != nil {
+		b.Fatalf("%s: %v", what, err)
+	}
+	if res.StatusCode != want {
+		b.Fatalf("%s: %s, want %d", what, res.Status, want)
 	}
 }
 
