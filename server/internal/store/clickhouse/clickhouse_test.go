@@ -332,3 +332,21 @@ func TestVersionsAndSites(t *testing.T) {
 		t.Fatalf("latest version of the deleted site: %d, %v; want 1", n, err)
 	}
 }
+
+// A row read for an export is cut into exactly its fields, whatever they
+// hold; a damaged one is an error, never a panic.
+func TestSplitFields(t *testing.T) {
+	var a, b, c string
+	fields := []*string{&a, &b, &c}
+	if err := clickhouse.SplitFields("3:1:23:,:,0:", fields); err != nil || a != "1:2" || b != ",:," || c != "" {
+		t.Fatalf("got %q %q %q, %v", a, b, c, err)
+	}
+	if err := clickhouse.SplitFields("2:å1:x0:", fields); err != nil || a != "å" || b != "x" || c != "" {
+		t.Fatalf("got %q %q %q, %v", a, b, c, err)
+	}
+	for _, bad := range []string{"", "1:a", "1:a1:b1:c1:d", "9:abc", "-1:a1:b1:c", "x:a1:b1:c", "1:a1:b1c", "1:a1:b:1:c"} {
+		if err := clickhouse.SplitFields(bad, fields); err == nil {
+			t.Errorf("%q: cut into %q %q %q", bad, a, b, c)
+		}
+	}
+}

@@ -14,3 +14,6 @@ var ColumnExists = columnExists
 
 // OnCluster exposes the cluster rewrite to the external tests.
 var OnCluster = onCluster
+
+// SplitFields exposes the cutting of a row read for an export.
+var SplitFields = splitFields
