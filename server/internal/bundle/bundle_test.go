@@ -302,20 +302,6 @@ func TestFilteredExportVerifies(t *testing.T) {
 	}
 }
 
-func TestNeutralize(t *testing.T) {
-	for _, c := range hostile {
-		n := bundle.Neutralize(c)
-		if n[0] != '\'' || bundle.Restore(n) != c {
-			t.Errorf("%q: neutralized %q, restored %q", c, n, bundle.Restore(n))
-		}
-	}
-	for _, c := range []string{"/", "sv", "", "necessary"} {
-		if bundle.Neutralize(c) != c || bundle.Restore(c) != c {
-			t.Errorf("%q was changed", c)
-		}
-	}
-}
-
 // countingSource notes how many bytes of the bundle had been written when
 // the last record was read: an export streams, it does not collect.
 type countingSource struct {

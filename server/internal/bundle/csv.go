@@ -3,10 +3,8 @@ package bundle
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/samtycke/samtycke/server/internal/ledger"
 )
@@ -17,34 +15,35 @@ var csvHeader = []string{"batch_id", "record_id", "consent_id", "event_id", "sit
 	"lang", "categories", "granted", "method", "source", "gpc", "ua_browser", "ua_os", "ua_device", "ip_prefix",
 	"page_origin", "page_path", "retain_until"}
 
-// Neutralize keeps spreadsheets from evaluating a cell: one that starts
-// with =, +, -, @, tab or CR gets a single quote in front (OWASP's advice).
-// A cell that starts with a quote gets one more, so that Restore can take
-// exactly one away and the CSV still verifies.
-func Neutralize(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r'", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
-
-// Restore undoes Neutralize.
-func Restore(s string) string {
+// restore takes away the quote that appendCell puts in front of a cell a
+// spreadsheet would evaluate.
+func restore(s string) string {
 	if strings.HasPrefix(s, "'") {
 		return s[1:]
 	}
 	return s
 }
 
-func csvCells(r *ledger.Row) []string {
-	cats, gr := jsonStrings(r.Categories), jsonBools(r.Granted)
-	cells := []string{r.BatchID, r.RecordID, r.ConsentID, r.EventID, r.Site, r.RecordedAt, strconv.FormatUint(uint64(r.ConfigVersion), 10),
-		r.ConfigHash, r.Lang, cats, gr, r.Method, r.Source, strconv.FormatBool(r.GPC), r.UABrowser, r.UAOS, r.UADevice,
-		r.IPPrefix, r.PageOrigin, r.PagePath, r.RetainUntil}
-	for i, c := range cells {
-		cells[i] = Neutralize(c)
+// appendRow appends r as one line of records.csv. A million rows go
+// through here, so cells are written straight into buf: no string per cell.
+func appendRow(buf []byte, r *ledger.Row, scratch *[]byte) []byte {
+	for i, c := range []string{r.BatchID, r.RecordID, r.ConsentID, r.EventID, r.Site, r.RecordedAt} {
+		buf = appendCell(buf, c, i > 0)
 	}
-	return cells
+	buf = strconv.AppendUint(append(buf, ','), uint64(r.ConfigVersion), 10)
+	buf = appendCell(buf, r.ConfigHash, true)
+	buf = appendCell(buf, r.Lang, true)
+	*scratch = appendJSONStrings((*scratch)[:0], r.Categories)
+	buf = appendCell(buf, *scratch, true)
+	*scratch = appendJSONBools((*scratch)[:0], r.Granted)
+	buf = appendCell(buf, *scratch, true)
+	buf = appendCell(buf, r.Method, true)
+	buf = appendCell(buf, r.Source, true)
+	buf = strconv.AppendBool(append(buf, ','), r.GPC)
+	for _, c := range []string{r.UABrowser, r.UAOS, r.UADevice, r.IPPrefix, r.PageOrigin, r.PagePath, r.RetainUntil} {
+		buf = appendCell(buf, c, true)
+	}
+	return append(buf, '\r', '\n')
 }
 
 // rowOfCSV parses one data line of records.csv.
@@ -54,7 +53,7 @@ func rowOfCSV(cells []string) (ledger.Row, error) {
 	}
 	c := make([]string, len(cells))
 	for i := range cells {
-		c[i] = Restore(cells[i])
+		c[i] = restore(cells[i])
 	}
 	r := ledger.Row{BatchID: c[0], RecordID: c[1], ConsentID: c[2], EventID: c[3], Site: c[4], RecordedAt: c[5],
 		ConfigHash: c[7], Lang: c[8], Method: c[11], Source: c[12], UABrowser: c[14], UAOS: c[15], UADevice: c[16],
@@ -76,64 +75,91 @@ func rowOfCSV(cells []string) (ledger.Row, error) {
 	return r, nil
 }
 
-// writeCSV writes one RFC 4180 line: CRLF at the end, a cell quoted when
-// it holds a comma, a quote, CR or LF, quotes doubled. (encoding/csv's
-// writer drops a CR inside a cell when it ends lines with CRLF.)
+// writeCSV writes one RFC 4180 line of neutralized cells (the header).
 func writeCSV(buf []byte, cells []string) []byte {
 	for i, c := range cells {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		if !strings.ContainsAny(c, ",\"\r\n") {
-			buf = append(buf, c...)
-			continue
-		}
-		buf = append(buf, '"')
-		buf = append(buf, strings.ReplaceAll(c, `"`, `""`)...)
-		buf = append(buf, '"')
+		buf = appendCell(buf, c, i > 0)
 	}
 	return append(buf, '\r', '\n')
 }
 
-// jsonStrings is json.Marshal of category IDs ([a-z0-9_]: nothing to
-// escape), without its cost on a million rows.
-func jsonStrings(ss []string) string {
-	if slices.ContainsFunc(ss, func(s string) bool { return strings.ContainsAny(s, "\"\\<>&") || !utf8.ValidString(s) || hasControl(s) }) {
-		b, _ := json.Marshal(ss)
-		return string(b)
+// appendCell appends one cell, after a comma unless it is the first. A
+// spreadsheet evaluates a cell that starts with =, +, -, @, tab or CR, so
+// such a cell gets a single quote in front (OWASP's advice); one that starts
+// with a quote gets one more, so that restore can take exactly one away and
+// the CSV still verifies. As RFC 4180 has it, a cell is quoted when it holds
+// a comma, a quote, CR or LF, quotes doubled. (encoding/csv's writer drops a
+// CR inside a cell when it ends lines with CRLF.)
+func appendCell[T string | []byte](buf []byte, c T, comma bool) []byte {
+	if comma {
+		buf = append(buf, ',')
 	}
-	var b strings.Builder
-	b.WriteByte('[')
+	quote := false
+	for i := 0; i < len(c); i++ {
+		if csvSpecial[c[i]] {
+			quote = true
+			break
+		}
+	}
+	if quote {
+		buf = append(buf, '"')
+	}
+	if len(c) > 0 && formulaStart[c[0]] {
+		buf = append(buf, '\'')
+	}
+	if !quote {
+		return append(buf, c...)
+	}
+	for i := 0; i < len(c); i++ {
+		if c[i] == '"' {
+			buf = append(buf, '"')
+		}
+		buf = append(buf, c[i])
+	}
+	return append(buf, '"')
+}
+
+var csvSpecial, formulaStart [256]bool
+
+func init() {
+	for _, b := range []byte(",\"\r\n") {
+		csvSpecial[b] = true
+	}
+	for _, b := range []byte("=+-@\t\r'") {
+		formulaStart[b] = true
+	}
+}
+
+// appendJSONStrings appends json.Marshal of category IDs, without its cost
+// on a million rows for the usual IDs ([a-z0-9_]: nothing to escape).
+func appendJSONStrings(buf []byte, ss []string) []byte {
+	for _, s := range ss {
+		for i := 0; i < len(s); i++ {
+			// Plain ASCII that json.Marshal writes as is; anything else
+			// (escapes, HTML characters, non-ASCII) is left to it.
+			if b := s[i]; b < 0x20 || b >= 0x7f || b == '"' || b == '\\' || b == '<' || b == '>' || b == '&' {
+				j, _ := json.Marshal(ss) // []string always marshals
+				return append(buf, j...)
+			}
+		}
+	}
+	buf = append(buf, '[')
 	for i, s := range ss {
 		if i > 0 {
-			b.WriteByte(',')
+			buf = append(buf, ',')
 		}
-		b.WriteByte('"')
-		b.WriteString(s)
-		b.WriteByte('"')
+		buf = append(append(append(buf, '"'), s...), '"')
 	}
-	b.WriteByte(']')
-	return b.String()
+	return append(buf, ']')
 }
 
-func hasControl(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] == 0x7f {
-			return true
-		}
-	}
-	return strings.ContainsAny(s, "\u2028\u2029")
-}
-
-func jsonBools(bs []bool) string {
-	var b strings.Builder
-	b.WriteByte('[')
+func appendJSONBools(buf []byte, bs []bool) []byte {
+	buf = append(buf, '[')
 	for i, v := range bs {
 		if i > 0 {
-			b.WriteByte(',')
+			buf = append(buf, ',')
 		}
-		b.WriteString(strconv.FormatBool(v))
+		buf = strconv.AppendBool(buf, v)
 	}
-	b.WriteByte(']')
-	return b.String()
+	return append(buf, ']')
 }

@@ -2,7 +2,6 @@ package bundle
 
 import (
 	"archive/zip"
-	"compress/flate"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/klauspost/compress/flate"
 
 	"github.com/samtycke/samtycke/server/internal/ledger"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
@@ -75,7 +75,7 @@ func Write(ctx context.Context, w io.Writer, src Source, q Query, format, tool s
 	}
 	perBatch := map[uuid.UUID]uint32{}
 	versions := map[uint32]bool{}
-	var line []byte
+	var line, scratch []byte
 	if format == CSV {
 		if _, err := f.Write(writeCSV(nil, csvHeader)); err != nil {
 			return nil, err
@@ -95,7 +95,7 @@ func Write(ctx context.Context, w io.Writer, src Source, q Query, format, tool s
 			progress(m.Rows)
 		}
 		if format == CSV {
-			line = writeCSV(line[:0], csvCells(r))
+			line = appendRow(line[:0], r, &scratch)
 		} else {
 			line = append(append(line[:0], r.Encode()...), '\n')
 		}
