@@ -228,7 +228,7 @@ func rows(t *testing.T, s *stack, consentID string, n int) []logRow {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		rs, err := s.svc.Store.Conn().Query(context.Background(), `SELECT toString(method), toString(source), config_version, gpc,
-			categories, granted FROM consent_log WHERE consent_id = ? ORDER BY recorded_at`, id)
+			categories, granted FROM consent_log WHERE consent_id = ? ORDER BY recorded_at, recorded_ms`, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -287,6 +287,8 @@ func axe(t *testing.T, ctx context.Context) []string {
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](string(src))); err != nil {
 		t.Fatal(err)
 	}
+	// Contrast is judged on what stays, not on a layer fading in.
+	js[bool](t, ctx, `[document, document.querySelector("#samtycke-root")?.shadowRoot].forEach(d => d?.getAnimations().forEach(a => a.finish())) || true`)
 	raw := js[string](t, ctx, `axe.run(document, {resultTypes: ["violations"]}).then(r => JSON.stringify(r.violations.map(v =>
 		v.id + ": " + v.help + " @ " + v.nodes.map(n => JSON.stringify(n.target) + " " + n.failureSummary).join(" | "))))`)
 	var out []string
