@@ -77,8 +77,8 @@ func (s *Store) LoggedSites(ctx context.Context) ([]string, error) {
 // their own retention would keep after today: what a shortened retention
 // asks for (rows already due go with their partition), in every retained
 // table. It counts first, table by table, so the costly mutation runs only
-// where needed, and returns how many consent_log rows it deletes. The mutations complete
-// in the background.
+// where needed, and returns how many consent_log rows it deletes. The
+// mutations complete in the background.
 func (s *Store) DeleteRecordedBefore(ctx context.Context, site string, cutoff, today time.Time) (uint64, error) {
 	cutoff = cutoff.UTC().Truncate(time.Second)
 	var records uint64
