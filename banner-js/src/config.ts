@@ -73,6 +73,8 @@ export interface BannerConfig {
   notice: string;
   /** Absolute URL of this version's item details, fetched with ?lang= when the second layer first opens. */
   details: string;
+  /** Absolute URL of the second layer's stylesheet, fetched when it first opens. */
+  styles: string;
   name: string;
   default_language: Lang;
   languages: Lang[];

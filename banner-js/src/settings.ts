@@ -2,10 +2,11 @@
 // showModal) with one switch per category, each category's items (loaded
 // lazily from the version's details.json on first open), the visitor's
 // consent ID and the date of their choice, and Reject all / Accept all / Save.
-// Built on first open; Tab wraps inside it, Escape closes it without choosing.
+// Built on first open, when its stylesheet (settings.css) is fetched too; Tab
+// wraps inside it, Escape closes it without choosing.
 import type { Choices } from "./config";
 import { NECESSARY } from "./cookie";
-import { actions, btn, cfg, gpcLine, h, lang, link, root, t, w } from "./ui";
+import { actions, addStyles, btn, cfg, gpcLine, h, lang, link, root, t, w } from "./ui";
 
 /** What the dialog shows: the current choice (null: none yet). */
 export interface State {
@@ -20,7 +21,7 @@ export interface State {
 export type How = "accept_all" | "reject_all" | "custom";
 
 let dlg: HTMLDialogElement | null = null, back: HTMLElement | null = null, idLine: HTMLElement, gpcEl: HTMLElement,
-  onSave: (ch: Choices, how: How) => void, onClose: () => void, loaded = false;
+  onSave: (ch: Choices, how: How) => void, onClose: () => void, loaded = false, styled: Promise<void> | null = null;
 
 const tr = (l: Record<string, string>) => l[lang] || l[cfg.default_language];
 
@@ -95,7 +96,7 @@ const build = () => {
   }
   body.append((idLine = h("p", { class: "id" })), link());
   const x = h("button", { type: "button", class: "x", "aria-label": t.close });
-  x.innerHTML = '<svg viewBox="0 0 20 20" aria-hidden="true" focusable="false"><path d="M4 4l12 12M16 4L4 16" stroke="currentColor" stroke-width="2.2" stroke-linecap="round"/></svg>';
+  x.innerHTML = '<svg width="20" height="20" viewBox="0 0 20 20" aria-hidden="true" focusable="false"><path d="M4 4l12 12M16 4L4 16" stroke="currentColor" stroke-width="2.2" stroke-linecap="round"/></svg>';
   x.addEventListener("click", close);
   const foot = h("div", { class: "a" }, btn("reject_all", t.reject_all), btn("accept_all", t.accept_all), btn("custom", t.save));
   d.append(h("div", { class: "mh" }, h("h2", { id: "mt", tabindex: "-1" }, t.withdraw), x), body, h("div", { class: "mf" }, foot));
@@ -134,10 +135,20 @@ export const openSettings = (s: State, from: Element | null, save: (ch: Choices,
   idLine.textContent = s.t ? `${w.id}: ${s.id} · ${w.at} ${new Date(s.t * 1e3).toLocaleString(lang,
     { dateStyle: "long", timeStyle: "short" } as Intl.DateTimeFormatOptions)}` : "";
   idLine.hidden = !s.t;
-  sr.append(dlg);
-  if (!dlg.open) dlg.showModal();
-  dlg.querySelector("h2")!.focus();
   load();
+  // The dialog's stylesheet comes with its first open (it is not in the first
+  // load). Wait for it, up to 3 s: past that, or if it fails, the dialog opens
+  // with the browser's own styles, usable all the same, and the next open
+  // tries again.
+  styled = styled || fetch(cfg.styles, { credentials: "omit" }).then((r) => {
+    if (!r.ok) throw r.status;
+    return r.text();
+  }).then(addStyles, () => { styled = null; });
+  Promise.race([styled, new Promise((ok) => setTimeout(ok, 3000))]).then(() => {
+    sr.append(dlg!);
+    if (!dlg!.open) dlg!.showModal();
+    dlg!.querySelector("h2")!.focus();
+  });
 };
 
 export const settingsOpen = () => !!dlg && dlg.open;

@@ -52,35 +52,7 @@ a{color:inherit;font-weight:600;text-decoration:underline;text-underline-offset:
 :focus-visible{outline:3px solid ${fg};outline-offset:2px}
 .f{position:fixed;z-index:2147483646;bottom:16px;${a.floating_button == "bottom-right" ? "right" : "left"}:16px;display:grid;place-items:center;width:44px;height:44px;padding:0;border:2px solid ${bg};border-radius:50%;background:${bb};color:${bt};box-shadow:0 2px 12px rgba(0,0,0,.25);cursor:pointer}
 .f svg{width:24px;height:24px}
-.m{width:640px;max-width:calc(100% - 32px);height:min(760px,calc(100% - 32px));padding:0;border:0;border-radius:${r && r + 4}px;background:${bg};box-shadow:0 12px 48px rgba(0,0,0,.3);overflow:hidden}
-.m[open]{display:flex;flex-direction:column;animation:i .2s ease-out}
-.m::backdrop{background:rgba(17,20,24,.55)}
-.mh{display:flex;align-items:center;justify-content:space-between;gap:16px;padding:16px 16px 12px 24px;border-bottom:1px solid ${line}}
-.mh h2{margin:0}
-.x{flex:none;display:grid;place-items:center;width:40px;height:40px;margin:0;padding:0;border:0;border-radius:${r}px;background:none;color:inherit;cursor:pointer}
-.x svg{width:20px;height:20px}
-.mb{flex:1 1 auto;min-height:0;overflow:auto;padding:16px 24px 8px}
-.k{padding:14px 0;border-top:1px solid ${line}}
-.k:first-of-type{border-top:0}
-.kh{display:flex;align-items:center;justify-content:space-between;gap:16px;margin-bottom:4px}
-.o{display:flex;align-items:center;gap:10px;font-size:14px;font-weight:600;white-space:nowrap}
-.s{flex:none;appearance:none;-webkit-appearance:none;width:44px;height:24px;margin:0;border:2px solid ${fg};border-radius:12px;background:radial-gradient(circle at 10px 50%,${fg} 6px,transparent 7px) ${bg};cursor:pointer}
-.s:checked{border-color:${bb};background:radial-gradient(circle at calc(100% - 10px) 50%,${bt} 6px,transparent 7px) ${bb}}
-.s:disabled{opacity:.6;cursor:default}
-.k p{font-size:14px}
-.j{font-style:italic}
-.d{display:flex;gap:6px;min-height:32px;margin:0;padding:4px 0;border:0;background:none;color:inherit;font:inherit;font-size:14px;font-weight:600;text-decoration:underline;cursor:pointer}
-.d::before{content:"+";width:1em;text-align:center;font-size:18px;line-height:1;text-decoration:none}
-.d[aria-expanded=true]::before{content:"−"}
-.l{margin:4px 0 0;padding:0;list-style:none}
-li{margin-top:8px;padding:10px 14px;border:1px solid ${line};border-radius:${r}px;font-size:14px}
-h4{margin:0 0 4px;font-size:14px;font-weight:700;word-break:break-all}
-dl{display:grid;grid-template-columns:11em 1fr;gap:2px 14px;margin:0}
-dt{font-weight:600}
-dd{margin:0}
-.id{margin:12px 0 4px;font-size:13px;overflow-wrap:anywhere}
-.mf{padding:16px 24px;border-top:1px solid ${line}}
-.mf .a{margin:0}
+.m{--fg:${fg};--bg:${bg};--bb:${bb};--bt:${bt};--ln:${line};--r:${r}px;--r4:${r && r + 4}px}
 .p{display:flex;flex-direction:column;justify-content:center;align-items:center;gap:4px;width:100%;height:100%;padding:16px;overflow:auto;background:${bg};border:1px solid ${line};border-radius:${r}px;text-align:center}
 .p p{max-width:52ch;margin:0}
 .p .a{display:flex;flex-wrap:wrap;justify-content:center;margin-top:8px}
@@ -93,10 +65,10 @@ ${bar
   : `.b{width:${p == "center" ? 560 : 440}px;max-width:calc(100% - 32px);border-radius:${r && r + 4}px;${
     p == "center" ? "--t:translate(-50%,-50%);top:50%;left:50%" : `bottom:16px;${p.slice(7)}:16px`}}
 .b .a{grid-template-columns:1fr}`}
-@media(max-width:639px){.b{padding:16px}.b p{font-size:14px}.c{padding:8px}dl{grid-template-columns:1fr}dd{margin-bottom:4px}.mh{padding-left:16px}.mb,.mf{padding-left:16px;padding-right:16px}.m{max-width:calc(100% - 16px);height:calc(100% - 16px)}${
+@media(max-width:639px){.b{padding:16px}.b p{font-size:14px}.c{padding:8px}${
   bar ? "" : p == "center" ? ".b{max-width:calc(100% - 16px)}" : ".b{bottom:8px;left:8px;right:8px;width:auto;max-width:none}"}}
 @media(max-width:480px){.a,.w .a{grid-template-columns:1fr;gap:8px}.c{min-height:40px}}
-@media(prefers-reduced-motion:reduce){.b,.m[open]{animation:none}}`;
+@media(prefers-reduced-motion:reduce){.b{animation:none}}`;
 };
 
 /** The site's texts and the banner's own words in the visitor's language. */
@@ -116,6 +88,11 @@ const styles = () => {
 };
 
 let host: HTMLElement | null = null, sr: ShadowRoot, first: HTMLElement | null = null, fab: HTMLElement | null = null;
+
+/** Adds a stylesheet after the banner's own (the second layer's, loaded lazily). */
+export const addStyles = (css: string) => {
+  try { sr.adoptedStyleSheets = [...sr.adoptedStyleSheets, sheet(css)]; } catch (e) { /* old browser */ }
+};
 
 /** The banner's shadow root, created on first use. */
 export const root = () => {

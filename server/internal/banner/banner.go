@@ -5,6 +5,8 @@
 package banner
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -32,6 +34,8 @@ type Artifact = precompressed.Body
 type Builder struct {
 	code       string // compiled banner with the placeholder
 	publicBase string // e.g. https://consent.example.se
+	styles     *Artifact
+	stylesPath string // where styles is served, naming its content
 
 	mu        sync.Mutex
 	artifacts map[artifactKey]*Artifact
@@ -53,7 +57,39 @@ func New(publicBase string) (*Builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Builder{code: code, publicBase: strings.TrimRight(publicBase, "/"), artifacts: map[artifactKey]*Artifact{}}, nil
+	css, err := CompileStyles(bannerjs.Files)
+	if err != nil {
+		return nil, err
+	}
+	styles, err := precompressed.New(css)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(css)
+	return &Builder{code: code, publicBase: strings.TrimRight(publicBase, "/"), styles: styles,
+		stylesPath: StylesPath + "?v=" + hex.EncodeToString(sum[:6]), artifacts: map[artifactKey]*Artifact{}}, nil
+}
+
+// StylesPath is where the second layer's stylesheet is served; the banner
+// asks for it with ?v= naming its content, so that it can be cached for good.
+const StylesPath = "/b/settings.css"
+
+// Styles is the second layer's stylesheet, which it loads on its first open.
+func (b *Builder) Styles() *Artifact { return b.styles }
+
+// CompileStyles minifies src/settings.css from fsys.
+func CompileStyles(fsys fs.FS) ([]byte, error) {
+	src, err := fs.ReadFile(fsys, "src/settings.css")
+	if err != nil {
+		return nil, fmt.Errorf("banner: %w", err)
+	}
+	res := api.Transform(string(src), api.TransformOptions{Loader: api.LoaderCSS, MinifyWhitespace: true, MinifySyntax: true,
+		LegalComments: api.LegalCommentsNone, Charset: api.CharsetUTF8})
+	if len(res.Errors) > 0 {
+		msgs := api.FormatMessages(res.Errors, api.FormatMessagesOptions{Kind: api.ErrorMessage})
+		return nil, fmt.Errorf("banner: esbuild: %s", strings.Join(msgs, "\n"))
+	}
+	return res.Code, nil
 }
 
 // Compile bundles and minifies src/main.ts from fsys.
@@ -125,6 +161,7 @@ type Public struct {
 	Endpoint        string                      `json:"endpoint"`
 	Notice          string                      `json:"notice"`
 	Details         string                      `json:"details"`
+	Styles          string                      `json:"styles"`
 	DefaultLanguage string                      `json:"default_language"`
 	Languages       []string                    `json:"languages"`
 	Consent         publicConsent               `json:"consent"`
@@ -174,6 +211,7 @@ func (b *Builder) PublicConfig(v *siteconfig.Version) Public {
 		Endpoint:        b.publicBase + "/v1/consents",
 		Notice:          b.publicBase + "/s/" + v.Site + "/cookies",
 		Details:         b.publicBase + DetailsPath(v.Site, v.Number),
+		Styles:          b.publicBase + b.stylesPath,
 		DefaultLanguage: c.DefaultLanguage, Languages: c.Languages,
 		Consent:    publicConsent{c.Consent.LifetimeDays, c.Consent.CookieDomain},
 		Categories: titles(c.Categories), Items: erasable(c.Items), Texts: c.Texts,

@@ -168,6 +168,30 @@ func TestBanner2SecondLayer(t *testing.T) {
 	}
 }
 
+// The second layer's stylesheet comes with its first open; when it cannot
+// be had, the layer opens with the browser's own styles and still takes a
+// choice.
+func TestBanner2SecondLayerWithoutStyles(t *testing.T) {
+	s := newStack(t, nil)
+	ctx := browser(t, 1280, 800)
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: []*network.BlockPattern{
+		{URLPattern: "*://*:*/b/settings.css*", Block: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	visit(t, ctx, s, "/demo")
+	click(t, ctx, inShadow(`.b [data-action=settings]`))
+	waitFor(t, ctx, inShadow("dialog[open] #j")+"?.textContent", "the second layer without its stylesheet")
+	if w := js[string](t, ctx, `getComputedStyle(`+inShadow("dialog")+`).width`); w == "640px" {
+		t.Errorf("the dialog has its stylesheet's width, %s: was the stylesheet blocked?", w)
+	}
+	screenshot(t, ctx, "banner-settings-unstyled")
+	click(t, ctx, inShadow(`dialog [data-action=reject_all]`))
+	waitFor(t, ctx, `document.cookie.includes("samtycke=")`, "the choice made in the unstyled layer")
+}
+
 // 3. Blocking: scripts run in document order once granted, also when
 // inserted later; a held iframe shows a placeholder at its aspect ratio that
 // loads it once (nothing recorded) or always (its category granted and recorded).

@@ -8,12 +8,25 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/samtycke/samtycke/server/internal/apierr"
+	"github.com/samtycke/samtycke/server/internal/precompressed"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
 )
 
-// detailsCacheControl: a version never changes, so its details are cached
-// for a year by browsers and CDNs.
-const detailsCacheControl = "public, max-age=31536000, immutable"
+// immutableCacheControl: what the second layer loads lazily never changes
+// at its URL (a version's details; the stylesheet, named by its content),
+// so browsers and CDNs cache it for a year.
+const immutableCacheControl = "public, max-age=31536000, immutable"
+
+// sendLazy serves one of the second layer's lazily loaded parts: public data,
+// readable from any origin, cached for good.
+func sendLazy(c *fiber.Ctx, contentType string, a *precompressed.Body) error {
+	c.Set(fiber.HeaderContentType, contentType)
+	c.Set(fiber.HeaderCacheControl, immutableCacheControl)
+	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	return sendPrecompressed(c, a)
+}
 
 // getBannerDetails serves a version's item details in one language
 // (?lang=, else the version's default), which the banner's second layer
@@ -38,10 +51,11 @@ func (s *server) getBannerDetails(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
-	c.Set(fiber.HeaderCacheControl, detailsCacheControl)
-	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
-	c.Set("X-Content-Type-Options", "nosniff")
-	c.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	return sendPrecompressed(c, a)
+	return sendLazy(c, fiber.MIMEApplicationJSONCharsetUTF8, a)
+}
+
+// getBannerStyles serves the second layer's stylesheet, which it loads on
+// its first open; the banner's URL names the content (?v=).
+func (s *server) getBannerStyles(c *fiber.Ctx) error {
+	return sendLazy(c, "text/css; charset=utf-8", s.Banner.Styles())
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"regexp"
 	"testing"
 
 	"github.com/andybalholm/brotli"
@@ -41,5 +42,28 @@ func TestBannerDetails(t *testing.T) {
 		if got, _ := apiError(t, r); r.status != 404 || got != code {
 			t.Errorf("%s: %d %s, want 404 %s", path, r.status, got, code)
 		}
+	}
+}
+
+// The second layer's stylesheet: at the address the banner names, public,
+// compressed, cached for good.
+func TestBannerStyles(t *testing.T) {
+	s := newStack(t, nil)
+	b := s.do(t, "GET", "/b/demo.js", nil, nil)
+	m := regexp.MustCompile(`"styles":"http://[^/"]+(/b/settings\.css\?v=[0-9a-f]{12})"`).FindSubmatch(b.body)
+	if b.status != 200 || m == nil {
+		t.Fatalf("banner: %d, no stylesheet URL in it", b.status)
+	}
+	r := s.do(t, "GET", string(m[1]), nil, map[string]string{"Accept-Encoding": "br"})
+	if r.status != 200 || r.header.Get("Content-Type") != "text/css; charset=utf-8" || r.header.Get("Content-Encoding") != "br" ||
+		r.header.Get("Access-Control-Allow-Origin") != "*" || r.header.Get("Cache-Control") != "public, max-age=31536000, immutable" {
+		t.Fatalf("stylesheet: %d %v", r.status, r.header)
+	}
+	css, err := io.ReadAll(brotli.NewReader(bytes.NewReader(r.body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(css, []byte(".m{")) || bytes.Contains(css, []byte("/*")) {
+		t.Errorf("stylesheet is not the minified settings.css: %.80s", css)
 	}
 }

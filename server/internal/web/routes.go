@@ -1,6 +1,10 @@
 package web
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/samtycke/samtycke/server/internal/banner"
+)
 
 // routes mounts every route of the server. This is the one list to read.
 func (s *server) routes(app *fiber.App) {
@@ -8,8 +12,10 @@ func (s *server) routes(app *fiber.App) {
 
 	// Public: called by banners from any embedding origin.
 	app.Get("/b/:site.js", s.getBanner)
-	// Banner (issue 12): a version's item details, loaded when the second layer opens.
+	// Banner (issue 12): a version's item details and the stylesheet, loaded
+	// when the second layer first opens.
 	app.Get("/b/:site/:version/details.json", s.getBannerDetails)
+	app.Get(banner.StylesPath, s.getBannerStyles)
 	app.Options("/v1/consents", s.preflightConsent)
 	app.Post("/v1/consents", s.postConsent)
 
