@@ -90,17 +90,19 @@ function decide(ch: Choices, m: Method, src: Source) {
   });
 }
 
-/** Opens the second layer. */
-const open = safe(() => ready(() => {
+/** Opens the second layer; from this call on, the first layer stays away until it closes undecided. */
+const open = safe(() => {
   opened = true;
-  const had = choices && !pending ? choices : null, from = root().activeElement || document.activeElement;
-  hideFirst();
-  floating(false, open);
-  openSettings({ ch: had, id, t: had ? at : 0, gpc: gpcOn }, from, safe((ch: Choices, how: How) => {
-    if (how == "accept_all") ch = all();
-    decide(ch, had && grants(had) && !grants(ch) ? "withdraw" : how == "accept_all" && !full(ch) ? "custom" : how, "settings");
-  }), () => (asked() ? first() : fab()));
-}));
+  ready(() => {
+    const had = choices && !pending ? choices : null, from = root().activeElement || document.activeElement;
+    hideFirst();
+    floating(false, open);
+    openSettings({ ch: had, id, t: had ? at : 0, gpc: gpcOn }, from, safe((ch: Choices, how: How) => {
+      if (how == "accept_all") ch = all();
+      decide(ch, had && grants(had) && !grants(ch) ? "withdraw" : how == "accept_all" && !full(ch) ? "custom" : how, "settings");
+    }), () => (asked() ? first() : fab()));
+  });
+});
 
 /** Shows the first layer. */
 const first = () => ready(() => showFirst(gpcOn, safe((a: string) => {
@@ -184,7 +186,9 @@ const start = safe(() => {
     // The first layer is built in a task of its own: this one has protected
     // the page (Consent Mode defaults, blocking), and the two together
     // could block the page's main thread for over 50 ms on a slow device.
-    setTimeout(safe(() => { if (!opened && asked()) first(); }));
+    // Asked again once the page is parsed: a script of the page may open the
+    // second layer on DOMContentLoaded after this timer ran.
+    setTimeout(safe(() => ready(() => { if (!opened && asked()) first(); })));
   } else {
     update(cfg, choices!);
     ready(fab);

@@ -568,6 +568,49 @@ func TestBanner7QueuedOpen(t *testing.T) {
 	waitFor(t, ctx, inShadow(".b h2"), "the first layer after the settings closed undecided")
 }
 
+// A page script that opens the settings on DOMContentLoaded gets them alone,
+// also when the banner's first-layer timer ran before the body was parsed
+// (here a script held after the banner keeps the parser waiting).
+func TestBanner7OpenOnDOMContentLoaded(t *testing.T) {
+	s := newStack(t, nil)
+	ctx := browser(t, 1280, 800)
+	const page = `<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Opens the settings</title>
+<script>document.addEventListener("DOMContentLoaded", () => Samtycke.open())</script>
+<script src="/b/demo.js"></script>
+<script>setTimeout(() => { window.timerRan = true })</script>
+<script src="/held.js"></script>
+</head><body><p>A page that opens the cookie settings as it loads.</p></body></html>`
+	intercept(t, ctx, "*", func(e *fetch.EventRequestPaused) func(context.Context) error {
+		switch {
+		case strings.HasSuffix(e.Request.URL, "/opens-settings.html"):
+			return fulfil(e, 200, "text/html; charset=utf-8", page)
+		case !strings.HasSuffix(e.Request.URL, "/held.js"):
+			return nil
+		}
+		return func(ctx context.Context) error {
+			// Timers of equal delay run in order: once the page's has, so has the banner's.
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				ran, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.timerRan === true && !document.body`))
+				if err != nil {
+					return err
+				}
+				if ran {
+					break
+				}
+				if time.Now().After(deadline) {
+					return fmt.Errorf("the page's timer did not run before its body was parsed")
+				}
+			}
+			return fulfil(e, 200, "text/javascript", "")(ctx)
+		}
+	})
+	do(t, ctx, chromedp.Navigate(s.base+"/opens-settings.html"))
+	waitFor(t, ctx, inShadow("dialog[open]"), "the settings the page opened")
+	if js[bool](t, ctx, `new Promise(r => setTimeout(r)).then(() => !!document.querySelector("#samtycke-root").shadowRoot.querySelector(".b"))`) {
+		t.Error("the first layer was built beside the settings the page opened")
+	}
+}
+
 // 9. Accessibility: axe-core finds nothing on either layer in either
 // language; keyboard only through both layers; targets ≥ 24 px; reflow at
 // 320 px; reduced motion; no layout shift.
