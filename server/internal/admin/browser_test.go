@@ -171,8 +171,16 @@ func signIn(t *testing.T, ctx context.Context, base, email, password string) {
 }
 
 // previewText is the text of the banner inside the editor's preview frame.
+// It is empty while the frame still shows an earlier page (each save
+// reloads it).
 const previewText = `(() => { const f = document.getElementById("preview-frame"); const d = f && f.contentDocument;
-	const h = d && d.querySelector("#samtycke-root"); return h && h.shadowRoot ? h.shadowRoot.textContent : ""; })()`
+	const h = d && d.location.href === f.src && d.querySelector("#samtycke-root"); return h && h.shadowRoot ? h.shadowRoot.textContent : ""; })()`
+
+// previewDialog is, like previewText, the text of the preview's open
+// settings layer.
+const previewDialog = `(() => { const f = document.getElementById("preview-frame"); const d = f && f.contentDocument;
+	const h = d && d.location.href === f.src && d.querySelector("#samtycke-root");
+	const m = h && h.shadowRoot && h.shadowRoot.querySelector("dialog[open]"); return m ? m.textContent : ""; })()`
 
 // settlePreview scrolls the preview into view and lets the banner's
 // entrance animation in the frame finish.
@@ -280,7 +288,6 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		waitFor(t, ctx, "the draft saved", `document.getElementById("save-state").textContent.startsWith("Draft saved")`)
 		do(t, ctx, chromedp.Click(chromedp.CSS(`[data-preview-layer="2"]`)))
-		waitFor(t, ctx, "the settings layer", `document.getElementById("preview-frame").src.includes("layer=2") && `+previewText+`.length > 0`)
 		// Autosave runs as the visitor types: an early save may hold half the
 		// id, so wait for the one that has it all.
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -296,11 +303,17 @@ func TestDashboardInBrowser(t *testing.T) {
 				t.Fatalf("the new category is not in the draft after 10 s: %v %s", err, cfg)
 			}
 		}
+		// The settings layer alone, from the last save's reload.
+		waitFor(t, ctx, "the settings layer with the new category", `document.getElementById("preview-frame").src.includes("layer=2") && `+
+			`document.getElementById("save-state").textContent.startsWith("Draft saved") && `+previewDialog+`.includes("Statistik")`)
+		if eval[bool](t, ctx, previewText+`.includes("Hej från Butiken")`) {
+			t.Error("the preview shows the first layer beside the settings layer")
+		}
 		settlePreview(t, ctx)
 		viewShot(t, ctx, "dashboard-editor-preview")
 		checkAxe(t, ctx, axe, "editor")
 		do(t, ctx, chromedp.Click(chromedp.CSS(`[data-preview-lang="en"]`)), chromedp.Click(chromedp.CSS(`[data-preview-width="mobile"]`)))
-		waitFor(t, ctx, "English in the preview", previewText+`.includes("We care about your privacy")`)
+		waitFor(t, ctx, "English in the preview", previewDialog+`.includes("Statistics")`)
 		settlePreview(t, ctx)
 		viewShot(t, ctx, "dashboard-editor-preview-en-mobile")
 	})
