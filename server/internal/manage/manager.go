@@ -232,10 +232,10 @@ func (m *Manager) DeleteSite(ctx context.Context, p Principal, id string) error 
 	if err := m.st.PutSiteInfo(ctx, *site); err != nil {
 		return err
 	}
-	// The site is deleted now: ClickHouse names no current version for it. A
-	// cache that still does would keep its banner up for a day.
+	// The site is deleted now: ClickHouse names no current version for it.
+	// Caches that still do are dropped, or else checked within minutes.
 	if err := m.versions.Unpublish(ctx, id); err != nil {
-		m.log.Error("deleted site still cached; instances may serve its banner until the shared cache entry expires (24 h)", "site", id, "err", err)
+		m.log.Error("deleted site still cached; other instances may serve its banner until they next check the shared pointer (within 5 minutes)", "site", id, "err", err)
 	}
 	return m.Audit(ctx, p, id, "site.delete", map[string]any{"name": site.Name})
 }

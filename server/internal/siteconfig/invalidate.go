@@ -124,7 +124,7 @@ func (pp *Publisher) Unpublish(ctx context.Context, site string) error {
 	}
 	if pp.b != nil {
 		if err := pp.b.Broadcast(ctx, invalidateChannel, site); err != nil {
-			pp.log.Warn("unpublish not broadcast; other instances stop serving the site within the TTL", "site", site, "err", err)
+			pp.log.Warn("unpublish not broadcast; other instances stop serving the site when their pointer expires", "site", site, "err", err)
 		}
 	}
 	return nil

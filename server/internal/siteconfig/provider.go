@@ -72,6 +72,13 @@ type versionKey struct {
 // in-process pointer is what expires after the provider's ttl.
 const sharedTTL = 24 * time.Hour
 
+// sharedCheckAfter is how old a shared pointer may be before it is checked
+// against the Source. A publish or a delete whose write to the shared cache
+// failed (Redis down or cut off) would otherwise leave the old pointer there
+// for sharedTTL; checked, it lasts this long at most. Until the Source
+// answers, the shared pointer is served (banners through a ClickHouse outage).
+const sharedCheckAfter = 5 * time.Minute
+
 const (
 	maxVersionsInMemory = 4096
 	maxSitesInMemory    = 16384
@@ -169,13 +176,18 @@ func (p *Provider) rememberLatest(site string, fresh pointer) {
 	delete(p.missing, site)
 }
 
+// fetchLatest reads the site's pointer from the shared cache, or from the
+// Source when the cache has none or its pointer is due a check.
 func (p *Provider) fetchLatest(ctx context.Context, site string) (pointer, error) {
 	key := "latest:" + site
+	shared, sharedOK := uint32(0), false
 	if p.kv != nil {
 		if b, err := p.kv.Get(ctx, key); err == nil {
-			if n, err := strconv.ParseUint(string(b), 10, 32); err == nil {
-				return pointer{uint32(n), p.now()}, nil
+			n, checked, ok := parseShared(b)
+			if ok && p.now().Sub(checked) <= sharedCheckAfter {
+				return pointer{n, p.now()}, nil
 			}
+			shared, sharedOK = n, ok
 		} else if !errors.Is(err, cache.ErrMiss) {
 			p.log.Warn("shared cache unavailable", "err", err)
 		}
@@ -185,14 +197,43 @@ func (p *Provider) fetchLatest(ctx context.Context, site string) (pointer, error
 		n, err = 0, nil // remembered briefly, so unknown sites cannot flood the Source
 	}
 	if err != nil {
+		if sharedOK {
+			p.log.Warn("serving the shared current version unchecked", "site", site, "version", shared, "err", err)
+			return pointer{shared, p.now()}, nil
+		}
 		return pointer{}, err
 	}
-	if p.kv != nil && n > 0 {
-		if err := p.kv.Set(ctx, key, []byte(strconv.FormatUint(uint64(n), 10)), sharedTTL); err != nil {
+	if p.kv != nil {
+		var err error
+		if n > 0 {
+			err = p.kv.Set(ctx, key, formatShared(n, p.now()), sharedTTL)
+		} else if sharedOK {
+			err = p.kv.Delete(ctx, key) // a delete that did not reach the shared cache
+		}
+		if err != nil {
 			p.log.Warn("shared cache unavailable", "err", err)
 		}
 	}
 	return pointer{n, p.now()}, nil
+}
+
+// A pointer in the shared cache is "n@t": version n, checked against the
+// Source at Unix time t. A bare "n" (written by earlier releases) is due a
+// check.
+func formatShared(n uint32, checked time.Time) []byte {
+	return fmt.Appendf(nil, "%d@%d", n, checked.Unix())
+}
+
+func parseShared(b []byte) (n uint32, checked time.Time, ok bool) {
+	num, at, _ := strings.Cut(string(b), "@")
+	v, err := strconv.ParseUint(num, 10, 32)
+	if err != nil {
+		return 0, time.Time{}, false
+	}
+	if t, err := strconv.ParseInt(at, 10, 64); err == nil {
+		checked = time.Unix(t, 0)
+	}
+	return uint32(v), checked, true
 }
 
 // Get returns version n of site.
@@ -352,8 +393,9 @@ func (p *Provider) Publish(ctx context.Context, site string, cfg *Config, by, no
 	// a query, and even while ClickHouse is down.
 	if p.kv != nil {
 		p.share(ctx, v)
-		if err := p.kv.Set(ctx, "latest:"+site, []byte(strconv.FormatUint(uint64(v.Number), 10)), sharedTTL); err != nil {
-			p.log.Warn("shared cache unavailable; other instances see the new version once it returns", "err", err)
+		if err := p.kv.Set(ctx, "latest:"+site, formatShared(v.Number, p.now()), sharedTTL); err != nil {
+			p.log.Warn("shared cache unavailable; other instances find the new version when they next check their pointer",
+				"within", sharedCheckAfter, "err", err)
 		}
 	}
 	return v, true, nil
@@ -362,7 +404,8 @@ func (p *Provider) Publish(ctx context.Context, site string, cfg *Config, by, no
 // Unpublish stops serving a deleted site: it drops the pointer to its
 // current version here and in the shared cache, so that the next lookup
 // asks the Source, which no longer names one. Other instances learn it from
-// Publisher.Unpublish, or else within the provider's TTL.
+// Publisher.Unpublish, or else when they next check the shared pointer
+// (within sharedCheckAfter).
 func (p *Provider) Unpublish(ctx context.Context, site string) error {
 	p.Forget(site)
 	if p.kv == nil {

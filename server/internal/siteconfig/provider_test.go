@@ -358,3 +358,81 @@ func TestProviderUnpublish(t *testing.T) {
 		t.Fatalf("version 1 of the deleted site: %v", err)
 	}
 }
+
+// A current-version pointer in the shared cache is checked against the
+// Source once it is five minutes old: a publish or a delete whose write to
+// the shared cache failed is then seen within minutes, not after the
+// pointer's day. While the Source is down, the unchecked pointer is served.
+func TestProviderChecksSharedPointer(t *testing.T) {
+	src := &fakeSource{versions: map[uint32]*siteconfig.Version{}}
+	kv := memory.New(100)
+	ctx := context.Background()
+	quiet := slog.New(slog.DiscardHandler)
+	p := siteconfig.NewProvider(src, kv, time.Minute, quiet)
+	clk := newClock(p)
+	other := siteconfig.NewProvider(src, kv, time.Minute, quiet) // another instance
+	siteconfig.SetClock(other, clk.now)
+	current := func(q *siteconfig.Provider, want uint32, when string) {
+		t.Helper()
+		v, err := q.Current(ctx, "demo")
+		if err != nil {
+			t.Fatalf("%s: %v; want version %d", when, err, want)
+		}
+		if v.Number != want {
+			t.Fatalf("%s: version %d; want %d", when, v.Number, want)
+		}
+	}
+	setShared := func(v string) {
+		t.Helper()
+		if err := kv.Set(ctx, "latest:demo", []byte(v), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := demoConfig(t)
+	if _, _, err := p.Publish(ctx, "demo", cfg, "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	calls := src.callCount()
+	current(other, 1, "from a fresh shared pointer")
+	if n := src.callCount() - calls; n != 0 {
+		t.Errorf("a fresh shared pointer cost %d Source calls", n)
+	}
+
+	// Version 2 is published while the shared cache is cut off: it keeps
+	// pointing at version 1, checked now.
+	cfg.Name = "Renamed"
+	if _, _, err := p.Publish(ctx, "demo", cfg, "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	setShared(fmt.Sprintf("1@%d", clk.now().Unix()))
+	clk.advance(2 * time.Minute)
+	current(other, 1, "two minutes later")
+	clk.advance(3*time.Minute + time.Second)
+	current(other, 2, "past five minutes")
+	if b, err := kv.Get(ctx, "latest:demo"); err != nil || string(b) != fmt.Sprintf("2@%d", clk.now().Unix()) {
+		t.Errorf("the shared pointer after its check: %q, %v", b, err)
+	}
+
+	// With the Source down, a new instance serves the shared pointer, due a
+	// check or not.
+	src.setDown(true)
+	setShared("2@1")
+	cold := siteconfig.NewProvider(src, kv, time.Minute, quiet)
+	siteconfig.SetClock(cold, clk.now)
+	current(cold, 2, "with the Source down")
+	src.setDown(false)
+
+	// The site is deleted while the shared cache is cut off; the pointer,
+	// in the older bare form, is checked at once and dropped.
+	src.mu.Lock()
+	src.deleted = true
+	src.mu.Unlock()
+	setShared("2")
+	clk.advance(time.Minute + time.Second)
+	if _, err := other.Current(ctx, "demo"); !errors.Is(err, siteconfig.ErrNotFound) {
+		t.Fatalf("a deleted site behind an unchecked shared pointer: %v; want ErrNotFound", err)
+	}
+	if b, err := kv.Get(ctx, "latest:demo"); err == nil {
+		t.Errorf("the deleted site's shared pointer is still there: %q", b)
+	}
+}
