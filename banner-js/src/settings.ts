@@ -6,7 +6,7 @@
 // wraps inside it, Escape closes it without choosing.
 import type { Choices } from "./config";
 import { NECESSARY } from "./cookie";
-import { actions, addStyles, btn, cfg, gpcLine, h, lang, link, root, t, w } from "./ui";
+import { actions, btn, cfg, gpcLine, h, lang, link, loadStyles, root, t, w } from "./ui";
 
 /** What the dialog shows: the current choice (null: none yet). */
 export interface State {
@@ -21,7 +21,7 @@ export interface State {
 export type How = "accept_all" | "reject_all" | "custom";
 
 let dlg: HTMLDialogElement | null = null, back: HTMLElement | null = null, idLine: HTMLElement, gpcEl: HTMLElement,
-  onSave: (ch: Choices, how: How) => void, onClose: () => void, loaded = false, styled: Promise<void> | null = null;
+  onSave: (ch: Choices, how: How) => void, onClose: () => void, loaded = false;
 
 const tr = (l: Record<string, string>) => l[lang] || l[cfg.default_language];
 
@@ -140,11 +140,7 @@ export const openSettings = (s: State, from: Element | null, save: (ch: Choices,
   // load). Wait for it, up to 3 s: past that, or if it fails, the dialog opens
   // with the browser's own styles, usable all the same, and the next open
   // tries again.
-  styled = styled || fetch(cfg.styles, { credentials: "omit" }).then((r) => {
-    if (!r.ok) throw r.status;
-    return r.text();
-  }).then(addStyles, () => { styled = null; });
-  Promise.race([styled, new Promise((ok) => setTimeout(ok, 3000))]).then(() => {
+  Promise.race([loadStyles(), new Promise((ok) => setTimeout(ok, 3000))]).then(() => {
     sr.append(dlg!);
     if (!dlg!.open) dlg!.showModal();
     dlg!.querySelector("h2")!.focus();

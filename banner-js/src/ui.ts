@@ -89,10 +89,15 @@ const styles = () => {
 
 let host: HTMLElement | null = null, sr: ShadowRoot, first: HTMLElement | null = null, fab: HTMLElement | null = null;
 
-/** Adds a stylesheet after the banner's own (the second layer's, loaded lazily). */
-export const addStyles = (css: string) => {
+let styled: Promise<void> | null = null;
+
+/** Fetches the second layer's stylesheet (not in the first load) and adds it after the banner's own; once, or again after a failure. */
+export const loadStyles = () => styled = styled || fetch(cfg.styles, { credentials: "omit" }).then((r) => {
+  if (!r.ok) throw r.status;
+  return r.text();
+}).then((css) => {
   try { sr.adoptedStyleSheets = [...sr.adoptedStyleSheets, sheet(css)]; } catch (e) { /* old browser */ }
-};
+}, () => { styled = null; });
 
 /** The banner's shadow root, created on first use. */
 export const root = () => {
@@ -100,6 +105,11 @@ export const root = () => {
     host = h("div", { id: "samtycke-root" });
     sr = host.attachShadow({ mode: "open" });
     adopt(sr, ":host{all:initial!important}", styles());
+    // A visitor heading for the settings (hover, focus, touch) has their
+    // stylesheet fetched by the time they click, so the settings open at once.
+    for (const ev of ["pointerover", "focusin", "touchstart"]) {
+      sr.addEventListener(ev, (e) => { if ((e.target as Element).closest("[data-action=settings],.f")) loadStyles(); }, { passive: true });
+    }
   }
   if (!host.isConnected) document.body.append(host);
   return sr;

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -190,6 +191,40 @@ func TestBanner2SecondLayerWithoutStyles(t *testing.T) {
 	screenshot(t, ctx, "banner-settings-unstyled")
 	click(t, ctx, inShadow(`dialog [data-action=reject_all]`))
 	waitFor(t, ctx, `document.cookie.includes("samtycke=")`, "the choice made in the unstyled layer")
+}
+
+// The settings' stylesheet is not part of a page load: a visitor heading for
+// the Settings button (pointer over it, or focus on it) has it fetched before
+// they click, so the settings open at once.
+func TestBanner2SettingsStylesOnIntent(t *testing.T) {
+	s := newStack(t, nil)
+	for _, how := range []string{"pointer", "focus"} {
+		t.Run(how, func(t *testing.T) {
+			ctx := browser(t, 1280, 800)
+			reqs := recordRequests(t, ctx)
+			visit(t, ctx, s, "/demo")
+			button := inShadow(`.b [data-action=settings]`)
+			if got := reqs.matching("/b/settings.css"); len(got) > 0 {
+				t.Fatalf("the settings' stylesheet was fetched with the page: %v", got)
+			}
+			if how == "pointer" {
+				xy := js[[]float64](t, ctx, `(r => [r.x + r.width / 2, r.y + r.height / 2])(`+button+`.getBoundingClientRect())`)
+				do(t, ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, xy[0], xy[1]))
+			} else {
+				js[bool](t, ctx, button+`.focus() || true`)
+			}
+			for deadline := time.Now().Add(10 * time.Second); len(reqs.matching("/b/settings.css")) == 0; time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the settings' stylesheet was not fetched before the click")
+				}
+			}
+			click(t, ctx, button)
+			waitFor(t, ctx, inShadow("dialog[open]"), "the settings")
+			if got := reqs.matching("/b/settings.css"); len(got) != 1 {
+				t.Errorf("the stylesheet was fetched %d times: %v", len(got), got)
+			}
+		})
+	}
 }
 
 // 3. Blocking: scripts run in document order once granted, also when
