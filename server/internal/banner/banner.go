@@ -35,7 +35,7 @@ type Builder struct {
 	code       string // compiled banner with the placeholder
 	publicBase string // e.g. https://consent.example.se
 	styles     *Artifact
-	stylesPath string // where styles is served, naming its content
+	stylesVer  string // names the content of styles, in its URL (?v=)
 
 	mu        sync.Mutex
 	artifacts map[artifactKey]*Artifact
@@ -67,7 +67,7 @@ func New(publicBase string) (*Builder, error) {
 	}
 	sum := sha256.Sum256(css)
 	return &Builder{code: code, publicBase: strings.TrimRight(publicBase, "/"), styles: styles,
-		stylesPath: StylesPath + "?v=" + hex.EncodeToString(sum[:6]), artifacts: map[artifactKey]*Artifact{}}, nil
+		stylesVer: hex.EncodeToString(sum[:6]), artifacts: map[artifactKey]*Artifact{}}, nil
 }
 
 // StylesPath is where the second layer's stylesheet is served; the banner
@@ -76,6 +76,9 @@ const StylesPath = "/b/settings.css"
 
 // Styles is the second layer's stylesheet, which it loads on its first open.
 func (b *Builder) Styles() *Artifact { return b.styles }
+
+// StylesVersion names the content of Styles: the ?v= its URL carries.
+func (b *Builder) StylesVersion() string { return b.stylesVer }
 
 // CompileStyles minifies src/settings.css from fsys.
 func CompileStyles(fsys fs.FS) ([]byte, error) {
@@ -211,7 +214,7 @@ func (b *Builder) PublicConfig(v *siteconfig.Version) Public {
 		Endpoint:        b.publicBase + "/v1/consents",
 		Notice:          b.publicBase + "/s/" + v.Site + "/cookies",
 		Details:         b.publicBase + DetailsPath(v.Site, v.Number),
-		Styles:          b.publicBase + b.stylesPath,
+		Styles:          b.publicBase + StylesPath + "?v=" + b.stylesVer,
 		DefaultLanguage: c.DefaultLanguage, Languages: c.Languages,
 		Consent:    publicConsent{c.Consent.LifetimeDays, c.Consent.CookieDomain},
 		Categories: titles(c.Categories), Items: erasable(c.Items), Texts: c.Texts,

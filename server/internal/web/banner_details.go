@@ -18,10 +18,10 @@ import (
 const immutableCacheControl = "public, max-age=31536000, immutable"
 
 // sendLazy serves one of the second layer's lazily loaded parts: public data,
-// readable from any origin, cached for good.
-func sendLazy(c *fiber.Ctx, contentType string, a *precompressed.Body) error {
+// readable from any origin, cached as cacheControl says.
+func sendLazy(c *fiber.Ctx, contentType, cacheControl string, a *precompressed.Body) error {
 	c.Set(fiber.HeaderContentType, contentType)
-	c.Set(fiber.HeaderCacheControl, immutableCacheControl)
+	c.Set(fiber.HeaderCacheControl, cacheControl)
 	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Cross-Origin-Resource-Policy", "cross-origin")
@@ -51,11 +51,18 @@ func (s *server) getBannerDetails(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return sendLazy(c, fiber.MIMEApplicationJSONCharsetUTF8, a)
+	return sendLazy(c, fiber.MIMEApplicationJSONCharsetUTF8, immutableCacheControl, a)
 }
 
 // getBannerStyles serves the second layer's stylesheet, which it loads on
-// its first open; the banner's URL names the content (?v=).
+// its first open; the banner's URL names the content (?v=). A name this
+// release's stylesheet does not have comes from another release's banner
+// (an instance not yet updated, or no longer): it gets this stylesheet, but
+// no cache may keep it under that name.
 func (s *server) getBannerStyles(c *fiber.Ctx) error {
-	return sendLazy(c, "text/css; charset=utf-8", s.Banner.Styles())
+	cc := immutableCacheControl
+	if c.Query("v") != s.Banner.StylesVersion() {
+		cc = "no-cache"
+	}
+	return sendLazy(c, "text/css; charset=utf-8", cc, s.Banner.Styles())
 }

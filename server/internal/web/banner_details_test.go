@@ -46,7 +46,7 @@ func TestBannerDetails(t *testing.T) {
 }
 
 // The second layer's stylesheet: at the address the banner names, public,
-// compressed, cached for good.
+// compressed, cached for good; under any other name, never cached.
 func TestBannerStyles(t *testing.T) {
 	s := newStack(t, nil)
 	b := s.do(t, "GET", "/b/demo.js", nil, nil)
@@ -65,5 +65,11 @@ func TestBannerStyles(t *testing.T) {
 	}
 	if !bytes.HasPrefix(css, []byte(".m{")) || bytes.Contains(css, []byte("/*")) {
 		t.Errorf("stylesheet is not the minified settings.css: %.80s", css)
+	}
+	// Another release's name (a rolling deploy): served, but not kept.
+	for _, path := range []string{"/b/settings.css?v=000000000000", "/b/settings.css"} {
+		if r := s.do(t, "GET", path, nil, nil); r.status != 200 || r.header.Get("Cache-Control") != "no-cache" {
+			t.Errorf("%s: %d, Cache-Control %q; want 200, no-cache", path, r.status, r.header.Get("Cache-Control"))
+		}
 	}
 }
