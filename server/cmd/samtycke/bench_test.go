@@ -27,7 +27,11 @@ func rate(b *testing.B, url string, header map[string]string, d time.Duration) f
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	var n atomic.Int64
-	var failed atomic.Value
+	// The first failure, kept for the benchmark's goroutine (b.Fatal may not
+	// be called from the clients'). A pointer: atomic.Value would panic on
+	// errors of different types.
+	var failed atomic.Pointer[error]
+	fail := func(err error) { failed.CompareAndSwap(nil, &err) }
 	end := time.Now().Add(d)
 	var wg sync.WaitGroup
 	for range 32 {
@@ -35,20 +39,24 @@ func rate(b *testing.B, url string, header map[string]string, d time.Duration) f
 			for time.Now().Before(end) {
 				req, err := http.NewRequest("GET", url, nil)
 				if err != nil {
-					b.Fatal(err)
+					fail(err)
+					return
 				}
 				for k, v := range header {
 					req.Header.Set(k, v)
 				}
 				res, err := tr.RoundTrip(req)
 				if err != nil {
-					failed.Store(err)
+					fail(err)
 					return
 				}
-				io.Copy(io.Discard, res.Body)
+				_, err = io.Copy(io.Discard, res.Body)
 				res.Body.Close()
-				if res.StatusCode != 200 {
-					failed.Store(fmt.Errorf("status %d", res.StatusCode))
+				if err == nil && res.StatusCode != 200 {
+					err = fmt.Errorf("status %d", res.StatusCode)
+				}
+				if err != nil {
+					fail(err)
 					return
 				}
 				n.Add(1)
@@ -56,8 +64,8 @@ func rate(b *testing.B, url string, header map[string]string, d time.Duration) f
 		})
 	}
 	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
-		b.Fatal(err)
+	if err := failed.Load(); err != nil {
+		b.Fatal(*err)
 	}
 	return float64(n.Load()) / d.Seconds()
 }
