@@ -182,21 +182,20 @@ func bareFiber(b *testing.B) string {
 	return "http://" + ln.Addr().String()
 }
 
-func rssMB(b *testing.B, pid int) float64 {
+// rssMB reads a process's resident memory. It returns its error rather
+// than fail the benchmark: the sampler calls it from its own goroutine.
+func rssMB(pid int) (float64, error) {
 	s, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		b.Fatal(err)
+		return 0, err
 	}
 	for _, line := range strings.Split(string(s), "\n") {
 		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
 			kb, err := strconv.ParseFloat(f[1], 64)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return kb / 1024
+			return kb / 1024, err
 		}
 	}
-	return 0
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
 
 func BenchmarkIngestP4(b *testing.B) {
@@ -215,7 +214,10 @@ func BenchmarkIngestP4(b *testing.B) {
 	}
 	// Idle: started, and one banner and one decision served (caches warm).
 	warm(b, base)
-	idle := rssMB(b, srv.Pid())
+	idle, err := rssMB(srv.Pid())
+	if err != nil {
+		b.Fatal(err)
+	}
 	// Warm up both (JIT-free, but caches and connection pools).
 	wrk(b, base, 2*time.Second, "-s", script)
 	ref := bareFiber(b)
@@ -225,6 +227,7 @@ func BenchmarkIngestP4(b *testing.B) {
 	refRun := wrk(b, ref, 10*time.Second, "-s", script)
 	refCPU := cpuSeconds(b, self) - cpu0
 	var peak float64
+	var rssErr error
 	stopRSS := make(chan struct{})
 	var rssDone sync.WaitGroup
 	rssDone.Add(1)
@@ -235,7 +238,12 @@ func BenchmarkIngestP4(b *testing.B) {
 			case <-stopRSS:
 				return
 			case <-time.After(200 * time.Millisecond):
-				peak = max(peak, rssMB(b, srv.Pid()))
+				mb, err := rssMB(srv.Pid())
+				if err != nil {
+					rssErr = err
+					return
+				}
+				peak = max(peak, mb)
 			}
 		}
 	}()
@@ -269,10 +277,16 @@ func BenchmarkIngestP4(b *testing.B) {
 	p50, p99, achieved := paced(b, base, rps/2, 10*time.Second)
 	close(stopRSS)
 	rssDone.Wait()
+	if rssErr != nil {
+		b.Fatal(rssErr)
+	}
 	// What a server keeps 30 s after a peak (a fixed interval, not a wait for
 	// something): the Go runtime returns freed memory to the system gradually.
 	time.Sleep(30 * time.Second)
-	after := rssMB(b, srv.Pid())
+	after, err := rssMB(srv.Pid())
+	if err != nil {
+		b.Fatal(err)
+	}
 	fmt.Printf("\nP4 POST /v1/consents (wrk -t2 -c32 10 s; samtycke a separate process, 201 = fsynced in the spool)\n")
 	refServer, refWrk := perRequest(refCPU, refRun.requests), perRequest(refRun.cpu, refRun.requests)
 	fmt.Printf("  bare Fiber, decode + 204    %9.0f req/s   CPU per request: server %.0f µs, wrk %.0f µs; total %.0f µs\n", refRPS,
