@@ -12,16 +12,21 @@ import (
 	"time"
 
 	"github.com/samtycke/samtycke/server/internal/bundle"
+	"github.com/samtycke/samtycke/server/internal/config"
+	"github.com/samtycke/samtycke/server/internal/ledger"
 	"github.com/samtycke/samtycke/server/internal/manage"
 )
 
 func runExport(ctx context.Context, env *environment, args []string) error {
 	fs := newFlags(env, "export", `Exports a site's consent log for a period as a verifiable bundle (a zip:
-the records as CSV or NDJSON, the configuration versions they reference, the
-batch proofs and public keys, and manifest.json). Check it with
-'samtycke verify FILE'. In CSV, a cell that starts with =, +, -, @, tab, CR or
-a single quote gets a single quote in front, so spreadsheets evaluate nothing.
-The export is written to the audit trail.`)
+the records as CSV or NDJSON, each with its place in its evidence log; per
+log the signed tree head, every leaf of the period with one on either side,
+and the compact ranges that complete the tree; the configuration versions
+the records reference; the published keys; manifest.json). Check it with
+'samtycke verify --trust trusted.json FILE'. In CSV (UTF-8 with a BOM), a cell
+that a spreadsheet would evaluate (=, +, -, @, also after invisible or
+control characters; tab, CR, ') gets a single quote in front. The export is
+written to the audit trail.`)
 	site := fs.String("site", "", "site ID (required)")
 	from := fs.String("from", "", "first day, YYYY-MM-DD (required)")
 	to := fs.String("to", "", "last day, YYYY-MM-DD, inclusive (required)")
@@ -29,6 +34,8 @@ The export is written to the audit trail.`)
 	method := fs.String("method", "", "only decisions made by this method (accept_all, reject_all, custom, withdraw, gpc)")
 	category := fs.String("category", "", "only decisions that granted or refused a category: NAME=granted or NAME=refused")
 	lang := fs.String("lang", "", "only decisions in this language")
+	var since stringList
+	fs.Var(&since, "since", "an earlier head (saved with 'samtycke log sth', or an older bundle) the bundle must prove it extends (repeatable)")
 	out := fs.String("out", "", "file to write (default samtycke-SITE-FROM-TO.zip; - for stdout)")
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
@@ -41,6 +48,30 @@ The export is written to the audit trail.`)
 	q, err := bundle.ParseQuery(*site, *from, *to, *method, *category, *lang, *format)
 	if err != nil {
 		return err
+	}
+	var heads []ledger.Head
+	for _, f := range since {
+		hs, err := readHeads(f)
+		if err != nil {
+			return err
+		}
+		heads = append(heads, hs...)
+	}
+	cfg, err := config.Load(env.getenv)
+	if err != nil {
+		return err
+	}
+	// On the instance, its own heads are the newest truth about its logs:
+	// a bundle must extend them, so a log cut short in ClickHouse fails
+	// here.
+	own, err := ledger.StateHeads(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	for _, h := range own {
+		if s, _, err := ledger.SplitLogID(h.Log); err == nil && s == *site {
+			heads = append(heads, h)
+		}
 	}
 	st, err := openStore(ctx, env)
 	if err != nil {
@@ -68,7 +99,7 @@ The export is written to the audit trail.`)
 		w = f
 	}
 	bar := &progressBar{w: env.stderr, total: total}
-	m, err := bundle.Write(ctx, w, st, q, *format, "samtycke "+version, bar.update)
+	m, err := bundle.Write(ctx, w, st, q, *format, "samtycke "+version, bar.update, heads)
 	bar.finish()
 	if err != nil {
 		return err
@@ -84,6 +115,11 @@ The export is written to the audit trail.`)
 			return err
 		}
 		fmt.Fprintf(env.stderr, "%d records of %s written to %s\n", m.Rows, q.String(), path)
+	}
+	for _, l := range m.Logs {
+		if l.Missing > 0 {
+			fmt.Fprintf(env.stderr, "warning: log %s holds %d records of the period that ClickHouse no longer has although their retention lasts: they were deleted, and the bundle will not verify\n", l.Log, l.Missing)
+		}
 	}
 	return st.AppendAudit(ctx, manage.Event{At: time.Now().UTC(), Site: q.Site, Actor: "cli:" + osUser(), Action: "export",
 		Details: auditDetails(map[string]any{"query": q, "format": *format, "rows": m.Rows})})

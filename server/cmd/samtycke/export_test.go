@@ -44,14 +44,11 @@ func seedProven(t *testing.T, day time.Time, n int) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := ledger.LoadKey(t.TempDir())
+	dataDir := t.TempDir()
+	sink, err := ledger.Open(ctx, st, st, ledger.Options{Dir: dataDir, Instance: "cli", Log: testutil.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PutKey(ctx, key.Published("cli", time.Now())); err != nil {
-		t.Fatal(err)
-	}
-	sink := ledger.NewSink(st, st, key)
 	var recs []consent.Record
 	for i := range n {
 		at := day.Add(time.Duration(i) * time.Second)
@@ -63,7 +60,7 @@ func seedProven(t *testing.T, day time.Time, n int) map[string]string {
 	if err := sink.AppendBatch(ctx, consent.NewBatch("cli", 1, recs)); err != nil {
 		t.Fatal(err)
 	}
-	return map[string]string{"SAMTYCKE_CLICKHOUSE_URL": url, "SAMTYCKE_LOG_LEVEL": "warn"}
+	return map[string]string{"SAMTYCKE_CLICKHOUSE_URL": url, "SAMTYCKE_LOG_LEVEL": "warn", "SAMTYCKE_DATA_DIR": dataDir}
 }
 
 func TestExportVerifyAndOpenInLibreOffice(t *testing.T) {
@@ -77,8 +74,12 @@ func TestExportVerifyAndOpenInLibreOffice(t *testing.T) {
 	if !strings.Contains(stderr, "100%") || !strings.Contains(stderr, "24 records") {
 		t.Errorf("no progress bar on stderr: %q", stderr)
 	}
-	stdout, _, err := runCLI(t, nil, "verify", out)
-	if err != nil || !strings.Contains(stdout, "verifies") {
+	trusted := filepath.Join(dir, "trusted.json")
+	if _, _, err := runCLI(t, vars, "log", "keys", "--out", trusted); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, err := runCLI(t, nil, "verify", "--trust", trusted, out)
+	if err != nil || !strings.Contains(stdout, "verifies.") {
 		t.Fatalf("verify: %v\n%s", err, stdout)
 	}
 	// A byte flipped in the middle of the zip (inside the compressed records).
@@ -91,7 +92,7 @@ func TestExportVerifyAndOpenInLibreOffice(t *testing.T) {
 	if err := os.WriteFile(bad, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := runCLI(t, nil, "verify", bad); err == nil || !strings.Contains(err.Error(), "does NOT verify") {
+	if _, _, err := runCLI(t, nil, "verify", "--trust", trusted, bad); err == nil || !strings.Contains(err.Error(), "does NOT verify") {
 		t.Errorf("verify of a changed bundle: %v", err)
 	}
 	if _, _, err := runCLI(t, vars, "export", "--site", demo.SiteID, "--from", "2026-05-04", "--to", "2026-05-03"); err == nil || !strings.Contains(err.Error(), "before") {
@@ -131,7 +132,7 @@ func TestExportVerifyAndOpenInLibreOffice(t *testing.T) {
 		// Calc shows a quoted cell as its text, the quote included; a
 		// formula would have been replaced by its value (2, 0, …).
 		want := bundleNeutralized(formulas[i%len(formulas)])
-		if got := row[3]; got != want {
+		if got := row[4]; got != want {
 			t.Errorf("row %d: event_id reads back as %q, want the text %q", i+1, got, want)
 		}
 	}

@@ -33,7 +33,8 @@ func commands() []command {
 		{"scan", "check a site's pages in headless Chromium against its configuration", runScan},
 		{"user", "add, list, remove dashboard accounts; change a password", runUser},
 		{"export", "export a site's consent log for a period as a verifiable bundle", runExport},
-		{"verify", "check an export bundle offline: signatures, chain, records, versions", runVerify},
+		{"verify", "check an export bundle offline against trusted keys: heads, leaves, records, versions", runVerify},
+		{"log", "the evidence logs: save trusted keys, save a live head, rotate the key", runLog},
 		{"version", "print the version", func(_ context.Context, env *environment, _ []string) error {
 			fmt.Fprintln(env.stdout, "samtycke", version)
 			return nil
@@ -57,6 +58,9 @@ func main() {
 	defer stop()
 	env := &environment{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr}
 	if err := run(ctx, env, os.Args[1:]); err != nil {
+		if errors.Is(err, errUntrusted) {
+			os.Exit(3)
+		}
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "samtycke:", err)
 		}

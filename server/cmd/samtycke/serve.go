@@ -11,7 +11,16 @@ import (
 )
 
 func runServe(ctx context.Context, env *environment, args []string) error {
-	fs := newFlags(env, "serve", "Serves banners, records consents and (with SAMTYCKE_DEMO=on) the demo site.\nMigrates the schema first. Stops gracefully on SIGINT or SIGTERM.")
+	fs := newFlags(env, "serve", `Serves banners, records consents and (with SAMTYCKE_DEMO=on) the demo site.
+Migrates the schema first. Stops gracefully on SIGINT or SIGTERM.
+
+At start each evidence log of this instance is checked against ClickHouse;
+one that ClickHouse no longer holds as this instance signed it (leaves or
+heads deleted, an old backup restored, the data directory lost) stops the
+start with an error naming it. --new-log LOG then starts that site's log
+anew (LOG~2, …), recorded in the audit trail; auditors see the break.`)
+	var newLogs stringList
+	fs.Var(&newLogs, "new-log", "start this evidence log anew instead of refusing to start (repeatable)")
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
@@ -19,6 +28,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
+	cfg.NewLogs = newLogs
 	log := newLogger(env, cfg)
 	log.Info("starting", "version", version, "config", config.Describe(env.getenv))
 	svc, err := service.New(ctx, cfg, log, version, 60*time.Second)

@@ -20,6 +20,7 @@ import (
 	"github.com/samtycke/samtycke/dashboard"
 	"github.com/samtycke/samtycke/server/internal/apierr"
 	"github.com/samtycke/samtycke/server/internal/auth"
+	"github.com/samtycke/samtycke/server/internal/ledger"
 	"github.com/samtycke/samtycke/server/internal/manage"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
 )
@@ -42,6 +43,10 @@ type Deps struct {
 	// Records reads the consent log back for lookups and exports (issue
 	// 15); nil leaves those routes out.
 	Records Records
+	// OwnHeads gives this instance's newest heads (the ledger's state):
+	// exports must extend them, so a log ClickHouse has cut short is
+	// refused rather than exported as complete. Nil: none.
+	OwnHeads func() []ledger.Head
 }
 
 // Handler serves the dashboard and the management API.

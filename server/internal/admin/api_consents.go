@@ -23,6 +23,7 @@ type Records interface {
 	bundle.Source
 	ConsentHistory(ctx context.Context, site string, consentID uuid.UUID) ([]ledger.Row, error)
 	CountRecords(ctx context.Context, q bundle.Query) (uint64, error)
+	AllHeads(ctx context.Context) ([]ledger.Head, error)
 }
 
 // ConsentHistory is a consent ID's records on a site with the exact
@@ -118,7 +119,15 @@ func (h *Handler) apiExport(c *fiber.Ctx) error {
 		defer cancel()
 		extend := func(uint64) { _ = conn.SetWriteDeadline(time.Now().Add(exportWriteWindow)) }
 		extend(0)
-		m, err := bundle.Write(sctx, &flushing{w: w}, h.Records, q, format, "samtycke", extend)
+		var own []ledger.Head
+		if h.OwnHeads != nil {
+			for _, hd := range h.OwnHeads() {
+				if s, _, err := ledger.SplitLogID(hd.Log); err == nil && s == site {
+					own = append(own, hd)
+				}
+			}
+		}
+		m, err := bundle.Write(sctx, &flushing{w: w}, h.Records, q, format, "samtycke", extend, own)
 		if err == nil {
 			err = w.Flush()
 		}
@@ -150,14 +159,21 @@ func (f *flushing) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// apiKeys: GET /.well-known/samtycke-keys.json, public: every key that has
-// signed batch proofs here.
+// apiKeys: GET /.well-known/samtycke-keys.json, public: every published
+// key with its fingerprint, its logs and when it may sign. The list comes
+// from ClickHouse, so it is a claim: an auditor saves it once (or gets
+// `samtycke log keys` from the operator) and verifies against that copy,
+// never against what the database says later.
 func (h *Handler) apiKeys(c *fiber.Ctx) error {
 	keys, err := h.Records.Keys(ctx(c))
 	if err != nil {
 		return err
 	}
+	heads, err := h.Records.AllHeads(ctx(c))
+	if err != nil {
+		return err
+	}
 	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
 	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
-	return c.JSON(map[string]any{"keys": keys})
+	return c.JSON(map[string]any{"keys": ledger.Describe(keys, heads)})
 }

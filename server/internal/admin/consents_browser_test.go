@@ -26,7 +26,7 @@ func TestConsentsPageInBrowser(t *testing.T) {
 	if n := eval[int](t, ctx, `document.querySelectorAll('[aria-label="Decisions of this consent ID"] tbody tr').length`); n != 3 {
 		t.Errorf("%d decisions shown, want 3", n)
 	}
-	if !strings.Contains(eval[string](t, ctx, `document.body.textContent`), s.svc.LedgerKey.ID) {
+	if !strings.Contains(eval[string](t, ctx, `document.body.textContent`), s.svc.Ledger.Key().ID) {
 		t.Error("the signing key is not listed")
 	}
 	checkAxe(t, ctx, axe, "consents")

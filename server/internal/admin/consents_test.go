@@ -15,6 +15,7 @@ import (
 	"github.com/samtycke/samtycke/server/internal/bundle"
 	"github.com/samtycke/samtycke/server/internal/consent"
 	"github.com/samtycke/samtycke/server/internal/demo"
+	"github.com/samtycke/samtycke/server/internal/ledger"
 	"github.com/samtycke/samtycke/server/internal/manage"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
 )
@@ -70,12 +71,13 @@ func TestLookupAndExportThroughThePipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := bundle.Verify(zr, nil)
+	key := s.svc.Ledger.Key()
+	rep, err := bundle.Verify(zr, bundle.Options{Anchors: ledger.Anchors{ledger.Fingerprint(key.Public): true}})
 	if err != nil {
 		t.Fatalf("the exported bundle does not verify: %v", err)
 	}
-	if rep.Records != 30 || len(rep.Keys) != 1 || rep.Keys[0] != s.svc.LedgerKey.ID {
-		t.Errorf("report %+v, want 30 records signed by %s", rep, s.svc.LedgerKey.ID)
+	if rep.Records != 30 || !rep.Anchored || len(rep.Signers) != 1 || !strings.Contains(rep.Signers[0], key.ID) {
+		t.Errorf("report %+v, want 30 records signed by %s", rep, key.ID)
 	}
 	if r := s.do(t, stranger, "GET", export, nil); r.status != http.StatusNotFound {
 		t.Errorf("an auditor of site-b exports %s: %d, want 404", demo.SiteID, r.status)
@@ -122,7 +124,7 @@ func TestLookupAndExportThroughThePipeline(t *testing.T) {
 	}
 
 	// The public keys, at the well-known URL.
-	if _, body := get(t, s.base+"/.well-known/samtycke-keys.json", ""); !strings.Contains(body, s.svc.LedgerKey.ID) {
+	if _, body := get(t, s.base+"/.well-known/samtycke-keys.json", ""); !strings.Contains(body, s.svc.Ledger.Key().ID) {
 		t.Errorf("well-known keys: %s", body)
 	}
 }

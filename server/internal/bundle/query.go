@@ -19,7 +19,7 @@ import (
 // Query selects a site's records for an export.
 type Query struct {
 	Site     string    `json:"site"`
-	From     time.Time `json:"from"` // recorded_at in [From, To)
+	From     time.Time `json:"from"` // log time in [From, To)
 	To       time.Time `json:"to"`
 	Method   string    `json:"method,omitempty"`
 	Lang     string    `json:"lang,omitempty"`
@@ -31,13 +31,10 @@ type Query struct {
 // that records left out of a batch cannot be told from deleted ones.
 func (q *Query) Filtered() bool { return q.Method != "" || q.Lang != "" || q.Category != "" }
 
-// Match tells whether a row is one the query selects.
-func (q *Query) Match(r *ledger.Row) bool {
-	at, err := time.Parse(ledger.TimeLayout, r.RecordedAt)
-	if err != nil || r.Site != q.Site || at.Before(q.From) || !at.Before(q.To) {
-		return false
-	}
-	if (q.Method != "" && r.Method != q.Method) || (q.Lang != "" && r.Lang != q.Lang) {
+// MatchFilters tells whether a row is one the query's filters select (the
+// period is judged by the log time of the row's leaf, see ledger.Leaf).
+func (q *Query) MatchFilters(r *ledger.Row) bool {
+	if r.Site != q.Site || (q.Method != "" && r.Method != q.Method) || (q.Lang != "" && r.Lang != q.Lang) {
 		return false
 	}
 	if q.Category != "" {
@@ -45,6 +42,11 @@ func (q *Query) Match(r *ledger.Row) bool {
 		return i >= 0 && i < len(r.Granted) && r.Granted[i] == q.Granted
 	}
 	return true
+}
+
+// InPeriod tells whether a log time (Unix ms) lies in [From, To).
+func (q *Query) InPeriod(ms int64) bool {
+	return ms >= q.From.UnixMilli() && ms < q.To.UnixMilli()
 }
 
 // Formats of the records file.

@@ -10,41 +10,89 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/klauspost/compress/flate"
 
 	"github.com/samtycke/samtycke/server/internal/ledger"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
 )
 
-// Source is the consent log with its proofs (ClickHouse).
+// Source is the consent log with its evidence logs (ClickHouse).
 type Source interface {
-	// EachRecord streams the records q selects in export order: recorded_at,
-	// then record ID as text.
-	EachRecord(ctx context.Context, q Query, fn func(ledger.Row) error) error
-	// BatchRecords streams every stored record of one batch, of any site.
-	BatchRecords(ctx context.Context, id uuid.UUID, fn func(ledger.Row) error) error
-	ProofsOf(ctx context.Context, ids []uuid.UUID) ([]ledger.Proof, error)
-	Chain(ctx context.Context, instance string, from, to uint64) ([]ledger.Proof, error)
+	ledger.Nodes
+	// SiteHeads returns the newest head of every log of a site.
+	SiteHeads(ctx context.Context, site string) ([]ledger.Head, error)
+	// LeafRange returns the leaves [begin, end) of log (below size) whose
+	// log time lies in [from, to), and their earliest recorded_at.
+	LeafRange(ctx context.Context, log string, from, to time.Time, size uint64) (begin, end uint64, first time.Time, err error)
+	// EachLeaf streams the leaf data of [begin, end) in order.
+	EachLeaf(ctx context.Context, log string, begin, end uint64, fn func(index uint64, data []byte) error) error
+	// EachRecord streams the stored records of log's leaves [begin, end)
+	// that q's filters select, in leaf order; none is recorded before first.
+	EachRecord(ctx context.Context, q Query, log string, begin, end uint64, first time.Time, fn func(*Record) error) error
 	Keys(ctx context.Context) ([]ledger.PublicKey, error)
 	Version(ctx context.Context, site string, n uint32) (*siteconfig.Version, error)
 }
 
-// Manifest describes a bundle. Files maps every other file to its SHA-256.
+// Record is an exported record: where it is in the evidence log, and the
+// record as hashed into its leaf.
+type Record struct {
+	Log  string
+	Leaf uint64
+	ledger.Row
+}
+
+// Layout is the bundle layout written: the manifest's "bundle".
+const Layout = 2
+
+// Manifest describes a bundle. Everything in it is the exporter's claim;
+// verify checks each claim against the signed data and says which it could
+// not check. Files maps every other file to its SHA-256.
 type Manifest struct {
-	Bundle        int               `json:"bundle"` // this layout's version
-	Tool          string            `json:"tool"`
-	CreatedAt     time.Time         `json:"created_at"`
-	Query         Query             `json:"query"`
-	Format        string            `json:"format"`
-	Rows          uint64            `json:"rows"`
-	FirstRecorded string            `json:"first_recorded_at,omitempty"`
-	LastRecorded  string            `json:"last_recorded_at,omitempty"`
-	Files         map[string]string `json:"files"`
+	Bundle    int               `json:"bundle"`
+	Tool      string            `json:"tool"`
+	CreatedAt time.Time         `json:"created_at"`
+	Query     Query             `json:"query"`
+	Format    string            `json:"format"`
+	Rows      uint64            `json:"rows"`
+	Logs      []LogSummary      `json:"logs"`
+	Files     map[string]string `json:"files"`
+}
+
+// LogSummary is what a bundle holds of one log.
+type LogSummary struct {
+	Log string `json:"log_id"`
+	// Begin and End bound the leaves the bundle holds ([Begin, End)):
+	// those of the period and one on either side where the log goes on.
+	Begin    uint64 `json:"begin"`
+	End      uint64 `json:"end"`
+	Size     uint64 `json:"tree_size"`
+	Exported uint64 `json:"exported"`
+	Expired  uint64 `json:"expired"`  // leaves of the period whose record's retention has passed
+	Filtered uint64 `json:"filtered"` // leaves of the period whose record the filters leave out
+	Missing  uint64 `json:"missing"`  // leaves of the period whose record is gone although it must be kept
+}
+
+// RangeFile is logs/LOG/range.json: the compact ranges left and right of
+// the leaves held, so that with them the signed root can be recomputed.
+type RangeFile struct {
+	Begin uint64   `json:"begin"`
+	End   uint64   `json:"end"`
+	Size  uint64   `json:"tree_size"`
+	Left  []string `json:"left"`  // compact range [0, begin)
+	Right []string `json:"right"` // compact range [end, tree_size)
+}
+
+// ConsistencyFile is logs/LOG/consistency-N.json: proof that the bundle's
+// head extends an earlier head of size N the exporter was given (--since).
+type ConsistencyFile struct {
+	First  uint64   `json:"first"`
+	Second uint64   `json:"second"`
+	Proof  []string `json:"proof"`
 }
 
 // VersionFile is versions/N.json: a configuration version exactly as
@@ -57,68 +105,110 @@ type VersionFile struct {
 	Config      string    `json:"config"`
 }
 
-// leafSize is one leaf in leaves/BATCH.bin: site hash, ms (big-endian), row hash.
-const leafSize = 32 + 8 + 32
+// LogDir is the folder of a log's files in a bundle.
+func LogDir(log string) string { return "logs/" + log + "/" }
+
+// Expired reports whether a leaf's record may be absent at the time of
+// head: its retain_until has passed (the day itself still counts, as the
+// retention job drops rows only after it).
+func Expired(l *ledger.Leaf, head *ledger.Head) bool {
+	day := head.Time().Truncate(24 * time.Hour)
+	return l.RetainUntil.Before(day)
+}
 
 // Write streams the bundle of q to w as a zip, reading records one at a
-// time. progress (may be nil) is told the number of records written so far.
-func Write(ctx context.Context, w io.Writer, src Source, q Query, format, tool string, progress func(uint64)) (*Manifest, error) {
+// time. progress (may be nil) is told the number of records written so
+// far. since are heads the caller saved earlier: the bundle carries proofs
+// that its heads extend them.
+func Write(ctx context.Context, w io.Writer, src Source, q Query, format, tool string, progress func(uint64), since []ledger.Head) (*Manifest, error) {
 	zw := zip.NewWriter(w)
-	// The fastest deflate: an export is bound by CPU, and hashes (leaves)
-	// do not compress anyway.
+	// The fastest deflate: an export is bound by CPU, and hashes do not
+	// compress anyway.
 	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) { return flate.NewWriter(w, flate.BestSpeed) })
-	m := &Manifest{Bundle: 1, Tool: tool, CreatedAt: time.Now().UTC().Truncate(time.Second), Query: q, Format: format, Files: map[string]string{}}
+	m := &Manifest{Bundle: Layout, Tool: tool, CreatedAt: time.Now().UTC().Truncate(time.Second), Query: q, Format: format, Files: map[string]string{}, Logs: []LogSummary{}}
+	heads, err := src.SiteHeads(ctx, q.Site)
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	type logWork struct {
+		head       ledger.Head
+		begin, end uint64 // the period's leaves
+		first      time.Time
+		exported   []bool // by leaf - begin
+	}
+	var logs []*logWork
+	for _, h := range heads {
+		if h.Size == 0 {
+			continue
+		}
+		lw := &logWork{head: h}
+		if lw.begin, lw.end, lw.first, err = src.LeafRange(ctx, h.Log, q.From, q.To, h.Size); err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+		lw.exported = make([]bool, lw.end-lw.begin)
+		logs = append(logs, lw)
+	}
+
 	name := "records." + format
 	f, err := m.create(zw, name)
 	if err != nil {
 		return nil, err
 	}
-	perBatch := map[uuid.UUID]uint32{}
 	versions := map[uint32]bool{}
 	var line, scratch []byte
 	if format == CSV {
-		if _, err := f.Write(writeCSV(nil, csvHeader)); err != nil {
+		if _, err := f.Write(csvPreamble()); err != nil {
 			return nil, err
 		}
 	}
-	err = eachChunk(ctx, src, q, func(r *ledger.Row) error {
-		if id, err := uuid.Parse(r.BatchID); err == nil {
-			perBatch[id]++
+	for _, lw := range logs {
+		if lw.begin == lw.end {
+			continue
 		}
-		versions[r.ConfigVersion] = true
-		if m.Rows == 0 {
-			m.FirstRecorded = r.RecordedAt
+		err = eachChunk(ctx, func(ctx context.Context, fn func(*Record) error) error {
+			return src.EachRecord(ctx, q, lw.head.Log, lw.begin, lw.end, lw.first, fn)
+		}, func(r *Record) error {
+			if r.Leaf < lw.begin || r.Leaf >= lw.end {
+				return fmt.Errorf("log %s: ClickHouse returned record %s for leaf %d, outside [%d, %d)", r.Log, r.RecordID, r.Leaf, lw.begin, lw.end)
+			}
+			if lw.exported[r.Leaf-lw.begin] {
+				return fmt.Errorf("ClickHouse holds two records for leaf %d of %s (one is %s): a row was inserted behind the log's back", r.Leaf, r.Log, r.RecordID)
+			}
+			lw.exported[r.Leaf-lw.begin] = true
+			versions[r.ConfigVersion] = true
+			m.Rows++
+			if progress != nil && m.Rows%10_000 == 0 {
+				progress(m.Rows)
+			}
+			if format == CSV {
+				line = appendRecordCSV(line[:0], r, &scratch)
+			} else {
+				line = append(appendRecordJSON(line[:0], r), '\n')
+			}
+			_, err := f.Write(line)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("export %s: %w", q.String(), err)
 		}
-		m.LastRecorded = r.RecordedAt
-		m.Rows++
-		if progress != nil && m.Rows%10_000 == 0 {
-			progress(m.Rows)
-		}
-		if format == CSV {
-			line = appendRow(line[:0], r, &scratch)
-		} else {
-			line = append(append(line[:0], r.Encode()...), '\n')
-		}
-		_, err := f.Write(line)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("export %s: %w", q.String(), err)
 	}
 	if progress != nil {
 		progress(m.Rows)
 	}
 	m.done(name, f)
 
-	if err := writeProofs(ctx, zw, m, src, perBatch); err != nil {
-		return nil, err
+	sinceOf := map[string][]ledger.Head{}
+	for _, h := range since {
+		sinceOf[h.Log] = append(sinceOf[h.Log], h)
 	}
-	nums := make([]uint32, 0, len(versions))
-	for n := range versions {
-		nums = append(nums, n)
+	for _, lw := range logs {
+		s, err := writeLog(ctx, zw, m, src, q, lw.head, lw.begin, lw.end, lw.exported, sinceOf[lw.head.Log])
+		if err != nil {
+			return nil, err
+		}
+		m.Logs = append(m.Logs, s)
 	}
-	slices.Sort(nums)
-	for _, n := range nums {
+	for _, n := range slices.Sorted(maps.Keys(versions)) {
 		v, err := src.Version(ctx, q.Site, n)
 		if err != nil {
 			return nil, fmt.Errorf("export: version %d: %w", n, err)
@@ -132,7 +222,7 @@ func Write(ctx context.Context, w io.Writer, src Source, q Query, format, tool s
 	if err != nil {
 		return nil, err
 	}
-	if err := m.writeJSON(zw, "keys.json", keys); err != nil {
+	if err := m.writeJSON(zw, "keys.json", ledger.KeysDoc{Keys: keys}); err != nil {
 		return nil, err
 	}
 	mf, err := zw.Create("manifest.json")
@@ -147,87 +237,114 @@ func Write(ctx context.Context, w io.Writer, src Source, q Query, format, tool s
 	return m, zw.Close()
 }
 
-// writeProofs adds proofs.json, each touched instance's chain from its first
-// to its last touched batch, and leaves/BATCH.bin for each batch the export
-// holds only part of (other sites' records, the period's edges, filters).
-func writeProofs(ctx context.Context, zw *zip.Writer, m *Manifest, src Source, perBatch map[uuid.UUID]uint32) error {
-	ids := make([]uuid.UUID, 0, len(perBatch))
-	for id := range perBatch {
-		ids = append(ids, id)
+// writeLog adds one log's files: its head, the leaves of the period with a
+// boundary leaf on either side where the log goes on (their times prove
+// that no leaf of the period lies outside), and the compact ranges around
+// them.
+func writeLog(ctx context.Context, zw *zip.Writer, m *Manifest, src Source, q Query, head ledger.Head, begin, end uint64,
+	exported []bool, since []ledger.Head) (LogSummary, error) {
+	s := LogSummary{Log: head.Log, Begin: begin, End: end, Size: head.Size}
+	if s.Begin > 0 {
+		s.Begin--
 	}
-	slices.SortFunc(ids, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
-	touched, err := src.ProofsOf(ctx, ids)
+	if s.End < head.Size {
+		s.End++
+	}
+	dir := LogDir(head.Log)
+	if err := m.writeJSON(zw, dir+"head.json", head); err != nil {
+		return s, err
+	}
+	left, err := ledger.RangeHashes(ctx, src, head.Log, 0, s.Begin)
+	if err == nil {
+		var right [][]byte
+		if right, err = ledger.RangeHashes(ctx, src, head.Log, s.End, head.Size); err == nil {
+			err = m.writeJSON(zw, dir+"range.json", RangeFile{Begin: s.Begin, End: s.End, Size: head.Size,
+				Left: ledger.HexHashes(left), Right: ledger.HexHashes(right)})
+		}
+	}
 	if err != nil {
-		return err
+		return s, fmt.Errorf("export: log %s: %w", head.Log, err)
 	}
-	span := map[string][2]uint64{}
-	for _, p := range touched {
-		s, ok := span[p.Instance]
-		if !ok {
-			s = [2]uint64{p.Seq, p.Seq}
+	f, err := m.create(zw, dir+"leaves.bin")
+	if err != nil {
+		return s, err
+	}
+	next := s.Begin
+	var buf []byte
+	err = src.EachLeaf(ctx, head.Log, s.Begin, s.End, func(i uint64, data []byte) error {
+		if i != next {
+			return fmt.Errorf("leaf %d is not stored", next)
 		}
-		span[p.Instance] = [2]uint64{min(s[0], p.Seq), max(s[1], p.Seq)}
-		if perBatch[p.BatchID] == p.Rows {
-			continue
-		}
-		name := "leaves/" + p.BatchID.String() + ".bin"
-		f, err := m.create(zw, name)
-		if err != nil {
-			return err
-		}
-		var b [leafSize]byte
-		err = src.BatchRecords(ctx, p.BatchID, func(r ledger.Row) error {
-			l, err := ledger.LeafOf(r)
-			if err != nil {
-				return err
+		next++
+		if i >= begin && i < end && !exported[i-begin] {
+			l, err := ledger.ParseLeaf(data)
+			switch {
+			case err != nil:
+				s.Missing++
+			case Expired(&l, &head):
+				s.Expired++
+			case q.Filtered():
+				s.Filtered++
+			default:
+				s.Missing++
 			}
-			copy(b[:32], l.SiteHash[:])
-			binary.BigEndian.PutUint64(b[32:40], uint64(l.RecordedMs))
-			copy(b[40:], l.RowHash[:])
-			_, err = f.Write(b[:])
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("export: leaves of batch %s: %w", p.BatchID, err)
+		} else if i >= begin && i < end {
+			s.Exported++
 		}
-		m.done(name, f)
+		buf = appendLeafEntry(buf[:0], data)
+		_, err := f.Write(buf)
+		return err
+	})
+	if err == nil && next != s.End {
+		err = fmt.Errorf("leaves %d..%d are not stored", next, s.End-1)
 	}
-	instances := make([]string, 0, len(span))
-	for in := range span {
-		instances = append(instances, in)
+	if err != nil {
+		// The bundle would not verify; an export that cannot be checked
+		// is refused here, with the reason, rather than handed out.
+		return s, fmt.Errorf("export: log %s: %w: ClickHouse has lost or been robbed of leaves of the log", head.Log, err)
 	}
-	slices.Sort(instances)
-	proofs := []ledger.Proof{}
-	for _, in := range instances {
-		c, err := src.Chain(ctx, in, span[in][0], span[in][1])
-		if err != nil {
-			return err
+	m.done(dir+"leaves.bin", f)
+	for _, h := range since {
+		if h.Size > head.Size {
+			return s, fmt.Errorf("export: the earlier head of %s has size %d, ClickHouse's newest only %d: the log was rolled back", h.Log, h.Size, head.Size)
 		}
-		proofs = append(proofs, c...)
+		p, err := ledger.ConsistencyProof(ctx, src, head.Log, h.Size, head.Size)
+		if err != nil {
+			return s, fmt.Errorf("export: consistency of %s from %d: %w", head.Log, h.Size, err)
+		}
+		if err := m.writeJSON(zw, fmt.Sprintf("%sconsistency-%d.json", dir, h.Size), ConsistencyFile{First: h.Size, Second: head.Size, Proof: ledger.HexHashes(p)}); err != nil {
+			return s, err
+		}
 	}
-	return m.writeJSON(zw, "proofs.json", proofs)
+	return s, nil
+}
+
+// appendLeafEntry frames one leaf in leaves.bin: its length (2 bytes,
+// big-endian), then its data.
+func appendLeafEntry(buf, data []byte) []byte {
+	return append(binary.BigEndian.AppendUint16(buf, uint16(len(data))), data...)
 }
 
 // eachChunk reads the records in one goroutine and hands them to fn in
 // another, a chunk at a time, so that reading from ClickHouse and encoding,
 // hashing and compressing overlap. At most a few chunks are in flight.
-func eachChunk(ctx context.Context, src Source, q Query, fn func(*ledger.Row) error) error {
+func eachChunk(ctx context.Context, read func(context.Context, func(*Record) error) error, fn func(*Record) error) error {
 	const size = 512
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	chunks := make(chan []ledger.Row, 4)
-	read := make(chan error, 1)
+	chunks := make(chan []Record, 4)
+	done := make(chan error, 1)
 	go func() {
 		defer close(chunks)
-		chunk := make([]ledger.Row, 0, size)
-		err := src.EachRecord(ctx, q, func(r ledger.Row) error {
-			if chunk = append(chunk, r); len(chunk) == size {
+		chunk := make([]Record, 0, size)
+		err := read(ctx, func(r *Record) error {
+			if chunk = append(chunk, *r); len(chunk) == size {
 				select {
 				case chunks <- chunk:
 				case <-ctx.Done():
 					return ctx.Err()
 				}
-				chunk = make([]ledger.Row, 0, size)
+				chunk = make([]Record, 0, size)
 			}
 			return nil
 		})
@@ -238,7 +355,7 @@ func eachChunk(ctx context.Context, src Source, q Query, fn func(*ledger.Row) er
 				err = ctx.Err()
 			}
 		}
-		read <- err
+		done <- err
 	}()
 	for chunk := range chunks {
 		for i := range chunk {
@@ -246,12 +363,12 @@ func eachChunk(ctx context.Context, src Source, q Query, fn func(*ledger.Row) er
 				cancel()
 				for range chunks { // let the reader finish
 				}
-				<-read
+				<-done
 				return err
 			}
 		}
 	}
-	return <-read
+	return <-done
 }
 
 // countWriter hashes what goes into one zip entry.

@@ -33,6 +33,11 @@ type Config struct {
 	// SpoolMaxBytes is the disk budget of consents not yet shipped to
 	// ClickHouse; past it, ingest answers 503 rather than fill the disk.
 	SpoolMaxBytes int64
+	// NewLogs are evidence logs the operator lets this instance start anew
+	// (samtycke serve --new-log), because ClickHouse no longer holds them as
+	// this instance signed them. Not an environment setting on purpose: it
+	// is a decision for one start, not a standing configuration.
+	NewLogs []string
 }
 
 // RedisEnabled reports whether a Redis server is configured.

@@ -63,6 +63,15 @@ type Batch struct {
 	Instance string // the spool's owner: one server instance
 	Seq      uint64 // 1, 2, … per instance
 	Records  []Record
+	// Positions, parallel to Records, say where each record is a leaf of
+	// the ledger (package ledger sets them before the rows are stored).
+	Positions []LogPos
+}
+
+// LogPos is a record's place in the ledger: its log and leaf index.
+type LogPos struct {
+	Log  string
+	Leaf uint64
 }
 
 // batchSpace is the UUID namespace of batch IDs.

@@ -9,10 +9,12 @@
 // The index by consent ID (consent_by_id) goes the same way, so no consent
 // ID or time of a decision outlives its row.
 //
-// When a site shortens its retention, rows it recorded under the longer one
-// are deleted too (an ALTER … DELETE mutation, run only when such rows
-// exist). When it lengthens it, rows already recorded keep the term they
-// were recorded with; only new rows get the longer one.
+// A row keeps the term it was recorded with, whatever the site's retention
+// becomes later: each record's leaf in the evidence log commits to its
+// retain_until, which is what lets an auditor tell a record that expired
+// from one that was deleted (package ledger). A shortened retention thus
+// applies to decisions recorded from then on; an editor cannot empty the
+// log of past decisions by publishing a short one.
 //
 // The job runs hourly on one instance at a time (a lock in the shared
 // cache). Without Redis, or while it is down, each instance may run it: both
@@ -21,31 +23,21 @@ package retention
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/samtycke/samtycke/server/internal/cache"
-	"github.com/samtycke/samtycke/server/internal/siteconfig"
 )
 
 // Store is the consent log's side of retention.
 type Store interface {
 	ExpiredPartitions(ctx context.Context, day time.Time) ([]string, error)
 	DropPartition(ctx context.Context, partition string) error
-	LoggedSites(ctx context.Context) ([]string, error)
-	DeleteRecordedBefore(ctx context.Context, site string, cutoff, today time.Time) (uint64, error)
-}
-
-// Versions gives each site's current configuration.
-type Versions interface {
-	Current(ctx context.Context, site string) (*siteconfig.Version, error)
 }
 
 // Job is the retention job.
 type Job struct {
 	Store    Store
-	Versions Versions
 	Lock     cache.Cache
 	Instance string
 	Log      *slog.Logger
@@ -54,10 +46,8 @@ type Job struct {
 
 // Report says what one run did.
 type Report struct {
-	Skipped    bool     // another instance holds the lock
-	Dropped    []string // partitions (YYYYMM)
-	Deleted    uint64   // rows deleted for shortened retentions
-	SiteErrors int
+	Skipped bool     // another instance holds the lock
+	Dropped []string // partitions (YYYYMM)
 }
 
 const lockKey = "lock:retention"
@@ -90,32 +80,8 @@ func (j *Job) RunOnce(ctx context.Context) (Report, error) {
 		}
 		r.Dropped = append(r.Dropped, p)
 	}
-	sites, err := j.Store.LoggedSites(ctx)
-	if err != nil {
-		return r, err
-	}
-	for _, site := range sites {
-		v, err := j.Versions.Current(ctx, site)
-		if errors.Is(err, siteconfig.ErrNotFound) {
-			continue // a removed site keeps the terms its rows were recorded with
-		}
-		if err != nil {
-			r.SiteErrors++
-			j.Log.Warn("retention: no configuration for a site", "site", site, "err", err)
-			continue
-		}
-		// A record made before cutoff is past the site's current retention.
-		cutoff := today.AddDate(0, -v.Config.Consent.RetentionMonths, 0)
-		n, err := j.Store.DeleteRecordedBefore(ctx, site, cutoff, today)
-		if err != nil {
-			r.SiteErrors++
-			j.Log.Warn("retention: deleting rows past a shortened retention failed", "site", site, "err", err)
-			continue
-		}
-		r.Deleted += n
-	}
-	if len(r.Dropped) > 0 || r.Deleted > 0 {
-		j.Log.Info("retention enforced", "dropped_partitions", r.Dropped, "deleted_rows", r.Deleted)
+	if len(r.Dropped) > 0 {
+		j.Log.Info("retention enforced", "dropped_partitions", r.Dropped)
 	}
 	return r, nil
 }

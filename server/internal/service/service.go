@@ -8,6 +8,7 @@ package service
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,11 +51,12 @@ type Service struct {
 	Cache    cache.Cache
 	instance string
 	Manager  *manage.Manager
-	// LedgerKey signs this instance's batch proofs.
-	LedgerKey *ledger.Key
-	App       *fiber.App
-	log       *slog.Logger
-	closers   []func() error
+	// Ledger appends every shipped record to its site's evidence log and
+	// signs the heads.
+	Ledger  *ledger.Writer
+	App     *fiber.App
+	log     *slog.Logger
+	closers []func() error
 }
 
 // New connects to the services, migrates the schema and builds the app.
@@ -117,16 +119,24 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	if err != nil {
 		return nil, err
 	}
-	// Tamper evidence (issue 15): each batch's proof is stored right after
-	// its rows, before the shipper's checkpoint.
-	s.LedgerKey, err = ledger.LoadKey(cfg.DataDir)
+	// Every batch goes through the ledger: leaves, rows, signed heads, then
+	// the shipper's checkpoint. Open refuses to start a log that ClickHouse
+	// no longer holds as this instance signed it.
+	s.Ledger, err = ledger.Open(ctx, st, st, ledger.Options{Dir: cfg.DataDir, Instance: s.instance, NewLogs: cfg.NewLogs, Log: log})
 	if err != nil {
 		return nil, err
 	}
-	if err := st.PutKey(ctx, s.LedgerKey.Published(s.instance, time.Now())); err != nil {
-		return nil, err
+	for _, started := range s.Ledger.Started() {
+		details, err := json.Marshal(started)
+		if err != nil {
+			return nil, err
+		}
+		if err := st.AppendAudit(ctx, manage.Event{At: time.Now().UTC(), Site: started.Site, Actor: "instance:" + s.instance,
+			Action: "ledger.new_log", Details: string(details)}); err != nil {
+			return nil, err
+		}
 	}
-	s.Shipper, err = shipper.New(s.Spool, ledger.NewSink(st, st, s.LedgerKey), shipper.Options{Instance: s.instance, Dir: dir, Log: log, OnBatch: pm.shipped})
+	s.Shipper, err = shipper.New(s.Spool, s.Ledger, shipper.Options{Instance: s.instance, Dir: dir, Log: log, OnBatch: pm.shipped})
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +172,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 		return nil, err
 	}
 	adm, err := admin.New(admin.Deps{Manager: s.Manager, Sessions: sessions, Preview: b, PublicBase: cfg.PublicBase(), Log: log,
-		Records: st})
+		Records: st, OwnHeads: s.Ledger.Heads})
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +182,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	s.App, err = web.New(web.Deps{Config: cfg, Log: log, Versions: s.Versions, Banner: b,
 		Spool: s.Spool, Events: events, Cache: kv,
 		Checks: checks, Registry: reg, Version: version, Admin: adm,
-		History: st})
+		History: st, Logs: st})
 	if err != nil {
 		return nil, err
 	}
@@ -191,12 +201,17 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		defer close(shipped)
 		s.Shipper.Run(shipCtx)
 	}()
-	retain := &retention.Job{Store: s.Store, Versions: s.Versions, Lock: s.Cache, Instance: s.instance,
+	retain := &retention.Job{Store: s.Store, Lock: s.Cache, Instance: s.instance,
 		Log: s.log.With("component", "retention"), Now: time.Now}
 	retained := make(chan struct{})
 	go func() {
 		defer close(retained)
 		retain.Run(shipCtx, time.Hour)
+	}()
+	refreshed := make(chan struct{})
+	go func() {
+		defer close(refreshed)
+		s.refreshHeads(shipCtx)
 	}()
 	served := make(chan error, 1)
 	go func() { served <- s.App.Listener(web.Lingering(ln)) }()
@@ -212,6 +227,7 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	stopShipping()
 	<-shipped
 	<-retained
+	<-refreshed
 	flushCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if e := s.Shipper.Flush(flushCtx); e != nil {
@@ -219,6 +235,27 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.log.Info("stopped")
 	return err
+}
+
+// HeadMaxAge is how old a log's newest head may grow before the instance
+// signs it again: a bundle's head then tells within this how recent its
+// view of each log is (docs/tamper-evidence.md).
+const HeadMaxAge = time.Hour
+
+// refreshHeads re-signs old heads until ctx ends.
+func (s *Service) refreshHeads(ctx context.Context) {
+	t := time.NewTicker(HeadMaxAge / 6)
+	defer t.Stop()
+	for {
+		if err := s.Ledger.Refresh(ctx, HeadMaxAge); err != nil && ctx.Err() == nil {
+			s.log.Warn("signing fresh tree heads failed; retried shortly", "err", err)
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // spoolReady fails when the spool refuses decisions, or is about to: past

@@ -25,6 +25,15 @@ func (s *server) routes(app *fiber.App) {
 		app.Get("/v1/consents/:consent_id", s.getConsentHistory)
 	}
 
+	// The evidence logs: hashes and signed heads, for anyone to check
+	// (package ledger). Log IDs hold "@" and "~", which routes take as is.
+	if s.Logs != nil {
+		app.Get("/v1/logs", s.getLogs)
+		app.Get("/v1/logs/:log/sth", s.getLogHead)
+		app.Get("/v1/logs/:log/consistency", s.getLogConsistency)
+		app.Get("/v1/logs/:log/inclusion", s.getLogInclusion)
+	}
+
 	// Cookie notice and the embeddable declaration (issue 13). Public: the
 	// .json forms answer any origin. ".json" routes come first, as :n would
 	// match "3.json".

@@ -60,6 +60,9 @@ type Deps struct {
 	// History serves visitors their own decisions by consent ID (issue
 	// 15). Nil leaves the route out.
 	History History
+
+	// Logs serves the evidence logs' public routes. Nil leaves them out.
+	Logs Logs
 }
 
 // requestTimeout bounds the work of every handler (and so every ClickHouse

@@ -20,30 +20,34 @@ var _ consent.Sink = (*Store)(nil)
 // migrated table, so a column cannot be forgotten on either side.
 var consentColumns = []struct {
 	name  string
-	value func(b *consent.Batch, r *consent.Record) any
+	value func(b *consent.Batch, r *consent.Record, p consent.LogPos) any
 }{
-	{"record_id", func(_ *consent.Batch, r *consent.Record) any { return r.RecordID }},
-	{"consent_id", func(_ *consent.Batch, r *consent.Record) any { return r.ConsentID }},
-	{"event_id", func(_ *consent.Batch, r *consent.Record) any { return r.EventID }},
-	{"batch_id", func(b *consent.Batch, _ *consent.Record) any { return b.ID }},
-	{"site", func(_ *consent.Batch, r *consent.Record) any { return r.Site }},
-	{"recorded_at", func(_ *consent.Batch, r *consent.Record) any { return r.RecordedAt }},
-	{"recorded_ms", func(_ *consent.Batch, r *consent.Record) any { return uint16(r.RecordedAt.Nanosecond() / 1e6) }},
-	{"config_version", func(_ *consent.Batch, r *consent.Record) any { return r.ConfigVersion }},
-	{"config_hash", func(_ *consent.Batch, r *consent.Record) any { return r.ConfigHash }},
-	{"lang", func(_ *consent.Batch, r *consent.Record) any { return r.Lang }},
-	{"categories", func(_ *consent.Batch, r *consent.Record) any { return r.Categories }},
-	{"granted", func(_ *consent.Batch, r *consent.Record) any { return boolsToUint8(r.Granted) }},
-	{"method", func(_ *consent.Batch, r *consent.Record) any { return r.Method }},
-	{"source", func(_ *consent.Batch, r *consent.Record) any { return r.Source }},
-	{"gpc", func(_ *consent.Batch, r *consent.Record) any { return boolToUint8(r.GPC) }},
-	{"ua_browser", func(_ *consent.Batch, r *consent.Record) any { return r.UA.Browser }},
-	{"ua_os", func(_ *consent.Batch, r *consent.Record) any { return r.UA.OS }},
-	{"ua_device", func(_ *consent.Batch, r *consent.Record) any { return r.UA.Device }},
-	{"ip_prefix", func(_ *consent.Batch, r *consent.Record) any { return r.IPPrefix }},
-	{"page_origin", func(_ *consent.Batch, r *consent.Record) any { return r.PageOrigin }},
-	{"page_path", func(_ *consent.Batch, r *consent.Record) any { return r.PagePath }},
-	{"retain_until", func(_ *consent.Batch, r *consent.Record) any { return r.RetainUntil }},
+	{"record_id", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any { return r.RecordID }},
+	{"consent_id", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any { return r.ConsentID }},
+	{"event_id", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any { return r.EventID }},
+	{"batch_id", func(b *consent.Batch, _ *consent.Record, _ consent.LogPos) any { return b.ID }},
+	{"log_id", func(_ *consent.Batch, _ *consent.Record, p consent.LogPos) any { return p.Log }},
+	{"leaf_index", func(_ *consent.Batch, _ *consent.Record, p consent.LogPos) any { return p.Leaf }},
+	{"site", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any { return r.Site }},
+	{"recorded_at", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any { return r.RecordedAt }},
+	{"recorded_ms", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any {
+		return uint16(r.RecordedAt.Nanosecond() / 1e6)
+	}},
+	{"config_version", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any { return r.ConfigVersion }},
+	{"config_hash", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any { return r.ConfigHash }},
+	{"lang", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any { return r.Lang }},
+	{"categories", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any { return r.Categories }},
+	{"granted", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any { return boolsToUint8(r.Granted) }},
+	{"method", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any { return r.Method }},
+	{"source", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any { return r.Source }},
+	{"gpc", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any { return boolToUint8(r.GPC) }},
+	{"ua_browser", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any { return r.UA.Browser }},
+	{"ua_os", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any { return r.UA.OS }},
+	{"ua_device", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any { return r.UA.Device }},
+	{"ip_prefix", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any { return r.IPPrefix }},
+	{"page_origin", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any { return r.PageOrigin }},
+	{"page_path", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any { return r.PagePath }},
+	{"retain_until", func(_ *consent.Batch, r *consent.Record, _ consent.LogPos) any { return r.RetainUntil }},
 }
 
 var insertConsents = func() string {
@@ -120,8 +124,12 @@ func (s *Store) insertRows(ctx context.Context, b *consent.Batch) error {
 	}
 	row := make([]any, len(consentColumns))
 	for i := range b.Records {
+		var p consent.LogPos
+		if i < len(b.Positions) {
+			p = b.Positions[i]
+		}
 		for j, c := range consentColumns {
-			row[j] = c.value(b, &b.Records[i])
+			row[j] = c.value(b, &b.Records[i], p)
 		}
 		if err := pb.Append(row...); err != nil {
 			pb.Abort()

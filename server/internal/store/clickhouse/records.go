@@ -16,9 +16,12 @@ import (
 
 var _ bundle.Source = (*Store)(nil)
 
-func where(q *bundle.Query) (string, []any) {
-	w := []string{"site = ?", "recorded_at >= ?", "recorded_at < ?"}
-	args := []any{q.Site, q.From.UTC(), q.To.UTC()}
+// where selects the stored records of log's leaves [begin, end) that q's
+// filters select. recorded_at bounds the search by the table's sort key: a
+// leaf's log time is never before its record's recorded_at.
+func where(q *bundle.Query, log string, begin, end uint64, first time.Time) (string, []any) {
+	w := []string{"site = ?", "recorded_at >= ?", "recorded_at < ?", "log_id = ?", "leaf_index >= ?", "leaf_index < ?"}
+	args := []any{q.Site, first.UTC().Truncate(time.Second), q.To.UTC(), log, begin, end}
 	if q.Method != "" {
 		w = append(w, "method = ?")
 		args = append(args, q.Method)
@@ -38,7 +41,7 @@ func where(q *bundle.Query) (string, []any) {
 // already as the text the export writes (ClickHouse formats a million
 // UUIDs and times faster than Go can scan and format them). The arrays come
 // joined by commas (category IDs are [a-z0-9_]).
-var recordFields = []string{"toString(batch_id)", "toString(record_id)", "toString(consent_id)", "event_id", "CAST(site AS String)",
+var recordFields = []string{"log_id", "toString(record_id)", "toString(consent_id)", "event_id", "CAST(site AS String)",
 	"concat(formatDateTime(recorded_at, '%Y-%m-%dT%H:%M:%S'), '.', substring(toString(1000 + recorded_ms), 2, 3), 'Z')",
 	"config_hash", "CAST(lang AS String)", "arrayStringConcat(categories, ',')",
 	"arrayStringConcat(arrayMap(g -> toString(g), granted), ',')", "toString(method)", "toString(source)",
@@ -54,56 +57,42 @@ var recordColumns = func() string {
 	for i, f := range recordFields {
 		parts[i] = "toString(length(" + f + ")), ':', " + f
 	}
-	return "concat(" + strings.Join(parts, ", ") + "), config_version, gpc"
+	return "concat(" + strings.Join(parts, ", ") + "), leaf_index, config_version, gpc"
 }()
 
-// recordOrder is the order of an export: by time, then record ID as text
-// (ClickHouse sorts UUIDs by their halves, not as text).
+// recordOrder is the order of a consent ID's history: by time, then record
+// ID as text (ClickHouse sorts UUIDs by their halves, not as text).
 const recordOrder = " ORDER BY recorded_at, recorded_ms, toString(record_id)"
 
-// ExportSQL is the query of an export with its arguments, the fields as
+// ExportSQL is the query of one log's part of an export, the fields as
 // columns of their own: what the P5 benchmark has clickhouse-client run for
 // comparison (EachRecord reads the same rows as recordColumns).
-func ExportSQL(q bundle.Query) (string, []any) {
-	return exportSQL(q, strings.Join(recordFields, ", ")+", config_version, gpc")
+func ExportSQL(q bundle.Query, log string, begin, end uint64, first time.Time) (string, []any) {
+	return exportSQL(q, log, begin, end, first, strings.Join(recordFields, ", ")+", leaf_index, config_version, gpc")
 }
 
-func exportSQL(q bundle.Query, columns string) (string, []any) {
-	w, args := where(&q)
-	return "SELECT " + columns + " FROM consent_log FINAL WHERE " + w + recordOrder, args
+func exportSQL(q bundle.Query, log string, begin, end uint64, first time.Time, columns string) (string, []any) {
+	w, args := where(&q, log, begin, end, first)
+	return "SELECT " + columns + " FROM consent_log FINAL WHERE " + w + " ORDER BY leaf_index", args
 }
 
-// CountRecords counts what EachRecord would return, for progress: without
-// FINAL, so a batch whose copies are not merged yet may count twice.
+// CountRecords counts a site's records of a period by their recorded_at,
+// for an export's progress (an estimate: without FINAL, and the period is
+// judged by log time in the export).
 func (s *Store) CountRecords(ctx context.Context, q bundle.Query) (uint64, error) {
-	w, args := where(&q)
 	var n uint64
-	if err := s.conn.QueryRow(ctx, "SELECT count() FROM consent_log WHERE "+w, args...).Scan(&n); err != nil {
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM consent_log WHERE site = ? AND recorded_at >= ? AND recorded_at < ?", q.Site, q.From.UTC(), q.To.UTC()).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count records: %w", err)
 	}
 	return n, nil
 }
 
-// EachRecord streams the records q selects to fn, one at a time, in export
-// order; FINAL folds the copies of a batch shipped twice.
-func (s *Store) EachRecord(ctx context.Context, q bundle.Query, fn func(ledger.Row) error) error {
-	sql, args := exportSQL(q, recordColumns)
+// EachRecord streams the records of log's leaves [begin, end) that q's
+// filters select, in leaf order; FINAL folds the copies of a batch shipped
+// twice.
+func (s *Store) EachRecord(ctx context.Context, q bundle.Query, log string, begin, end uint64, first time.Time, fn func(*bundle.Record) error) error {
+	sql, args := exportSQL(q, log, begin, end, first, recordColumns)
 	return s.eachRow(ctx, sql, args, fn)
-}
-
-// BatchRecords streams every record of one batch (of any site).
-func (s *Store) BatchRecords(ctx context.Context, id uuid.UUID, fn func(ledger.Row) error) error {
-	var first, last time.Time
-	var n uint64
-	if err := s.conn.QueryRow(ctx, "SELECT min(first_recorded_at), max(last_recorded_at), count() FROM consent_batches WHERE batch_id = ?", id).
-		Scan(&first, &last, &n); err != nil {
-		return fmt.Errorf("batch %s: %w", id, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("batch %s: not in consent_batches", id)
-	}
-	return s.eachRow(ctx, "SELECT "+recordColumns+" FROM consent_log FINAL WHERE recorded_at >= ? AND recorded_at <= ? AND batch_id = ?"+recordOrder,
-		[]any{first.Truncate(time.Second), last, id}, fn)
 }
 
 // ConsentHistory returns every record of one consent ID on a site, oldest
@@ -138,11 +127,11 @@ func (s *Store) ConsentHistory(ctx context.Context, site string, consentID uuid.
 	// shipped twice are identical rows, adjacent in this order, and are
 	// skipped here.
 	err = s.eachRow(ctx, "SELECT "+recordColumns+" FROM consent_log WHERE site = ? AND recorded_at IN (?"+
-		strings.Repeat(", ?", len(times)-1)+") AND consent_id = ?"+recordOrder, args, func(r ledger.Row) error {
+		strings.Repeat(", ?", len(times)-1)+") AND consent_id = ?"+recordOrder, args, func(r *bundle.Record) error {
 		if n := len(out); n > 0 && out[n-1].RecordID == r.RecordID {
 			return nil
 		}
-		out = append(out, r)
+		out = append(out, r.Row)
 		return nil
 	})
 	return out, err
@@ -152,7 +141,7 @@ func (s *Store) ConsentHistory(ctx context.Context, site string, consentID uuid.
 // memory a streamed read holds (the driver buffers a few blocks).
 const exportBlockRows = 4096
 
-func (s *Store) eachRow(ctx context.Context, sql string, args []any, fn func(ledger.Row) error) error {
+func (s *Store) eachRow(ctx context.Context, sql string, args []any, fn func(*bundle.Record) error) error {
 	ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{"max_block_size": exportBlockRows}))
 	rows, err := s.conn.Query(ctx, sql, args...)
 	if err != nil {
@@ -160,26 +149,23 @@ func (s *Store) eachRow(ctx context.Context, sql string, args []any, fn func(led
 	}
 	defer rows.Close()
 	var (
-		r                   ledger.Row
+		r                   bundle.Record
 		text, cats, granted string
 		gpc                 uint8
 	)
-	fields := []*string{&r.BatchID, &r.RecordID, &r.ConsentID, &r.EventID, &r.Site, &r.RecordedAt, &r.ConfigHash, &r.Lang,
+	fields := []*string{&r.Log, &r.RecordID, &r.ConsentID, &r.EventID, &r.Site, &r.RecordedAt, &r.ConfigHash, &r.Lang,
 		&cats, &granted, &r.Method, &r.Source, &r.UABrowser, &r.UAOS, &r.UADevice, &r.IPPrefix, &r.PageOrigin, &r.PagePath,
 		&r.RetainUntil}
 	for rows.Next() {
-		if err := rows.Scan(&text, &r.ConfigVersion, &gpc); err != nil {
+		if err := rows.Scan(&text, &r.Leaf, &r.ConfigVersion, &gpc); err != nil {
 			return fmt.Errorf("read records: %w", err)
 		}
 		if err := splitFields(text, fields); err != nil {
 			return fmt.Errorf("read records: %w", err)
 		}
-		if r.BatchID == nilUUID {
-			r.BatchID = "" // rows written before batches had IDs
-		}
 		r.GPC = gpc == 1
 		r.Categories, r.Granted = splitChoices(cats, granted)
-		if err := fn(r); err != nil {
+		if err := fn(&r); err != nil {
 			return err
 		}
 	}
@@ -206,8 +192,6 @@ func (s *Store) SampleConsentIDs(ctx context.Context, site string, n int) ([]uui
 	}
 	return out, rows.Err()
 }
-
-const nilUUID = "00000000-0000-0000-0000-000000000000"
 
 // splitFields cuts a row read as recordColumns into its fields: substrings
 // of s, so no copies.
