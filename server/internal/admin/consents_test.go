@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -39,6 +40,7 @@ func TestLookupAndExportThroughThePipeline(t *testing.T) {
 	path := "/v1/sites/" + demo.SiteID + "/consents/" + visitor.String()
 	h := decode[struct {
 		Records []struct {
+			RecordID  string `json:"record_id"`
 			ConsentID string `json:"consent_id"`
 			IPPrefix  string `json:"ip_prefix"`
 		}
@@ -123,9 +125,66 @@ func TestLookupAndExportThroughThePipeline(t *testing.T) {
 		t.Errorf("a bad consent ID: %d, want 400", res.StatusCode)
 	}
 
-	// The public keys, at the well-known URL.
-	if _, body := get(t, s.base+"/.well-known/samtycke-keys.json", ""); !strings.Contains(body, s.svc.Ledger.Key().ID) {
+	// The public keys, at the well-known URL, each with its fingerprint and
+	// logs.
+	if _, body := get(t, s.base+"/.well-known/samtycke-keys.json", ""); !strings.Contains(body, key.ID) ||
+		!strings.Contains(body, ledger.Fingerprint(key.Public)) || !strings.Contains(body, `"logs":["`+demo.SiteID+"@") {
 		t.Errorf("well-known keys: %s", body)
+	}
+
+	// The evidence log's public routes: the newest head verifies with the
+	// instance's key, and a record's audit path leads to its root.
+	res, body = get(t, s.base+"/v1/logs", "")
+	var logs struct {
+		Logs []struct {
+			Log  string      `json:"log_id"`
+			Head ledger.Head `json:"head"`
+		} `json:"logs"`
+	}
+	if err := json.Unmarshal([]byte(body), &logs); err != nil || res.Header.Get("Access-Control-Allow-Origin") != "*" || len(logs.Logs) != 1 {
+		t.Fatalf("/v1/logs: %v %v %s", err, res.Header, body)
+	}
+	head := logs.Logs[0].Head
+	ring := ledger.NewKeyring([]ledger.PublicKey{key.Published(head.Log[len(demo.SiteID)+1:], time.Now())}, ledger.Anchors{ledger.Fingerprint(key.Public): true})
+	if _, err := ring.CheckHead(&head); err != nil {
+		t.Fatalf("/v1/logs head: %v", err)
+	}
+	logURL := s.base + "/v1/logs/" + head.Log
+	res, body = get(t, logURL+"/inclusion?record_id="+h.Records[0].RecordID, "")
+	var incl struct {
+		Index uint64   `json:"leaf_index"`
+		Leaf  string   `json:"leaf_hash"`
+		Size  uint64   `json:"tree_size"`
+		Path  []string `json:"audit_path"`
+	}
+	if err := json.Unmarshal([]byte(body), &incl); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("inclusion: %d %v %s", res.StatusCode, err, body)
+	}
+	audit, err := ledger.ParseHashes(incl.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ledger.ParseHashes([]string{incl.Leaf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := head.RootHash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ledger.VerifyInclusion(incl.Index, incl.Size, [32]byte(leaf[0]), audit, root); err != nil || incl.Size != head.Size {
+		t.Errorf("the audit path of %s does not lead to the head: %v", h.Records[0].RecordID, err)
+	}
+	for route, want := range map[string]int{
+		"/sth": http.StatusOK, "/consistency?first=1": http.StatusOK, "/consistency?first=2&second=1": http.StatusBadRequest,
+		"/inclusion?record_id=" + uuid.NewString(): http.StatusNotFound, "/inclusion": http.StatusBadRequest,
+	} {
+		if res, body := get(t, logURL+route, ""); res.StatusCode != want {
+			t.Errorf("%s: %d, want %d: %s", route, res.StatusCode, want, body)
+		}
+	}
+	if res, _ := get(t, s.base+"/v1/logs/nobody@nowhere/sth", ""); res.StatusCode != http.StatusNotFound {
+		t.Errorf("an unknown log: %d, want 404", res.StatusCode)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/samtycke/samtycke/server/internal/consent"
+	"github.com/samtycke/samtycke/server/internal/ledger"
 )
 
 // getConsents: the auditors' page. A consent ID looks one visitor up (and
@@ -29,7 +30,11 @@ func (h *Handler) getConsents(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	data["Keys"] = keys
+	heads, err := h.Records.AllHeads(ctx(c))
+	if err != nil {
+		return err
+	}
+	data["Keys"] = ledger.Describe(keys, heads)
 	v.Data = data
 	return h.render(c, "consents", v)
 }

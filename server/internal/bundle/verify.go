@@ -153,6 +153,9 @@ func Verify(zr *zip.Reader, opt Options) (*Report, error) {
 		}
 	}
 	for _, h := range opt.Since {
+		if site, _, err := ledger.SplitLogID(h.Log); err != nil || site != m.Query.Site {
+			continue // a head saved of every log (log sth): other sites' are not this bundle's to extend
+		}
 		if _, err := ring.CheckHead(&h); err != nil {
 			return nil, fmt.Errorf("earlier head: %w", err)
 		}
@@ -286,6 +289,9 @@ func expectedFile(name, format string, logs map[string]*LogSummary) bool {
 		return ok && err == nil
 	case strings.HasPrefix(name, "logs/"):
 		i := strings.LastIndexByte(name, '/')
+		if i < len("logs/") {
+			return false
+		}
 		log, file := name[len("logs/"):i], name[i+1:]
 		if logs[log] == nil {
 			return false

@@ -40,6 +40,9 @@ type LogState struct {
 	// StartedAfter names the log this one replaced, when it was started
 	// anew because the old one could not be continued.
 	StartedAfter string `json:"started_after,omitempty"`
+	// ReplacedBy names the log that took this one's place: it is no longer
+	// appended to, checked at start, or offered as a head to extend.
+	ReplacedBy string `json:"replaced_by,omitempty"`
 }
 
 func readState(dir string) (*State, error) {
@@ -139,7 +142,7 @@ func StateHeads(dir string) ([]Head, error) {
 	}
 	var out []Head
 	for _, id := range slices.Sorted(maps.Keys(s.Logs)) {
-		if ls := s.Logs[id]; ls.Size > 0 {
+		if ls := s.Logs[id]; ls.Size > 0 && ls.ReplacedBy == "" {
 			out = append(out, ls.Head)
 		}
 	}

@@ -165,6 +165,9 @@ func Open(ctx context.Context, next consent.Sink, st Store, opt Options) (*Write
 			continue
 		}
 		ls := state.Logs[id]
+		if ls != nil && ls.ReplacedBy != "" {
+			continue // started anew earlier: what ClickHouse holds of it is history
+		}
 		if ls == nil {
 			refuse(id, fmt.Sprintf("ClickHouse holds it (size %d, signed %s) but this instance's %s does not: refusing to start it again from zero", h.Size, h.Time().Format(time.RFC3339), StateFile))
 			continue
@@ -174,7 +177,7 @@ func Open(ctx context.Context, next consent.Sink, st Store, opt Options) (*Write
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(state.Logs)) {
-		if _, ok := stored[id]; ok || state.Logs[id].Size == 0 {
+		if _, ok := stored[id]; ok || state.Logs[id].Size == 0 || state.Logs[id].ReplacedBy != "" {
 			continue
 		}
 		if err := w.repair(ctx, id, state.Logs[id]); err != nil {
@@ -286,6 +289,11 @@ func (w *Writer) restart(id, why string) {
 	}
 	w.state.Sites[site] = next
 	w.state.Logs[next] = &LogState{StartedAfter: id}
+	if old := w.state.Logs[id]; old != nil {
+		old.ReplacedBy = next
+	} else {
+		w.state.Logs[id] = &LogState{ReplacedBy: next}
+	}
 	w.started = append(w.started, NewLog{Log: next, Site: site, Replaces: id, Why: why})
 	w.log.Error("a log could not be continued; started a new one as asked (--new-log)", "log", next, "replaces", id, "why", why)
 }
@@ -428,7 +436,7 @@ func (w *Writer) AppendBatch(ctx context.Context, b consent.Batch) error {
 // Refresh signs a new head, of the same size, for every log whose newest
 // head is older than maxAge, so that a bundle's head shows how recent its
 // view of the log is even when nothing was logged (RFC 9162's logs do the
-// same). It also puts back a newest head that ClickHouse lost.
+// same).
 func (w *Writer) Refresh(ctx context.Context, maxAge time.Duration) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -438,7 +446,7 @@ func (w *Writer) Refresh(ctx context.Context, maxAge time.Duration) error {
 	next.Logs = maps.Clone(w.state.Logs)
 	for _, id := range slices.Sorted(maps.Keys(w.state.Logs)) {
 		ls := *w.state.Logs[id]
-		if ls.Size == 0 || now.Sub(ls.Head.Time()) < maxAge {
+		if ls.Size == 0 || ls.ReplacedBy != "" || now.Sub(ls.Head.Time()) < maxAge {
 			continue
 		}
 		h := Head{Log: id, Size: ls.Size, Root: ls.Head.Root, Timestamp: max(now.UnixMilli(), ls.Head.Timestamp+1)}
@@ -467,7 +475,7 @@ func (w *Writer) Heads() []Head {
 	defer w.mu.Unlock()
 	var out []Head
 	for _, id := range slices.Sorted(maps.Keys(w.state.Logs)) {
-		if ls := w.state.Logs[id]; ls.Size > 0 {
+		if ls := w.state.Logs[id]; ls.Size > 0 && ls.ReplacedBy == "" {
 			out = append(out, ls.Head)
 		}
 	}

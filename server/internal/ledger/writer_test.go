@@ -181,6 +181,15 @@ func TestWriterAppendsRestartsAndRefusesToFork(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkStored(t, st, "demo@inst~2", 3)
+	// The next start continues demo@inst~2 and leaves the old log alone.
+	w5, err := open(t, st, dir)
+	if err != nil {
+		t.Fatalf("the start after a new log: %v", err)
+	}
+	if err := w5.AppendBatch(ctx, consent.NewBatch("inst", 4, records("demo", 2, at.Add(3*time.Second)))); err != nil {
+		t.Fatal(err)
+	}
+	checkStored(t, st, "demo@inst~2", 5)
 
 	// The state lost (the data directory restored without it): refused,
 	// never a log from zero.
