@@ -1,6 +1,7 @@
 // Package bundle writes an export of the consent log as a verifiable bundle
-// (a zip: the records, the configuration versions they reference, the batch
-// proofs and public keys, and a manifest) and verifies one offline.
+// (a zip: the records; per evidence log its signed head, the leaves of the
+// period and the compact ranges around them; the configuration versions the
+// records reference; the keys; a manifest) and verifies one offline.
 // docs/tamper-evidence.md describes what a bundle proves.
 package bundle
 
