@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"github.com/samtycke/samtycke/server/internal/durable"
+
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -70,7 +72,7 @@ func LoadKey(dir string, create bool) (*Key, error) {
 		err = e
 	}
 	if err == nil {
-		err = syncDir(dir)
+		err = durable.SyncDir(dir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ledger key: %w", err)
@@ -197,7 +199,7 @@ func RotateKey(dir string, now time.Time) (PublicKey, error) {
 		return PublicKey{}, fmt.Errorf("ledger key: keep the old key: %w", err)
 	}
 	s.Keys = append(s.Keys, next)
-	if err := writeFileSync(path, []byte(hex.EncodeToString(seed)+"\n")); err != nil {
+	if err := durable.WriteFile(path, []byte(hex.EncodeToString(seed)+"\n")); err != nil {
 		return PublicKey{}, fmt.Errorf("ledger key: %w", err)
 	}
 	if err := s.save(dir); err != nil {

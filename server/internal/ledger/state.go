@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"github.com/samtycke/samtycke/server/internal/durable"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,7 +73,7 @@ func (s *State) save(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileSync(filepath.Join(dir, StateFile), b); err != nil {
+	if err := durable.WriteFile(filepath.Join(dir, StateFile), b); err != nil {
 		return fmt.Errorf("ledger state: %w", err)
 	}
 	return nil
@@ -96,39 +98,6 @@ func ReadKeys(dir string) ([]PublicKey, error) {
 	keys := slices.Clone(s.Keys)
 	keys[len(keys)-1].Logs = logs
 	return keys, nil
-}
-
-// writeFileSync writes a file durably: tmp, fsync, rename, fsync the folder.
-func writeFileSync(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // StateHeads returns the newest head of each log in dir's state, none when

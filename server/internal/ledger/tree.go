@@ -15,9 +15,8 @@ import (
 // (compact ranges as the writer's frontier, proof node lists) and verifies
 // proofs, so the verifier's arithmetic is not ours alone.
 var (
-	hasher  = rfc6962.DefaultHasher
-	ranges  = &compact.RangeFactory{Hash: hasher.HashChildren}
-	zeroLog = hex.EncodeToString(hasher.EmptyRoot())
+	hasher = rfc6962.DefaultHasher
+	ranges = &compact.RangeFactory{Hash: hasher.HashChildren}
 )
 
 // NodeID names a node of a tree: level 0 are the leaves.

@@ -53,10 +53,9 @@ type StoredLeaf struct {
 
 // StoredNode is an interior node of a log's tree.
 type StoredNode struct {
-	Log   string
-	ID    NodeID
-	Hash  [32]byte
-	Level uint8
+	Log  string
+	ID   NodeID
+	Hash [32]byte
 }
 
 // StoredHead is a head with the batch that made it.
@@ -385,7 +384,7 @@ func (w *Writer) AppendBatch(ctx context.Context, b consent.Batch) error {
 		leaves = append(leaves, StoredLeaf{Log: id, Index: index, Data: data, Hash: hash, RecordID: recs[i].RecordID, RecordedAt: recs[i].RecordedAt})
 		err = wk.r.Append(hash, func(n NodeID, h []byte) {
 			if n.Level > 0 {
-				nodes = append(nodes, StoredNode{Log: id, ID: n, Level: uint8(n.Level), Hash: [32]byte(h)})
+				nodes = append(nodes, StoredNode{Log: id, ID: n, Hash: [32]byte(h)})
 			}
 		})
 		if err != nil {

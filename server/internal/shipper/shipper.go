@@ -13,6 +13,8 @@
 package shipper
 
 import (
+	"github.com/samtycke/samtycke/server/internal/durable"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -334,41 +336,13 @@ func (s *Shipper) save(st checkpoint) error {
 		return err
 	}
 	path := filepath.Join(s.opt.Dir, checkpointFile)
-	if err := writeFileSync(path, b); err != nil {
+	if err := durable.WriteFile(path, b); err != nil {
 		return fmt.Errorf("shipper: save checkpoint: %w", err)
 	}
 	s.stateMu.Lock()
 	s.state = st
 	s.stateMu.Unlock()
 	return nil
-}
-
-func writeFileSync(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 func (s *Shipper) count(f func(*Stats)) {
