@@ -13,6 +13,7 @@ const sv = {
   held: "Innehållet från {p} visas först när du godkänner kategorin {c}.",
   once: "Ladda en gång",
   always: "Tillåt alltid",
+  proof: "Ladda ned kvitto på mitt val",
 };
 
 type Words = typeof sv;
@@ -27,6 +28,7 @@ const en: Words = {
   held: "This content from {p} is shown once you allow the category {c}.",
   once: "Load once",
   always: "Always allow",
+  proof: "Download a receipt for my choice",
 };
 
 /** The banner's words in lang (English for languages other than Swedish). */

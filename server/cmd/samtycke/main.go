@@ -34,6 +34,7 @@ func commands() []command {
 		{"user", "add, list, remove dashboard accounts; change a password", runUser},
 		{"export", "export a site's consent log for a period as a verifiable bundle", runExport},
 		{"verify", "check an export bundle offline against trusted keys: heads, leaves, records, versions", runVerify},
+		{"verify-receipt", "check a visitor's receipts against a live log or a bundle", runVerifyReceipt},
 		{"log", "the evidence logs: save trusted keys, save a live head, rotate the key", runLog},
 		{"version", "print the version", func(_ context.Context, env *environment, _ []string) error {
 			fmt.Fprintln(env.stdout, "samtycke", version)
@@ -60,6 +61,9 @@ func main() {
 	if err := run(ctx, env, os.Args[1:]); err != nil {
 		if errors.Is(err, errUntrusted) {
 			os.Exit(3)
+		}
+		if errors.Is(err, errNotYet) {
+			os.Exit(2)
 		}
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "samtycke:", err)
@@ -94,7 +98,7 @@ Usage: samtycke <command> [flags]
 Commands:
 `)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Every command reads its settings from the environment:

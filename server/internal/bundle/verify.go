@@ -28,6 +28,9 @@ type Options struct {
 	// Since are heads saved earlier (an older bundle's, or a live log's):
 	// each must be extended by the bundle's head of its log.
 	Since []ledger.Head
+	// OnLeaf, when set, sees every leaf the bundle holds as it is read. A
+	// leaf counts only if Verify then succeeds (the root is checked last).
+	OnLeaf func(log string, index uint64, leaf *ledger.Leaf)
 }
 
 // Report is what Verify found in a bundle that verifies.
@@ -138,6 +141,7 @@ func Verify(zr *zip.Reader, opt Options) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
+		c.onLeaf = opt.OnLeaf
 		defer c.close()
 		signers = append(signers, c.head.KeyID)
 		checks = append(checks, c)
@@ -309,6 +313,7 @@ func expectedFile(name, format string, logs map[string]*LogSummary) bool {
 
 // logCheck walks one log's leaves in the bundle.
 type logCheck struct {
+	onLeaf func(log string, index uint64, leaf *ledger.Leaf)
 	sum    *LogSummary // as the manifest claims
 	got    LogSummary  // as the leaves show
 	head   ledger.Head
@@ -468,6 +473,9 @@ func (c *logCheck) leaf(q *Query) (ledger.Leaf, error) {
 	c.prevMs = l.TimeMs
 	if err := c.rng.Append(ledger.LeafHash(c.data), nil); err != nil {
 		return l, err
+	}
+	if c.onLeaf != nil {
+		c.onLeaf(c.sum.Log, i, &l)
 	}
 	c.next++
 	return l, nil

@@ -10,6 +10,7 @@ package dedup
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -42,6 +43,10 @@ const (
 type Entry struct {
 	RecordID   uuid.UUID
 	RecordedAt time.Time
+	// RecordHash and RetainUntil let a replay carry a receipt for the
+	// record (zero in entries written before receipts).
+	RecordHash  [32]byte
+	RetainUntil time.Time
 }
 
 // Index remembers event IDs in a cache.
@@ -98,7 +103,11 @@ func (x *Index) Claim(ctx context.Context, site, eventID string, owner uuid.UUID
 // background, many in one round trip: until it lands, a retry still finds
 // the claim pending (409, "retry in a second"), never a second record.
 func (x *Index) Done(ctx context.Context, site, eventID string, e Entry) {
-	it := item{key(site, eventID), []byte("d:" + e.RecordID.String() + ":" + strconv.FormatInt(e.RecordedAt.UnixMilli(), 10))}
+	v := "d:" + e.RecordID.String() + ":" + strconv.FormatInt(e.RecordedAt.UnixMilli(), 10)
+	if !e.RetainUntil.IsZero() {
+		v += ":" + hex.EncodeToString(e.RecordHash[:]) + ":" + e.RetainUntil.UTC().Format(time.DateOnly)
+	}
+	it := item{key(site, eventID), []byte(v)}
 	select {
 	case x.done <- it:
 	default: // the writer is behind: write this one now
@@ -153,17 +162,28 @@ func (x *Index) Abandon(ctx context.Context, site, eventID string) {
 
 func parse(v string) (Entry, error) {
 	rest, ok := strings.CutPrefix(v, "d:")
-	id, ms, ok2 := strings.Cut(rest, ":")
-	if !ok || !ok2 {
+	f := strings.Split(rest, ":")
+	if !ok || (len(f) != 2 && len(f) != 4) {
 		return Entry{}, fmt.Errorf("entry %q", v)
 	}
-	rid, err := uuid.Parse(id)
+	rid, err := uuid.Parse(f[0])
 	if err != nil {
 		return Entry{}, err
 	}
-	n, err := strconv.ParseInt(ms, 10, 64)
+	n, err := strconv.ParseInt(f[1], 10, 64)
 	if err != nil {
 		return Entry{}, err
 	}
-	return Entry{rid, time.UnixMilli(n).UTC()}, nil
+	e := Entry{RecordID: rid, RecordedAt: time.UnixMilli(n).UTC()}
+	if len(f) == 4 {
+		h, err := hex.DecodeString(f[2])
+		if err != nil || len(h) != 32 {
+			return Entry{}, fmt.Errorf("entry %q: record hash", v)
+		}
+		if e.RetainUntil, err = time.Parse(time.DateOnly, f[3]); err != nil {
+			return Entry{}, err
+		}
+		e.RecordHash = [32]byte(h)
+	}
+	return e, nil
 }

@@ -42,7 +42,8 @@ func TestIndex(t *testing.T) {
 			if st, _ := b.Claim(ctx, "other", ev, uuid.Must(uuid.NewV7())); st != dedup.Fresh {
 				t.Fatalf("the same event id on another site is another event: %v", st)
 			}
-			want := dedup.Entry{RecordID: uuid.Must(uuid.NewV7()), RecordedAt: time.Now().UTC().Truncate(time.Millisecond)}
+			want := dedup.Entry{RecordID: uuid.Must(uuid.NewV7()), RecordedAt: time.Now().UTC().Truncate(time.Millisecond),
+				RecordHash: [32]byte{1, 2, 3, 31: 9}, RetainUntil: time.Date(2028, 12, 2, 0, 0, 0, 0, time.UTC)}
 			a.Done(ctx, "demo", ev, want)
 			// Done lands in the background: until then the claim is pending.
 			var st dedup.State
@@ -53,7 +54,8 @@ func TestIndex(t *testing.T) {
 					break
 				}
 			}
-			if st != dedup.Done || got.RecordID != want.RecordID || !got.RecordedAt.Equal(want.RecordedAt) {
+			if st != dedup.Done || got.RecordID != want.RecordID || !got.RecordedAt.Equal(want.RecordedAt) ||
+				got.RecordHash != want.RecordHash || !got.RetainUntil.Equal(want.RetainUntil) {
 				t.Fatalf("retry after done: %v %+v, want Done %+v", st, got, want)
 			}
 			const ev2 = "0190b3c4-7d2e-7a6b-9c1d-000000000002"

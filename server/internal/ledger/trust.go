@@ -148,22 +148,9 @@ func (r *Keyring) CheckHead(h *Head) (anchored bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	k, ok := r.keys[h.KeyID]
-	if !ok {
-		return false, fmt.Errorf("%s: signed by key %s, which is not published", h, h.KeyID)
-	}
-	if k.err != nil {
-		return false, fmt.Errorf("%s: %w", h, k.err)
-	}
-	if k.Instance != inst {
-		return false, fmt.Errorf("%s: signed by key %s of instance %q, which is not this log's key", h, k.ID, k.Instance)
-	}
-	at := h.Time()
-	if !k.from.IsZero() && at.Before(k.from) {
-		return false, fmt.Errorf("%s: signed by key %s before it took over at %s", h, k.ID, k.from.Format(time.RFC3339))
-	}
-	if !k.until.IsZero() && !at.Before(k.until) {
-		return false, fmt.Errorf("%s: signed by key %s after it was retired at %s", h, k.ID, k.until.Format(time.RFC3339))
+	k, err := r.valid(h.KeyID, inst, h.Time(), h.String())
+	if err != nil {
+		return false, err
 	}
 	if err := h.checkSignature(k.pub); err != nil {
 		return false, err
@@ -172,6 +159,28 @@ func (r *Keyring) CheckHead(h *Head) (anchored bool, err error) {
 		return false, fmt.Errorf("%s: signed by key %s (fingerprint %s), which does not chain to a trusted key", h, k.ID, Fingerprint(k.pub))
 	}
 	return k.anchored, nil
+}
+
+// valid finds key id and checks that it may sign for instance at a time;
+// what names the signed thing in errors.
+func (r *Keyring) valid(id, instance string, at time.Time, what string) (*ringKey, error) {
+	k, ok := r.keys[id]
+	if !ok {
+		return nil, fmt.Errorf("%s: signed by key %s, which is not published", what, id)
+	}
+	if k.err != nil {
+		return nil, fmt.Errorf("%s: %w", what, k.err)
+	}
+	if k.Instance != instance {
+		return nil, fmt.Errorf("%s: signed by key %s of instance %q, which is not this log's key", what, k.ID, k.Instance)
+	}
+	if !k.from.IsZero() && at.Before(k.from) {
+		return nil, fmt.Errorf("%s: signed by key %s before it took over at %s", what, k.ID, k.from.Format(time.RFC3339))
+	}
+	if !k.until.IsZero() && !at.Before(k.until) {
+		return nil, fmt.Errorf("%s: signed by key %s after it was retired at %s", what, k.ID, k.until.Format(time.RFC3339))
+	}
+	return k, nil
 }
 
 // Fingerprints lists the fingerprints of the keys with the given IDs.

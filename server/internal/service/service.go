@@ -182,7 +182,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	s.App, err = web.New(web.Deps{Config: cfg, Log: log, Versions: s.Versions, Banner: b,
 		Spool: s.Spool, Events: events, Cache: kv,
 		Checks: checks, Registry: reg, Version: version, Admin: adm,
-		History: st, Logs: st})
+		History: st, Logs: st, Notary: ledger.NewNotary(s.Ledger.Key(), s.instance, nil)})
 	if err != nil {
 		return nil, err
 	}

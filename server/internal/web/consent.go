@@ -16,6 +16,7 @@ import (
 	"github.com/samtycke/samtycke/server/internal/cache"
 	"github.com/samtycke/samtycke/server/internal/consent"
 	"github.com/samtycke/samtycke/server/internal/dedup"
+	"github.com/samtycke/samtycke/server/internal/ledger"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
 	"github.com/samtycke/samtycke/server/internal/spool"
 )
@@ -99,7 +100,12 @@ func (s *server) postConsent(c *fiber.Ctx) error {
 		switch st, e := s.Events.Claim(ctx, req.Site, req.EventID, id); st {
 		case dedup.Done:
 			c.Set("Idempotent-Replayed", "true")
-			return created(c, e.RecordID, req.ConsentID, e.RecordedAt)
+			var r *ledger.Receipt
+			if s.Notary != nil && !e.RetainUntil.IsZero() {
+				rc := s.Notary.Sign(ledger.Promise{RecordID: e.RecordID, RecordHash: e.RecordHash, RetainUntil: e.RetainUntil, Site: req.Site})
+				r = &rc
+			}
+			return created(c, e.RecordID, req.ConsentID, e.RecordedAt, r)
 		case dedup.Pending:
 			return &apierr.Error{Status: http.StatusConflict, Code: "in_progress", Field: "event_id",
 				Message: "this decision is being recorded by another request; retry in a second to get its record"}
@@ -118,25 +124,41 @@ func (s *server) postConsent(c *fiber.Ctx) error {
 		}
 		return unavailable(err)
 	}
+	// The record is durable: promise its inclusion in the site's log.
+	var r *ledger.Receipt
+	var p ledger.Promise
+	if s.Notary != nil || req.EventID != "" {
+		p = ledger.PromiseOf(&rec)
+	}
+	if s.Notary != nil {
+		rc := s.Notary.Sign(p)
+		r = &rc
+	}
 	if req.EventID != "" {
-		s.Events.Done(ctx, req.Site, req.EventID, dedup.Entry{RecordID: rec.RecordID, RecordedAt: rec.RecordedAt})
+		s.Events.Done(ctx, req.Site, req.EventID, dedup.Entry{RecordID: rec.RecordID, RecordedAt: rec.RecordedAt,
+			RecordHash: p.RecordHash, RetainUntil: p.RetainUntil})
 	}
 	s.metrics.consents.WithLabelValues(rec.Method).Inc()
-	return created(c, rec.RecordID, req.ConsentID, rec.RecordedAt)
+	return created(c, rec.RecordID, req.ConsentID, rec.RecordedAt, r)
 }
 
 // created answers 201. The body is built by hand: every value is a
 // validated UUID or a timestamp, so nothing needs escaping, and reflection
 // was a measurable part of each consent's cost.
-func created(c *fiber.Ctx, recordID uuid.UUID, consentID string, at time.Time) error {
-	b := make([]byte, 0, 128)
+func created(c *fiber.Ctx, recordID uuid.UUID, consentID string, at time.Time, r *ledger.Receipt) error {
+	b := make([]byte, 0, 1024)
 	b = append(b, `{"record_id":"`...)
 	b = append(b, recordID.String()...)
 	b = append(b, `","consent_id":"`...)
 	b = append(b, strings.ToLower(consentID)...)
 	b = append(b, `","recorded_at":"`...)
 	b = at.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `"}`...)
+	b = append(b, '"')
+	if r != nil {
+		b = append(b, `,"receipt":`...)
+		b = r.AppendJSON(b)
+	}
+	b = append(b, '}')
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Status(http.StatusCreated).Send(b)
 }

@@ -22,6 +22,7 @@ type Logs interface {
 	NewestHead(ctx context.Context, log string) (ledger.Head, error)
 	FindLeaf(ctx context.Context, log string, recordID uuid.UUID, size uint64) (uint64, [32]byte, error)
 	FindLeafHash(ctx context.Context, log string, hash [32]byte, size uint64) (uint64, error)
+	LeafAt(ctx context.Context, log string, index uint64) (ledger.Leaf, error)
 }
 
 // LogEntry is one log in GET /v1/logs.
@@ -171,7 +172,13 @@ func (s *server) getLogInclusion(c *fiber.Ctx) error {
 	if err != nil {
 		return unavailable(err)
 	}
+	// The leaf's data (record ID, site, times, record hash: no personal
+	// data) lets a visitor's receipt be checked against what the log holds.
+	l, err := s.Logs.LeafAt(ctx, h.Log, index)
+	if err != nil {
+		return unavailable(err)
+	}
 	logHeaders(c)
 	return c.JSON(fiber.Map{"log_id": h.Log, "leaf_index": index, "leaf_hash": hex.EncodeToString(leaf[:]), "tree_size": size,
-		"audit_path": ledger.HexHashes(p)})
+		"leaf_data": hex.EncodeToString(l.Data()), "audit_path": ledger.HexHashes(p), "head": h})
 }

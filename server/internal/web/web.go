@@ -21,6 +21,7 @@ import (
 	"github.com/samtycke/samtycke/server/internal/config"
 	"github.com/samtycke/samtycke/server/internal/consent"
 	"github.com/samtycke/samtycke/server/internal/dedup"
+	"github.com/samtycke/samtycke/server/internal/ledger"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
 	"github.com/samtycke/samtycke/server/internal/spool"
 )
@@ -63,6 +64,10 @@ type Deps struct {
 
 	// Logs serves the evidence logs' public routes. Nil leaves them out.
 	Logs Logs
+
+	// Notary signs the receipt each recorded decision answers with. Nil:
+	// answers carry none.
+	Notary *ledger.Notary
 }
 
 // requestTimeout bounds the work of every handler (and so every ClickHouse

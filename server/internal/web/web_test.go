@@ -17,6 +17,7 @@ import (
 	"github.com/andybalholm/brotli"
 	"github.com/google/uuid"
 
+	"github.com/samtycke/samtycke/server/internal/ledger"
 	"github.com/samtycke/samtycke/server/internal/manage"
 )
 
@@ -109,6 +110,8 @@ func TestConsentIsRecorded(t *testing.T) {
 		RecordID   string `json:"record_id"`
 		ConsentID  string `json:"consent_id"`
 		RecordedAt string `json:"recorded_at"`
+		// The instance's signed promise to log the record (package ledger).
+		Receipt ledger.Receipt `json:"receipt"`
 	}
 	if ct := r.header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type %q", ct)
@@ -117,6 +120,9 @@ func TestConsentIsRecorded(t *testing.T) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&ack); err != nil {
 		t.Fatalf("%v: %s", err, r.body)
+	}
+	if ack.Receipt.RecordID != ack.RecordID || ack.Receipt.Site != "demo" || ack.Receipt.Signature == "" {
+		t.Errorf("receipt %+v for record %s", ack.Receipt, ack.RecordID)
 	}
 	if ack.ConsentID != strings.ToLower(id) {
 		t.Errorf("consent_id %q, sent %q", ack.ConsentID, id)
