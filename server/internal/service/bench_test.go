@@ -258,6 +258,8 @@ func BenchmarkIngestP4(b *testing.B) {
 	// Every acknowledged record in ClickHouse: poll the row count against
 	// the server's own count of 201s.
 	acked := metric(b, base, `samtycke_consents_recorded_total{method="custom"}`)
+	// Receipts: one signature per group of answers (absent before receipts).
+	receipts, signatures := metric(b, base, "samtycke_receipts_total"), metric(b, base, "samtycke_receipt_signatures_total")
 	st, err := clickhouse.Open(context.Background(), chURL, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
@@ -299,6 +301,9 @@ func BenchmarkIngestP4(b *testing.B) {
 	fmt.Printf("  samtycke, durable 201       %9.0f req/s   CPU per request: server %.0f µs, wrk %.0f µs, Redis %.0f µs, ClickHouse %.0f µs; total %.0f µs\n", rps,
 		server, wrkUS, redisUS, chUS, server+wrkUS+redisUS+chUS)
 	fmt.Printf("  ratio %.2f (target ≥ 0.5)\n", rps/refRPS)
+	if receipts > 0 {
+		fmt.Printf("  receipts: %.0f issued with %.0f signatures (%.1f answers per signature)\n", receipts, signatures, receipts/signatures)
+	}
 	fmt.Printf("  at half that rate (%.0f/s achieved): p50 %.2f ms, p99 %.2f ms (target p99 ≤ 25 ms)\n", achieved, p50, p99)
 	fmt.Printf("  last of %.0f records in ClickHouse %.1f s after the load ended (target ≤ 5 s); rows %d\n", acked, visible.Seconds(), rows)
 	fmt.Printf("P7 server RSS: idle %.1f MB (target ≤ 50), peak under P4 load and the paced run %.1f MB (target ≤ 200), 30 s after the load %.1f MB\n", idle, peak, after)

@@ -177,12 +177,19 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 		return nil, err
 	}
 
+	notary := ledger.NewNotary(s.Ledger.Key(), s.instance, nil)
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "samtycke_receipts_total", Help: "Receipts issued to visitors (signed promises to log their records)."},
+			func() float64 { _, n := notary.Stats(); return float64(n) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "samtycke_receipt_signatures_total", Help: "Signatures made for receipts: one per group of answers ready together."},
+			func() float64 { n, _ := notary.Stats(); return float64(n) }))
+
 	events := dedup.New(kv, log)
 	s.closers = append(s.closers, events.Close) // closed before the spool and Redis: closers run newest first
 	s.App, err = web.New(web.Deps{Config: cfg, Log: log, Versions: s.Versions, Banner: b,
 		Spool: s.Spool, Events: events, Cache: kv,
 		Checks: checks, Registry: reg, Version: version, Admin: adm,
-		History: st, Logs: st, Notary: ledger.NewNotary(s.Ledger.Key(), s.instance, nil)})
+		History: st, Logs: st, Notary: notary})
 	if err != nil {
 		return nil, err
 	}
