@@ -10,7 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -102,27 +102,21 @@ func (p *Promise) leaf() []byte {
 	return receiptLeaf(p.RecordID, p.RecordHash, uint32(p.RetainUntil.Unix()/86400), p.Site)
 }
 
-// Notary signs receipts, one signature per group of promises that arrive
-// while the previous group is being signed. Whoever arrives at an idle
-// Notary signs (its own group of one, or more); arrivals meanwhile queue,
-// and the first of them signs the next group. Safe for concurrent use.
+// Notary signs receipts: one signature per group of promises, which the
+// spool makes of the decisions made durable by one fsync. Safe for
+// concurrent use.
 type Notary struct {
 	key      *Key
 	instance string
 	now      func() time.Time
 
-	mu      sync.Mutex
-	busy    bool
-	queue   []*promised
-	signed  uint64 // groups signed
-	receipt uint64 // receipts issued
+	groups, receipts atomic.Uint64
 }
 
-type promised struct {
-	p    Promise
-	r    Receipt
-	lead bool // woken to sign the next group, not with its receipt
-	done chan struct{}
+// Pending is a promise waiting for its receipt.
+type Pending struct {
+	Promise Promise
+	Receipt Receipt
 }
 
 // NewNotary signs with key for instance; now nil means time.Now.
@@ -133,59 +127,25 @@ func NewNotary(key *Key, instance string, now func() time.Time) *Notary {
 	return &Notary{key: key, instance: instance, now: now}
 }
 
-// Sign returns the receipt for p.
+// Sign returns the receipt for p alone (a group of one).
 func (n *Notary) Sign(p Promise) Receipt {
-	me := &promised{p: p, done: make(chan struct{}, 1)}
-	n.mu.Lock()
-	n.queue = append(n.queue, me)
-	if n.busy {
-		n.mu.Unlock()
-		<-me.done
-		if !me.lead {
-			return me.r
-		}
-		n.mu.Lock()
-	}
-	n.busy = true
-	group := n.queue
-	n.queue = nil
-	n.mu.Unlock()
-
-	n.seal(group)
-
-	n.mu.Lock()
-	n.signed++
-	n.receipt += uint64(len(group))
-	if len(n.queue) > 0 {
-		// Hand over: the first waiter signs the next group, so no caller
-		// signs for others for longer than one group.
-		next := n.queue[0]
-		next.lead = true
-		next.done <- struct{}{}
-	} else {
-		n.busy = false
-	}
-	n.mu.Unlock()
-	for _, q := range group {
-		if q != me {
-			q.done <- struct{}{}
-		}
-	}
-	return me.r
+	q := &Pending{Promise: p}
+	n.SignGroup([]*Pending{q})
+	return q.Receipt
 }
 
 // Stats reports groups signed and receipts issued so far.
-func (n *Notary) Stats() (groups, receipts uint64) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.signed, n.receipt
-}
+func (n *Notary) Stats() (groups, receipts uint64) { return n.groups.Load(), n.receipts.Load() }
 
-// seal builds the group's tree, signs its root and fills every receipt.
-func (n *Notary) seal(group []*promised) {
+// SignGroup builds the group's tree, signs its root once and fills every
+// receipt with its path.
+func (n *Notary) SignGroup(group []*Pending) {
+	if len(group) == 0 {
+		return
+	}
 	leaves := make([][]byte, len(group))
 	for i, q := range group {
-		h := LeafHash(q.p.leaf())
+		h := LeafHash(q.Promise.leaf())
 		leaves[i] = h[:]
 	}
 	paths := make([][][]byte, len(group))
@@ -196,14 +156,17 @@ func (n *Notary) seal(group []*promised) {
 	head.Signature = hex.EncodeToString(ed25519.Sign(n.key.private, head.Message([32]byte(root))))
 	for i, q := range group {
 		r := head
-		r.Site = q.p.Site
-		r.RecordID = q.p.RecordID.String()
-		r.RecordHash = hex.EncodeToString(q.p.RecordHash[:])
-		r.RetainUntil = q.p.RetainUntil.UTC().Format(time.DateOnly)
+		p := &q.Promise
+		r.Site = p.Site
+		r.RecordID = p.RecordID.String()
+		r.RecordHash = hex.EncodeToString(p.RecordHash[:])
+		r.RetainUntil = p.RetainUntil.UTC().Format(time.DateOnly)
 		r.GroupIndex = uint64(i)
 		r.GroupPath = HexHashes(paths[i])
-		q.r = r
+		q.Receipt = r
 	}
+	n.groups.Add(1)
+	n.receipts.Add(uint64(len(group)))
 }
 
 // groupTree returns RFC 9162's MTH over leaf hashes and fills paths[i]

@@ -110,7 +110,24 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	// Only whole shipped segments are deleted, so disk use may pass the
 	// budget by one segment: keep segments a sixteenth of it.
 	segment := min(max(cfg.SpoolMaxBytes/16, 1<<20), spool.DefaultSegmentBytes)
-	s.Spool, err = spool.Open(dir, spool.Options{SegmentBytes: segment, MaxBytes: cfg.SpoolMaxBytes, Log: log, OnSync: pm.synced})
+	// Receipts are signed once per group commit; the notary needs the
+	// ledger's key, which is opened after the spool (tagged appends come
+	// only from requests, once it is set).
+	var notary *ledger.Notary
+	pending := make([]*ledger.Pending, 0, 256)
+	onCommit := func(tags []any) {
+		pending = pending[:0]
+		for _, t := range tags {
+			if p, ok := t.(*ledger.Pending); ok {
+				pending = append(pending, p)
+			}
+		}
+		if notary != nil {
+			notary.SignGroup(pending)
+		}
+		clear(pending)
+	}
+	s.Spool, err = spool.Open(dir, spool.Options{SegmentBytes: segment, MaxBytes: cfg.SpoolMaxBytes, Log: log, OnSync: pm.synced, OnCommit: onCommit})
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +194,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 		return nil, err
 	}
 
-	notary := ledger.NewNotary(s.Ledger.Key(), s.instance, nil)
+	notary = ledger.NewNotary(s.Ledger.Key(), s.instance, nil)
 	reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "samtycke_receipts_total", Help: "Receipts issued to visitors (signed promises to log their records)."},
 			func() float64 { _, n := notary.Stats(); return float64(n) }),

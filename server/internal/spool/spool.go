@@ -90,6 +90,11 @@ type Options struct {
 	// latency and the number of records it made durable. It runs on the writer goroutine:
 	// keep it short.
 	OnSync func(d time.Duration, records int)
+	// OnCommit, if set, is called once the records of a group commit are fsynced, with the
+	// tags of the group's AppendTagged calls in order, before any of them returns: work that
+	// is worth doing once per fsync rather than once per record (signing receipts). It runs
+	// on the writer goroutine, which it holds up: keep it short and never call the spool.
+	OnCommit func(tags []any)
 }
 
 // Pos is the position of a record's frame: the segment's sequence number and the byte offset
@@ -146,6 +151,7 @@ type segment struct {
 // request is one Append waiting for the writer.
 type request struct {
 	frames []byte // the encoded frames
+	tag    any    // given to OnCommit
 	end    Pos
 	err    error
 	done   chan struct{}
@@ -186,6 +192,7 @@ type Spool struct {
 	size    int64
 	wbuf    []byte
 	flushed int64 // bytes fsynced by the current commit
+	tags    []any // the current commit's tags, for OnCommit
 	done    chan struct{}
 }
 
@@ -379,7 +386,11 @@ func syncDir(dir string) error {
 // Append writes the payloads as records and returns once they are fsynced, with the Pos just
 // after the last of them. Concurrent Appends share fsyncs (group commit). The payloads are
 // copied. It fails with ErrTooLarge, ErrFull or ErrClosed (all wrapped) without writing anything.
-func (s *Spool) Append(payloads ...[]byte) (Pos, error) {
+func (s *Spool) Append(payloads ...[]byte) (Pos, error) { return s.AppendTagged(nil, payloads...) }
+
+// AppendTagged is Append with a tag that Options.OnCommit sees once the payloads are durable,
+// before AppendTagged returns.
+func (s *Spool) AppendTagged(tag any, payloads ...[]byte) (Pos, error) {
 	size := 0
 	for _, p := range payloads {
 		if len(p) > MaxRecordBytes {
@@ -392,7 +403,7 @@ func (s *Spool) Append(payloads ...[]byte) (Pos, error) {
 	for _, p := range payloads {
 		r.frames = appendFrame(r.frames, p)
 	}
-	r.end, r.err = Pos{}, nil
+	r.end, r.err, r.tag = Pos{}, nil, tag
 
 	s.mu.Lock()
 	var err error
@@ -419,6 +430,7 @@ func (s *Spool) Append(payloads ...[]byte) (Pos, error) {
 
 	<-r.done
 	end, err := r.end, r.err
+	r.tag = nil
 	if cap(r.frames) > 64<<10 {
 		r.frames = nil // don't let the pool keep big buffers
 	}
@@ -463,6 +475,18 @@ func (s *Spool) commit(group []*request) {
 	s.mu.Lock()
 	s.reserved -= total - s.flushed // flush released the rest
 	s.mu.Unlock()
+	if err == nil && s.opts.OnCommit != nil {
+		s.tags = s.tags[:0]
+		for _, r := range group {
+			if r.tag != nil {
+				s.tags = append(s.tags, r.tag)
+			}
+		}
+		if len(s.tags) > 0 {
+			s.opts.OnCommit(s.tags)
+		}
+		clear(s.tags)
+	}
 	for _, r := range group {
 		if err != nil {
 			r.err = err

@@ -813,3 +813,61 @@ func TestCloseWithAppendsInFlight(t *testing.T) {
 		})
 	})
 }
+
+// OnCommit sees the tags of each group commit once its records are fsynced,
+// before the Appends return, and only tagged Appends.
+func TestOnCommitSeesEachGroupsTags(t *testing.T) {
+	type slot struct{ commit int64 }
+	var commits atomic.Int64
+	var durable atomic.Int64 // records fsynced, as OnSync reports them
+	var s *Spool
+	s = open(t, t.TempDir(), Options{
+		OnSync: func(_ time.Duration, records int) { durable.Add(int64(records)) },
+		OnCommit: func(tags []any) {
+			n := commits.Add(1)
+			for _, tag := range tags {
+				sl := tag.(*slot)
+				if sl.commit != 0 {
+					t.Errorf("a tag seen by two commits")
+				}
+				sl.commit = n
+			}
+			if got := s.Stats().Records; got < int64(len(tags)) {
+				t.Errorf("OnCommit with %d tags before they are durable (%d records)", len(tags), got)
+			}
+		},
+	})
+	const writers = 32
+	slots := make([]slot, writers)
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i%4 == 0 { // untagged: not in any commit's tags
+				if _, err := s.Append([]byte("untagged")); err != nil {
+					t.Error(err)
+				}
+				return
+			}
+			if _, err := s.AppendTagged(&slots[i], []byte(fmt.Sprint("tagged ", i))); err != nil {
+				t.Error(err)
+			}
+			if slots[i].commit == 0 {
+				t.Errorf("AppendTagged %d returned before OnCommit saw its tag", i)
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range slots {
+		if i%4 == 0 && slots[i].commit != 0 {
+			t.Errorf("untagged Append %d reached OnCommit", i)
+		}
+	}
+	if c, st := commits.Load(), s.Stats(); c == 0 || c > st.Syncs {
+		t.Errorf("%d commits for %d fsyncs", c, st.Syncs)
+	}
+	if durable.Load() != writers {
+		t.Errorf("%d records durable, want %d", durable.Load(), writers)
+	}
+}

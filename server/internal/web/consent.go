@@ -113,7 +113,17 @@ func (s *server) postConsent(c *fiber.Ctx) error {
 	}
 	client := consent.Client{IP: ip, UserAgent: c.Get(fiber.HeaderUserAgent), GPC: c.Get("Sec-GPC") == "1"}
 	rec := consent.NewRecord(req, v, client, id, s.Now())
-	if _, err := s.Spool.Append(rec.Encode()); err != nil {
+	// The receipt is signed with the others of the same fsync, before
+	// AppendTagged returns: a promise to log a record that is durable.
+	var tag any
+	var pending *ledger.Pending
+	if s.Notary != nil || req.EventID != "" {
+		pending = &ledger.Pending{Promise: ledger.PromiseOf(&rec)}
+	}
+	if s.Notary != nil {
+		tag = pending
+	}
+	if _, err := s.Spool.AppendTagged(tag, rec.Encode()); err != nil {
 		if req.EventID != "" {
 			s.Events.Abandon(ctx, req.Site, req.EventID)
 		}
@@ -124,19 +134,13 @@ func (s *server) postConsent(c *fiber.Ctx) error {
 		}
 		return unavailable(err)
 	}
-	// The record is durable: promise its inclusion in the site's log.
 	var r *ledger.Receipt
-	var p ledger.Promise
-	if s.Notary != nil || req.EventID != "" {
-		p = ledger.PromiseOf(&rec)
-	}
-	if s.Notary != nil {
-		rc := s.Notary.Sign(p)
-		r = &rc
+	if s.Notary != nil && pending.Receipt.Signature != "" {
+		r = &pending.Receipt
 	}
 	if req.EventID != "" {
 		s.Events.Done(ctx, req.Site, req.EventID, dedup.Entry{RecordID: rec.RecordID, RecordedAt: rec.RecordedAt,
-			RecordHash: p.RecordHash, RetainUntil: p.RetainUntil})
+			RecordHash: pending.Promise.RecordHash, RetainUntil: pending.Promise.RetainUntil})
 	}
 	s.metrics.consents.WithLabelValues(rec.Method).Inc()
 	return created(c, rec.RecordID, req.ConsentID, rec.RecordedAt, r)

@@ -37,7 +37,9 @@ type Check struct {
 
 // Spool is where an accepted decision goes: durable when Append returns.
 type Spool interface {
-	Append(payloads ...[]byte) (spool.Pos, error)
+	// AppendTagged appends payloads; the tag (a *ledger.Pending) gets its
+	// receipt once they are fsynced, before it returns.
+	AppendTagged(tag any, payloads ...[]byte) (spool.Pos, error)
 }
 
 // Deps is everything the handlers use.
@@ -65,8 +67,9 @@ type Deps struct {
 	// Logs serves the evidence logs' public routes. Nil leaves them out.
 	Logs Logs
 
-	// Notary signs the receipt each recorded decision answers with. Nil:
-	// answers carry none.
+	// Receipts: the spool signs each group commit's receipts (see
+	// spool.Options.OnCommit), so a decision's answer carries one. Notary
+	// signs the receipts of replayed answers. Nil: answers carry none.
 	Notary *ledger.Notary
 }
 
