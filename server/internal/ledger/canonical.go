@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/samtycke/samtycke/server/internal/consent"
@@ -69,8 +70,13 @@ func RowOf(r *consent.Record) Row {
 }
 
 // Encode is the row's JSON in canonical form: what a leaf's record hash is
-// the SHA-256 of.
+// the SHA-256 of. Every shipped record, receipt and NDJSON line encodes a
+// row, so the common case (every string plain printable ASCII) is written
+// by hand; anything else goes through encoding/json, which defines the form.
 func (r Row) Encode() []byte {
+	if r.plain() {
+		return r.appendPlain(make([]byte, 0, 512))
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -84,4 +90,81 @@ func (r Row) Encode() []byte {
 		panic(fmt.Sprintf("ledger: encode row: %v", err)) // a struct of strings, numbers and bools always encodes
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// plainString: encoding/json (HTML escaping off) writes s as it is.
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *Row) plain() bool {
+	for _, s := range [...]string{r.RecordID, r.ConsentID, r.EventID, r.Site, r.RecordedAt, r.ConfigHash, r.Lang, r.Method,
+		r.Source, r.UABrowser, r.UAOS, r.UADevice, r.IPPrefix, r.PageOrigin, r.PagePath, r.RetainUntil} {
+		if !plainString(s) {
+			return false
+		}
+	}
+	for _, s := range r.Categories {
+		if !plainString(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// appendPlain writes the canonical JSON of a row whose strings are plain.
+func (r *Row) appendPlain(b []byte) []byte {
+	str := func(b []byte, key, v string) []byte {
+		b = append(b, key...)
+		b = append(b, '"')
+		b = append(b, v...)
+		return append(b, '"')
+	}
+	boolean := func(b []byte, v bool) []byte {
+		if v {
+			return append(b, "true"...)
+		}
+		return append(b, "false"...)
+	}
+	b = str(b, `{"record_id":`, r.RecordID)
+	b = str(b, `,"consent_id":`, r.ConsentID)
+	b = str(b, `,"event_id":`, r.EventID)
+	b = str(b, `,"site":`, r.Site)
+	b = str(b, `,"recorded_at":`, r.RecordedAt)
+	b = append(b, `,"config_version":`...)
+	b = strconv.AppendUint(b, uint64(r.ConfigVersion), 10)
+	b = str(b, `,"config_hash":`, r.ConfigHash)
+	b = str(b, `,"lang":`, r.Lang)
+	b = append(b, `,"categories":[`...)
+	for i, c := range r.Categories {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = str(b, "", c)
+	}
+	b = append(b, `],"granted":[`...)
+	for i, g := range r.Granted {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = boolean(b, g)
+	}
+	b = append(b, ']')
+	b = str(b, `,"method":`, r.Method)
+	b = str(b, `,"source":`, r.Source)
+	b = append(b, `,"gpc":`...)
+	b = boolean(b, r.GPC)
+	b = str(b, `,"ua_browser":`, r.UABrowser)
+	b = str(b, `,"ua_os":`, r.UAOS)
+	b = str(b, `,"ua_device":`, r.UADevice)
+	b = str(b, `,"ip_prefix":`, r.IPPrefix)
+	b = str(b, `,"page_origin":`, r.PageOrigin)
+	b = str(b, `,"page_path":`, r.PagePath)
+	b = str(b, `,"retain_until":`, r.RetainUntil)
+	return append(b, '}')
 }
