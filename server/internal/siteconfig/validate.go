@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -175,8 +174,8 @@ func (c *Config) check() []Problem {
 			add(f+"/category", "unknown category %q", it.Category)
 		}
 		if it.Pattern != "" {
-			if _, err := regexp.Compile(it.Pattern); err != nil {
-				add(f+"/pattern", "not a valid regular expression: %v", err)
+			if err := CheckPattern(it.Pattern); err != nil {
+				add(f+"/pattern", "not a regular expression in the syntax the banner and the scanner share: %v", err)
 			}
 		}
 		complete(f+"/purpose", it.Purpose)
