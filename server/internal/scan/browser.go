@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mime"
 	"net/url"
 	"os"
+	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -61,8 +63,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Chromium == "" {
 		o.Chromium = "/usr/bin/chromium"
 	}
+	if o.Lang != "sv" {
+		o.Lang = "en"
+	}
 	cfg := o.Version.Config
-	g := &Guard{Origins: map[string]bool{}, AllowPrivate: o.AllowPrivate}
+	g := &Guard{Origins: map[string]bool{}, AllowPrivate: o.AllowPrivate, Lookup: o.Lookup}
 	for _, s := range cfg.AllowedOrigins {
 		if u, err := url.Parse(s); err == nil {
 			g.Origins[Origin(u)] = true
@@ -73,7 +78,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if err := g.CheckPage(ctx, s); err != nil {
 			return nil, err
 		}
-		starts = append(starts, normalize(s))
+		starts = append(starts, pageURL(s))
 	}
 
 	began := time.Now()
@@ -134,7 +139,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 
 	rep := &Report{ID: uuid.NewString(), Site: o.Version.Site, ConfigVersion: o.Version.Number, ConfigHash: o.Version.Hash,
-		StartedAt: began.UTC().Truncate(time.Millisecond), StartURLs: starts}
+		StartedAt: began.UTC().Truncate(time.Millisecond), Lang: o.Lang, StartURLs: starts}
 	col := &collector{siteHosts: map[string]bool{}, samtycke: o.SamtyckeOrigin}
 	for origin := range g.Origins {
 		if u, err := url.Parse(origin); err == nil {
@@ -164,14 +169,27 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			limits["time"] = true
 			break
 		}
-		page, links := p1.visit(queue[i], true)
+		page, links, skip := p1.visit(queue[i], true)
+		if skip != "" {
+			// Not a page: it costs no page of the budget, and the second
+			// pass does not load it again.
+			rep.Skipped = append(rep.Skipped, Refusal{URL: queue[i], Reason: skip})
+			continue
+		}
 		rep.Pages = append(rep.Pages, page)
 		visited = append(visited, queue[i])
 		for _, l := range links {
-			if !seen[l] && crawl[originOf(l)] {
-				seen[l] = true
-				queue = append(queue, l)
+			if seen[l] || !crawl[originOf(l)] {
+				continue
 			}
+			seen[l] = true
+			if ext := mediaExtension(l); ext != "" {
+				if len(rep.Skipped) < maxSkipped {
+					rep.Skipped = append(rep.Skipped, Refusal{URL: l, Reason: ext})
+				}
+				continue
+			}
+			queue = append(queue, l)
 		}
 		o.progress(Before, len(visited), min(len(queue), o.MaxPages), queue[i])
 	}
@@ -190,7 +208,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				limits["time"] = true
 				break
 			}
-			page, _ := p2.visit(u, false)
+			page, _, _ := p2.visit(u, false)
 			rep.Pages = append(rep.Pages, page)
 			o.progress(After, i+1, len(visited), u)
 		}
@@ -212,7 +230,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.Refused = append(rep.Refused, col.refused...)
 	rep.Bytes = px.used.Load()
-	classify(rep, cfg, col, began, o.lang())
+	classify(rep, cfg, col, began)
 	rep.DurationMS = time.Since(began).Milliseconds()
 	return rep, nil
 }
@@ -223,16 +241,75 @@ func (o *Options) progress(pass string, n, of int, u string) {
 	}
 }
 
-func (o *Options) lang() string { return o.Version.Config.DefaultLanguage }
-
-// normalize drops the fragment: #a and #b are the same page.
-func normalize(s string) string {
+// pageURL is the page a start URL or link names. The fragment is dropped
+// (#top and #contact are places on one page) unless it is a route of a
+// page that routes by hash, as single-page apps' hash routers do: #/cart,
+// #!/cart.
+func pageURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
 		return s
 	}
-	u.Fragment = ""
+	if !hashRoute(u.Fragment) {
+		u.Fragment, u.RawFragment = "", ""
+	}
 	return u.String()
+}
+
+func hashRoute(fragment string) bool {
+	return strings.HasPrefix(fragment, "/") || strings.HasPrefix(fragment, "!")
+}
+
+// sameDocument: navigating from a to b only changes the fragment, which
+// loads nothing.
+func sameDocument(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	ua.Fragment, ua.RawFragment, ub.Fragment, ub.RawFragment = "", "", "", ""
+	return ua.String() == ub.String()
+}
+
+const maxSkipped = 500
+
+// mediaExtensions are links that are not pages, skipped before any
+// request; others are known by their Content-Type once asked for.
+var mediaExtensions = map[string]bool{
+	".jpg": true, ".jpeg": true, ".png": true, ".gif": true, ".webp": true, ".avif": true, ".svg": true, ".ico": true,
+	".bmp": true, ".tif": true, ".tiff": true, ".heic": true, ".pdf": true, ".zip": true, ".gz": true, ".tgz": true,
+	".rar": true, ".7z": true, ".mp4": true, ".m4v": true, ".webm": true, ".mov": true, ".avi": true, ".mkv": true,
+	".mp3": true, ".m4a": true, ".wav": true, ".ogg": true, ".flac": true, ".doc": true, ".docx": true, ".xls": true,
+	".xlsx": true, ".ppt": true, ".pptx": true, ".odt": true, ".ods": true, ".csv": true, ".txt": true, ".xml": true,
+	".json": true, ".js": true, ".css": true, ".woff": true, ".woff2": true, ".ttf": true, ".otf": true, ".eot": true,
+	".exe": true, ".dmg": true, ".apk": true, ".iso": true,
+}
+
+// mediaExtension is the extension of a link that is no page, or "".
+func mediaExtension(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	ext := strings.ToLower(path.Ext(u.Path))
+	if mediaExtensions[ext] {
+		return ext
+	}
+	return ""
+}
+
+// isHTML: the navigation is a page. Without a Content-Type Chromium sniffs,
+// and a page it is taken to be.
+func isHTML(contentType string) bool {
+	if contentType == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mt = strings.ToLower(strings.TrimSpace(strings.Split(contentType, ";")[0]))
+	}
+	return mt == "text/html" || mt == "application/xhtml+xml"
 }
 
 func originOf(s string) string {
@@ -259,6 +336,8 @@ type pass struct {
 	inflight map[network.RequestID]bool
 	activity time.Time
 	page     string
+	current  string // the URL the tab was last sent to
+	notPage  string // why the current navigation is not a page, once known
 }
 
 func newPass(bctx context.Context, name, ua string, o *Options, g *Guard, col *collector, deadline time.Time) (*pass, error) {
@@ -285,7 +364,11 @@ func newPass(bctx context.Context, name, ua string, o *Options, g *Guard, col *c
 		},
 		func() error { _, err := chromedp.Call(ctx, domstorage.Enable, cdp.Empty{}); return err },
 		func() error {
-			_, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*"}}})
+			// Every request before it is sent; the tab's documents also
+			// once their headers are in, to stop what is not a page.
+			_, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+				{URLPattern: "*", RequestStage: fetch.RequestStageRequest},
+				{URLPattern: "*", ResourceType: network.ResourceTypeDocument, RequestStage: fetch.RequestStageResponse}}})
 			return err
 		},
 	} {
@@ -332,6 +415,10 @@ func (p *pass) done(id network.RequestID) {
 // the scanner's own consent: that is answered here and never logged.
 func (p *pass) decide(ev *fetch.EventRequestPaused) {
 	u := ev.Request.URL
+	if ev.ResponseStatusCode != 0 || ev.ResponseErrorReason != "" {
+		p.decideResponse(ev)
+		return
+	}
 	if ev.Request.Method == "POST" && p.isConsentEndpoint(u) {
 		body := []byte(`{"record_id":"00000000-0000-0000-0000-000000000000","consent_id":"00000000-0000-0000-0000-000000000000","recorded_at":"1970-01-01T00:00:00Z"}`)
 		_, _ = chromedp.Call(p.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: ev.RequestID, ResponseCode: 201,
@@ -347,6 +434,30 @@ func (p *pass) decide(ev *fetch.EventRequestPaused) {
 	_, _ = chromedp.Call(p.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
 }
 
+// decideResponse stops the tab's navigation to what is not an HTML page
+// (an image, a PDF, a video): the browser would download or display it, and
+// it has nothing to crawl.
+func (p *pass) decideResponse(ev *fetch.EventRequestPaused) {
+	code := ev.ResponseStatusCode
+	if ev.FrameID == p.frame && ev.ResponseErrorReason == "" && (code < 300 || code >= 400) {
+		ct := ""
+		for _, h := range ev.ResponseHeaders {
+			if strings.EqualFold(h.Name, "Content-Type") {
+				ct = h.Value
+			}
+		}
+		if !isHTML(ct) {
+			mt, _, _ := strings.Cut(ct, ";")
+			p.mu.Lock()
+			p.notPage = strings.TrimSpace(mt)
+			p.mu.Unlock()
+			_, _ = chromedp.Call(p.ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonBlockedByClient})
+			return
+		}
+	}
+	_, _ = chromedp.Call(p.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+}
+
 func (p *pass) isConsentEndpoint(raw string) bool {
 	u, err := url.Parse(raw)
 	if err != nil || u.Path != "/v1/consents" {
@@ -356,15 +467,23 @@ func (p *pass) isConsentEndpoint(raw string) bool {
 }
 
 // visit loads one page, lets it settle, records what it stored, and returns
-// the same-origin links on it (when discover is set).
-func (p *pass) visit(u string, discover bool) (Page, []string) {
-	page := Page{Pass: p.name, URL: u}
-	p.mu.Lock()
-	p.page = u
-	p.mu.Unlock()
+// the same-origin links on it (when discover is set). notPage says why u
+// turned out not to be a page (nothing was recorded then).
+func (p *pass) visit(u string, discover bool) (page Page, links []string, notPage string) {
+	page = Page{Pass: p.name, URL: u}
 	ctx, cancel := context.WithDeadline(p.ctx, minTime(time.Now().Add(pageTimeout), p.deadline))
 	defer cancel()
+	if err := p.load(ctx, u); err != nil {
+		page.Error = err.Error()
+		return page, nil, ""
+	}
 	res, err := chromedp.Run(ctx, chromedp.NavigateResponse(u))
+	p.mu.Lock()
+	notPage = p.notPage
+	p.mu.Unlock()
+	if notPage != "" {
+		return page, nil, notPage
+	}
 	if res != nil {
 		page.Status = int(res.Status)
 	}
@@ -374,19 +493,33 @@ func (p *pass) visit(u string, discover bool) (Page, []string) {
 	p.settle(ctx)
 	p.collect(ctx, u)
 	if !discover || err != nil {
-		return page, nil
+		return page, nil, ""
 	}
-	links, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.links, a => a.href)`))
+	hrefs, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.links, a => a.href)`))
 	if err != nil {
-		return page, nil
+		return page, nil, ""
 	}
-	var out []string
-	for _, l := range links {
+	for _, l := range hrefs {
 		if strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") {
-			out = append(out, normalize(l))
+			links = append(links, pageURL(l))
 		}
 	}
-	return page, out
+	return page, links, ""
+}
+
+// load prepares the tab for a navigation to u. A hash route of the page
+// the tab shows would only change the fragment, and the app would route
+// in place with what it already stored: the tab goes to about:blank first,
+// so every route is loaded as a visitor arriving there gets it.
+func (p *pass) load(ctx context.Context, u string) error {
+	p.mu.Lock()
+	same := p.current != "" && sameDocument(p.current, u)
+	p.current, p.page, p.notPage = u, u, ""
+	p.mu.Unlock()
+	if same {
+		return chromedp.Do(ctx, chromedp.Navigate("about:blank"))
+	}
+	return nil
 }
 
 // settle waits until no request has been in flight for a moment.
@@ -446,9 +579,9 @@ func (p *pass) collect(ctx context.Context, page string) {
 func (p *pass) accept(u string) bool {
 	ctx, cancel := context.WithDeadline(p.ctx, minTime(time.Now().Add(pageTimeout), p.deadline))
 	defer cancel()
-	p.mu.Lock()
-	p.page = u
-	p.mu.Unlock()
+	if err := p.load(ctx, u); err != nil {
+		return false
+	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
 		return false
 	}

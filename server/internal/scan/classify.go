@@ -1,10 +1,10 @@
 package scan
 
 import (
-	"fmt"
 	"math"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -38,7 +38,7 @@ func (c *collector) item(pass string, k itemKey, page string) *Observed {
 	}
 	o := c.items[k]
 	if o == nil {
-		o = &Observed{Type: k.typ, Name: k.name, Domain: k.domain, FirstPage: page}
+		o = &Observed{Type: k.typ, Name: k.name, Domain: k.domain, FirstPage: page, seenAt: time.Now()}
 		c.items[k] = o
 		c.order = append(c.order, k)
 	}
@@ -92,6 +92,9 @@ func (c *collector) request(pass, raw, page string) {
 		c.hosts[host] = tp
 	}
 	tp.Requests++
+	if len(tp.paths) < 8 && !slices.Contains(tp.paths, u.Path) {
+		tp.paths = append(tp.paths, u.Path)
+	}
 	if pass == Before {
 		tp.BeforeConsent = true
 	} else {
@@ -122,8 +125,9 @@ func (c *collector) refuse(u, reason string) {
 	}
 }
 
-// declaredMatch finds the declaration of an observed item.
-func declaredMatch(cfg *siteconfig.Config, o *Observed) *siteconfig.Item {
+// declaredMatch finds the declaration of an observed item. Patterns are
+// compiled with the banner's (JavaScript's) meaning.
+func declaredMatch(cfg *siteconfig.Config, o *Observed, patterns map[string]*regexp.Regexp) *siteconfig.Item {
 	for i := range cfg.Items {
 		it := &cfg.Items[i]
 		if it.Type != o.Type {
@@ -131,9 +135,12 @@ func declaredMatch(cfg *siteconfig.Config, o *Observed) *siteconfig.Item {
 		}
 		ok := it.Name == o.Name
 		if !ok && it.Pattern != "" {
-			if re, err := regexp.Compile(it.Pattern); err == nil {
-				ok = re.MatchString(o.Name)
+			re, seen := patterns[it.Pattern]
+			if !seen {
+				re, _ = siteconfig.CompilePattern(it.Pattern) // nil: a published pattern from before the check
+				patterns[it.Pattern] = re
 			}
+			ok = re != nil && re.MatchString(o.Name)
 		}
 		if !ok {
 			continue
@@ -147,12 +154,22 @@ func declaredMatch(cfg *siteconfig.Config, o *Observed) *siteconfig.Item {
 }
 
 // classify turns what was collected into the report's items, unseen
-// declarations, third parties and counts.
-func classify(rep *Report, cfg *siteconfig.Config, c *collector, now time.Time, lang string) {
+// declarations, third parties, suggestions and counts.
+func classify(rep *Report, cfg *siteconfig.Config, c *collector, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rep.Counts = map[string]int{Undeclared: 0, PreConsent: 0, Unseen: 0}
+	sg := newSuggester(cfg)
+	patterns := map[string]*regexp.Regexp{}
 	seen := map[*siteconfig.Item]bool{}
+	suggested := map[string]bool{}
+	suggest := func(it *siteconfig.Item) {
+		k := it.Type + "\x00" + it.Name + "\x00" + it.Pattern + "\x00" + it.Domain
+		if !suggested[k] {
+			suggested[k] = true
+			rep.Suggestions = append(rep.Suggestions, *it)
+		}
+	}
 	for _, k := range c.order {
 		o := *c.items[k]
 		o.Party = "first"
@@ -160,13 +177,14 @@ func classify(rep *Report, cfg *siteconfig.Config, c *collector, now time.Time, 
 			o.Party = "third"
 		}
 		category := ""
-		if it := declaredMatch(cfg, &o); it != nil {
+		if it := declaredMatch(cfg, &o, patterns); it != nil {
 			seen[it] = true
 			o.Declared = &Declared{Name: it.Name, Type: it.Type, Category: it.Category, Domain: it.Domain}
 			category = it.Category
 		} else {
 			o.Findings = append(o.Findings, Undeclared)
-			o.Suggestion = suggest(&o, now, lang)
+			o.Suggestion = sg.item(&o, now)
+			suggest(o.Suggestion)
 		}
 		if o.BeforeConsent && category != siteconfig.NecessaryID {
 			o.Findings = append(o.Findings, PreConsent)
@@ -176,7 +194,6 @@ func classify(rep *Report, cfg *siteconfig.Config, c *collector, now time.Time, 
 		}
 		rep.Items = append(rep.Items, o)
 	}
-	// Requests to third parties: declared pixels, and well-known trackers.
 	hosts := make([]string, 0, len(c.hosts))
 	for h := range c.hosts {
 		hosts = append(hosts, h)
@@ -184,23 +201,33 @@ func classify(rep *Report, cfg *siteconfig.Config, c *collector, now time.Time, 
 	sort.Strings(hosts)
 	for _, h := range hosts {
 		tp := *c.hosts[h]
-		category := ""
+		necessary := false
 		for i := range cfg.Items {
 			it := &cfg.Items[i]
-			if it.Domain != "" && domainMatch(h, it.Domain) {
-				if it.Type == "pixel" {
-					seen[it] = true
-				}
-				tp.Declared, tp.Provider, category = true, it.Provider, it.Category
+			if it.Domain == "" || !domainMatch(h, it.Domain) {
+				continue
+			}
+			if it.Type == "pixel" {
+				seen[it] = true
+			}
+			if !tp.Declared || it.Category == siteconfig.NecessaryID {
+				tp.Provider, tp.Category = it.Provider, it.Category
+			}
+			tp.Declared = true
+			necessary = necessary || it.Category == siteconfig.NecessaryID
+		}
+		if !tp.Declared {
+			tp.Suggestion = sg.host(h, tp.paths)
+			suggest(tp.Suggestion)
+			tp.Category = tp.Suggestion.Category
+			if e := lookupHost(h, tp.paths); e != nil {
+				tp.Provider = e.platform
 			}
 		}
-		if k := lookupDomain(h); k != nil && !tp.Declared {
-			tp.Provider, category = k.provider, k.category
-		}
-		tp.Category = category
-		// A request before consent to a tracker (declared as such or well
-		// known) is storage or reading of information all the same.
-		if tp.BeforeConsent && category != "" && category != siteconfig.NecessaryID {
+		// A request before consent reads the visitor's browser (address,
+		// page, often an identifier) all the same, wherever it goes:
+		// only a host declared necessary may be asked before consent.
+		if tp.BeforeConsent && !necessary {
 			tp.Findings = append(tp.Findings, PreConsent)
 			rep.Counts[PreConsent]++
 		}
@@ -211,6 +238,11 @@ func classify(rep *Report, cfg *siteconfig.Config, c *collector, now time.Time, 
 		if !seen[it] {
 			rep.Unseen = append(rep.Unseen, Declared{Name: it.Name, Type: it.Type, Category: it.Category, Domain: it.Domain})
 			rep.Counts[Unseen]++
+		}
+	}
+	for _, p := range []*[]Refusal{&rep.Refused, &rep.Skipped} {
+		if *p == nil {
+			*p = []Refusal{}
 		}
 	}
 	if rep.Pages == nil {
@@ -225,11 +257,11 @@ func classify(rep *Report, cfg *siteconfig.Config, c *collector, now time.Time, 
 	if rep.ThirdParties == nil {
 		rep.ThirdParties = []ThirdParty{}
 	}
-	if rep.Refused == nil {
-		rep.Refused = []Refusal{}
-	}
 	if rep.Limits == nil {
 		rep.Limits = []string{}
+	}
+	if rep.Suggestions == nil {
+		rep.Suggestions = []siteconfig.Item{}
 	}
 }
 
@@ -240,59 +272,4 @@ func (c *collector) firstParty(domain string) bool {
 		}
 	}
 	return false
-}
-
-// suggest drafts a declaration for an undeclared item: provider and
-// category from the table of well-known names and domains, duration from
-// the expiry. The purpose must be written by the site owner when unknown.
-func suggest(o *Observed, now time.Time, lang string) *siteconfig.Item {
-	it := &siteconfig.Item{Name: o.Name, Type: o.Type, Party: o.Party, Provider: "?", Category: "?",
-		Duration: duration(o, now)}
-	if o.Party == "third" {
-		it.Domain = o.Domain
-	}
-	k := lookupName(o.Name)
-	if k == nil && o.Party == "third" {
-		k = lookupDomain(o.Domain)
-	}
-	if k != nil {
-		if k.provider != "" {
-			it.Provider = k.provider
-		}
-		it.Category = k.category
-		it.Purpose = siteconfig.Localized{"sv": k.sv, "en": k.en}
-		if k.country != "" {
-			it.ThirdCountry = siteconfig.ThirdCountry{Transfer: true, Countries: []string{k.country}}
-		}
-	}
-	return it
-}
-
-// duration is the configuration's form of an item's lifetime.
-func duration(o *Observed, now time.Time) string {
-	switch o.Type {
-	case "local_storage", "indexeddb":
-		return "persistent"
-	case "session_storage":
-		return "session"
-	}
-	if o.Expires == nil {
-		return "session"
-	}
-	d := o.Expires.Sub(now)
-	days := d.Hours() / 24
-	switch {
-	case d <= 0:
-		return "session"
-	case days < 1:
-		return fmt.Sprintf("PT%dH", max(1, int(math.Round(d.Hours()))))
-	case days < 60:
-		return fmt.Sprintf("P%dD", int(math.Round(days)))
-	}
-	// Whole years when the expiry is close to one (cookies are often set
-	// for 1 or 2 years), else months.
-	if years := math.Round(days / 365.25); years >= 1 && math.Abs(days-years*365.25) <= 5 {
-		return fmt.Sprintf("P%dY", int(years))
-	}
-	return fmt.Sprintf("P%dM", int(math.Round(days/30.44)))
 }

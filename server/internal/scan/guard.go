@@ -76,6 +76,9 @@ type Guard struct {
 	Origins      map[string]bool // scheme://host[:port] pages may be on
 	AllowPrivate bool
 	Resolver     *net.Resolver
+	// Lookup, when set, resolves names instead of Resolver; its answers
+	// are checked all the same.
+	Lookup func(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
 // Origin is scheme://host[:port] of u, with default ports dropped.
@@ -120,6 +123,10 @@ func (g *Guard) resolve(ctx context.Context, host string) ([]netip.Addr, error) 
 	var addrs []netip.Addr
 	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
 		addrs = []netip.Addr{a}
+	} else if g.Lookup != nil {
+		if addrs, err = g.Lookup(ctx, host); err != nil {
+			return nil, fmt.Errorf("cannot resolve %s: %w", host, err)
+		}
 	} else {
 		r := g.Resolver
 		if r == nil {

@@ -1,100 +1,89 @@
 package scan
 
-import (
-	"regexp"
-	"strings"
-)
+import "regexp"
 
-// known is a well-known cookie, storage key or domain, used to suggest a
-// declaration for what a site did not declare. It is a hint for the site
-// owner, who must check it: providers rename things.
-type known struct {
-	name     *regexp.Regexp // cookie or storage key; nil for a domain entry
-	domain   string         // request or cookie domain (and its subdomains)
-	provider string
-	category string
-	country  string // ISO code when data usually goes outside the EU/EEA
-	sv, en   string // purpose
+// The built-in table holds only what the Open Cookie Database lacks: names
+// it does not have or files under one site that uses them (Segment's
+// ajs_* under Trustpilot, Express's connect.sid under Zendesk), and hosts,
+// which it does not describe at all. Everything here is a hint for the site
+// owner, who must check it: providers rename things. Provider names are
+// names, the same in every language; purposes are in Swedish and English.
+
+func named(match, declName, pattern, platform, provider, category, country, sv, en string) entry {
+	return entry{match: regexp.MustCompile(match), declName: declName, pattern: pattern, platform: platform,
+		provider: provider, category: category, country: country, sv: sv, en: en, builtin: true}
 }
 
-func k(name, domain, provider, category, country, sv, en string) known {
-	var re *regexp.Regexp
-	if name != "" {
-		re = regexp.MustCompile(name)
-	}
-	return known{re, domain, provider, category, country, sv, en}
+func host(domains []string, platform, provider, category, country, sv, en string) entry {
+	return entry{domains: domains, platform: platform, provider: provider, category: category, country: country,
+		sv: sv, en: en, builtin: true}
 }
 
-var knownTable = []known{
-	k(`^_ga$`, "", "Google Ireland Ltd", "statistics", "US", "Google Analytics: skiljer besökare åt.", "Google Analytics: distinguishes visitors."),
-	k(`^_ga_[A-Z0-9]+$`, "", "Google Ireland Ltd", "statistics", "US", "Google Analytics: håller reda på sessionen.", "Google Analytics: keeps the session state."),
-	k(`^(_gid|_gat.*)$`, "", "Google Ireland Ltd", "statistics", "US", "Google Analytics: besöksstatistik.", "Google Analytics: usage statistics."),
-	k(`^_gcl_(au|aw|dc|gb)$`, "", "Google Ireland Ltd", "marketing", "US", "Google Ads: mäter konverteringar från annonser.", "Google Ads: measures ad conversions."),
-	k(`^(IDE|test_cookie|DSID|__gads|__gpi)$`, "", "Google Ireland Ltd", "marketing", "US", "Google-annonser: visar och mäter annonser.", "Google advertising: shows and measures ads."),
-	k(`^(NID|AEC|SOCS|1P_JAR)$`, "", "Google Ireland Ltd", "marketing", "US", "Google: inställningar och annonser.", "Google: preferences and advertising."),
-	k(`^(_fbp|_fbc|fr)$`, "", "Meta Platforms Ireland Ltd", "marketing", "US", "Meta-pixeln: känner igen webbläsaren för annonser.", "Meta pixel: recognises the browser for ads."),
-	k(`^_hj`, "", "Hotjar Ltd", "statistics", "", "Hotjar: analys av hur sidan används.", "Hotjar: analyses how the page is used."),
-	k(`^(_clck|_clsk|CLID)$`, "", "Microsoft Ireland Operations Ltd", "statistics", "US", "Microsoft Clarity: analys av hur sidan används.", "Microsoft Clarity: analyses how the page is used."),
-	k(`^(MUID|_uetsid|_uetvid|MR)$`, "", "Microsoft Ireland Operations Ltd", "marketing", "US", "Microsoft Advertising: mäter annonser.", "Microsoft Advertising: measures ads."),
-	k(`^(li_sugr|bcookie|bscookie|lidc|UserMatchHistory|AnalyticsSyncHistory|li_gc|lms_ads|lms_analytics)$`, "", "LinkedIn Ireland Unlimited Company", "marketing", "US", "LinkedIn: annonser och mätning.", "LinkedIn: advertising and measurement."),
-	k(`^(_ttp|_tt_enable_cookie|ttwid)$`, "", "TikTok Technology Ltd", "marketing", "CN", "TikTok-pixeln: mäter annonser.", "TikTok pixel: measures ads."),
-	k(`^(_pin_unauth|_pinterest_ct_ua|_pinterest_sess)$`, "", "Pinterest Europe Ltd", "marketing", "US", "Pinterest-taggen: mäter annonser.", "Pinterest tag: measures ads."),
-	k(`^(__hssc|__hssrc|__hstc|hubspotutk)$`, "", "HubSpot Inc", "marketing", "US", "HubSpot: spårar besök för marknadsföring.", "HubSpot: tracks visits for marketing."),
-	k(`^_pk_(id|ses|ref)(\..*)?$`, "", "Matomo (självvärd)", "statistics", "", "Matomo: besöksstatistik.", "Matomo: usage statistics."),
-	k(`^(YSC|VISITOR_INFO1_LIVE|VISITOR_PRIVACY_METADATA|__Secure-YEC)$`, "", "Google Ireland Ltd (YouTube)", "marketing", "US", "YouTube: inbäddade videor och annonser.", "YouTube: embedded videos and ads."),
-	k(`^(PHPSESSID|JSESSIONID|ASP\.NET_SessionId|connect\.sid|laravel_session|SESS[0-9a-f]+)$`, "", "", "necessary", "", "Sessionscookie: håller ihop ditt besök.", "Session cookie: keeps your visit together."),
-	k(`^(__cf_bm|_cfuvid|cf_clearance)$`, "", "Cloudflare Inc", "necessary", "US", "Cloudflare: skydd mot skadlig trafik.", "Cloudflare: protection against malicious traffic."),
-	k(`^(CookieConsent|OptanonConsent|OptanonAlertBoxClosed|cookieyes-consent|samtycke)$`, "", "", "necessary", "", "Sparar ditt val om cookies.", "Stores your cookie choice."),
-	k(`^__stripe_(mid|sid)$`, "", "Stripe Payments Europe Ltd", "necessary", "US", "Stripe: förhindrar bedrägerier vid betalning.", "Stripe: prevents payment fraud."),
-	k(`^_shopify_(y|s|sa_t|sa_p)$`, "", "Shopify International Ltd", "statistics", "CA", "Shopify: besöksstatistik.", "Shopify: usage statistics."),
-	k(`^wp-settings`, "", "WordPress", "preferences", "", "WordPress: inställningar för inloggade.", "WordPress: settings of signed-in users."),
-	k("", "google-analytics.com", "Google Ireland Ltd", "statistics", "US", "Google Analytics.", "Google Analytics."),
-	k("", "analytics.google.com", "Google Ireland Ltd", "statistics", "US", "Google Analytics.", "Google Analytics."),
-	k("", "googletagmanager.com", "Google Ireland Ltd", "statistics", "US", "Google Tag Manager laddar mätskript.", "Google Tag Manager loads measurement tags."),
-	k("", "doubleclick.net", "Google Ireland Ltd", "marketing", "US", "Google-annonser.", "Google advertising."),
-	k("", "googleadservices.com", "Google Ireland Ltd", "marketing", "US", "Google Ads.", "Google Ads."),
-	k("", "googlesyndication.com", "Google Ireland Ltd", "marketing", "US", "Google-annonser.", "Google advertising."),
-	k("", "facebook.com", "Meta Platforms Ireland Ltd", "marketing", "US", "Meta-pixeln.", "Meta pixel."),
-	k("", "facebook.net", "Meta Platforms Ireland Ltd", "marketing", "US", "Meta-pixeln.", "Meta pixel."),
-	k("", "bat.bing.com", "Microsoft Ireland Operations Ltd", "marketing", "US", "Microsoft Advertising (UET).", "Microsoft Advertising (UET)."),
-	k("", "clarity.ms", "Microsoft Ireland Operations Ltd", "statistics", "US", "Microsoft Clarity.", "Microsoft Clarity."),
-	k("", "hotjar.com", "Hotjar Ltd", "statistics", "", "Hotjar.", "Hotjar."),
-	k("", "hotjar.io", "Hotjar Ltd", "statistics", "", "Hotjar.", "Hotjar."),
-	k("", "linkedin.com", "LinkedIn Ireland Unlimited Company", "marketing", "US", "LinkedIn Insight.", "LinkedIn Insight."),
-	k("", "licdn.com", "LinkedIn Ireland Unlimited Company", "marketing", "US", "LinkedIn Insight.", "LinkedIn Insight."),
-	k("", "tiktok.com", "TikTok Technology Ltd", "marketing", "CN", "TikTok-pixeln.", "TikTok pixel."),
-	k("", "pinterest.com", "Pinterest Europe Ltd", "marketing", "US", "Pinterest-taggen.", "Pinterest tag."),
-	k("", "youtube.com", "Google Ireland Ltd (YouTube)", "marketing", "US", "YouTube.", "YouTube."),
-	k("", "hs-analytics.net", "HubSpot Inc", "marketing", "US", "HubSpot.", "HubSpot."),
-	k("", "hs-scripts.com", "HubSpot Inc", "marketing", "US", "HubSpot.", "HubSpot."),
-	k("", "snapchat.com", "Snap B.V.", "marketing", "US", "Snap-pixeln.", "Snap pixel."),
-	k("", "ads-twitter.com", "X Corp", "marketing", "US", "X-pixeln.", "X pixel."),
+// builtinNames: an empty provider means the site's own controller.
+var builtinNames = []entry{
+	named(`^ajs_(anonymous_id|user_id|group_id|user_traits|group_properties)$`, "", "", "Segment", "Twilio Inc. (Segment)", "statistics", "US",
+		"Segment: skiljer besökare åt och skickar besöken vidare till analys- och marknadsföringsverktyg.",
+		"Segment: identifies the visitor and passes visits on to analytics and marketing tools."),
+	named(`^ph_.+_posthog$`, "ph_<project key>_posthog", `^ph_[A-Za-z0-9_-]+_posthog$`, "PostHog", "PostHog Inc.", "statistics", "US",
+		"PostHog: skiljer besökare åt och håller ihop sessionen för besöksstatistik.",
+		"PostHog: identifies the visitor and keeps the session together for usage statistics."),
+	named(`^__Secure-YEC$`, "", "", "YouTube", "Google", "marketing", "US",
+		"YouTube: inbäddade videor och annonser.", "YouTube: embedded videos and advertising."),
+	named(`^S?SESS[0-9a-f]{16,}$`, "SESS<hash>", `^S?SESS[0-9a-f]+$`, "Drupal", "", "necessary", "",
+		"Drupal: sessionscookie som håller ihop besöket.", "Drupal: session cookie that keeps the visit together."),
+	named(`^connect\.sid$`, "", "", "Express", "", "necessary", "",
+		"Sessionscookie som håller ihop besöket.", "Session cookie that keeps the visit together."),
+	named(`^samtycke$`, "", "", "Samtycke", "", "necessary", "",
+		"Sparar ditt val om cookies och ditt samtyckes-ID.", "Stores your cookie choice and your consent ID."),
 }
 
-// lookupName finds a well-known cookie or storage key.
-func lookupName(name string) *known {
-	for i := range knownTable {
-		if knownTable[i].name != nil && knownTable[i].name.MatchString(name) {
-			return &knownTable[i]
-		}
-	}
-	return nil
+// builtinHosts: hosts pages request, for requests made without storing
+// anything (and for cookies the database does not know, by their domain).
+var builtinHosts = []entry{
+	host([]string{"fonts.googleapis.com", "fonts.gstatic.com"}, "Google Fonts", "Google", "preferences", "US",
+		"Google Fonts: typsnitt från Googles servrar, som får besökarens IP-adress. Lägg typsnitten på den egna servern i stället.",
+		"Google Fonts: fonts from Google's servers, which receive the visitor's IP address. Serve the fonts from the site's own server instead."),
+	host([]string{"google-analytics.com", "analytics.google.com"}, "Google Analytics", "Google", "statistics", "US",
+		"Google Analytics: besöksstatistik.", "Google Analytics: usage statistics."),
+	host([]string{"googletagmanager.com"}, "Google Tag Manager", "Google", "statistics", "US",
+		"Google Tag Manager: laddar mät- och annonstaggar.", "Google Tag Manager: loads measurement and advertising tags."),
+	host([]string{"doubleclick.net", "googleadservices.com", "googlesyndication.com"}, "Google Ads", "Google", "marketing", "US",
+		"Google-annonser: visar och mäter annonser.", "Google advertising: shows and measures ads."),
+	host([]string{"youtube.com", "youtube-nocookie.com", "ytimg.com", "googlevideo.com"}, "YouTube", "Google", "marketing", "US",
+		"YouTube: inbäddade videor; även youtube-nocookie.com lagrar uppgifter i webbläsaren och kontaktar Google.",
+		"YouTube: embedded videos; youtube-nocookie.com, too, stores data in the browser and contacts Google."),
+	host([]string{"vimeo.com", "vimeocdn.com"}, "Vimeo", "Vimeo.com Inc.", "statistics", "US",
+		"Vimeo: inbäddade videor och statistik över uppspelningar.", "Vimeo: embedded videos and playback statistics."),
+	host([]string{"facebook.com", "facebook.net"}, "Meta pixel", "Meta Platforms Ireland Ltd", "marketing", "US",
+		"Meta-pixeln: känner igen webbläsaren för annonser.", "Meta pixel: recognises the browser for ads."),
+	host([]string{"bat.bing.com"}, "Microsoft Advertising", "Microsoft", "marketing", "US",
+		"Microsoft Advertising (UET): mäter annonser.", "Microsoft Advertising (UET): measures ads."),
+	host([]string{"clarity.ms"}, "Microsoft Clarity", "Microsoft", "statistics", "US",
+		"Microsoft Clarity: analys av hur sidan används.", "Microsoft Clarity: analyses how the page is used."),
+	host([]string{"hotjar.com", "hotjar.io"}, "Hotjar", "Hotjar Ltd", "statistics", "",
+		"Hotjar: analys av hur sidan används.", "Hotjar: analyses how the page is used."),
+	host([]string{"mixpanel.com", "mxpnl.com"}, "Mixpanel", "Mixpanel", "statistics", "US",
+		"Mixpanel: besöksstatistik och analys av hur sidan används.", "Mixpanel: usage statistics and product analytics."),
+	host([]string{"segment.com", "segment.io"}, "Segment", "Twilio Inc. (Segment)", "statistics", "US",
+		"Segment: samlar in besök och skickar dem vidare till analys- och marknadsföringsverktyg.",
+		"Segment: collects visits and passes them on to analytics and marketing tools."),
+	host([]string{"posthog.com"}, "PostHog", "PostHog Inc.", "statistics", "US",
+		"PostHog: besöksstatistik och analys av hur sidan används.", "PostHog: usage statistics and product analytics."),
+	host([]string{"amplitude.com"}, "Amplitude", "Amplitude", "statistics", "US",
+		"Amplitude: besöksstatistik och analys av hur sidan används.", "Amplitude: usage statistics and product analytics."),
+	host([]string{"linkedin.com", "licdn.com"}, "LinkedIn Insight", "LinkedIn", "marketing", "US",
+		"LinkedIn Insight: annonser och mätning.", "LinkedIn Insight: advertising and measurement."),
+	host([]string{"tiktok.com"}, "TikTok pixel", "TikTok", "marketing", "CN", "TikTok-pixeln: mäter annonser.", "TikTok pixel: measures ads."),
+	host([]string{"pinterest.com"}, "Pinterest tag", "Pinterest", "marketing", "US", "Pinterest-taggen: mäter annonser.", "Pinterest tag: measures ads."),
+	host([]string{"hs-analytics.net", "hs-scripts.com"}, "HubSpot", "HubSpot", "marketing", "US",
+		"HubSpot: spårar besök för marknadsföring.", "HubSpot: tracks visits for marketing."),
+	host([]string{"snapchat.com"}, "Snap pixel", "Snap", "marketing", "US", "Snap-pixeln: mäter annonser.", "Snap pixel: measures ads."),
+	host([]string{"ads-twitter.com"}, "X pixel", "X", "marketing", "US", "X-pixeln: mäter annonser.", "X pixel: measures ads."),
 }
 
-// lookupDomain finds a well-known domain for host (or a parent of it).
-func lookupDomain(host string) *known {
-	host = strings.TrimPrefix(strings.ToLower(host), ".")
-	for i := range knownTable {
-		if d := knownTable[i].domain; d != "" && domainMatch(host, d) {
-			return &knownTable[i]
-		}
-	}
-	return nil
-}
-
-// domainMatch reports whether host is domain or one of its subdomains.
-func domainMatch(host, domain string) bool {
-	host = strings.TrimPrefix(strings.ToLower(host), ".")
-	domain = strings.TrimPrefix(strings.ToLower(domain), ".")
-	return host == domain || strings.HasSuffix(host, "."+domain)
+// builtinPaths recognise trackers that sites host themselves, by what is
+// asked of them; an empty provider means the site's own controller.
+var builtinPaths = []entry{
+	{match: regexp.MustCompile(`(^|/)(matomo|piwik)\.(php|js)$`), platform: "Matomo", category: "statistics", builtin: true,
+		sv: "Matomo på egen server: besöksstatistik.", en: "Matomo, self-hosted: usage statistics."},
 }

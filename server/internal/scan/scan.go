@@ -13,6 +13,8 @@
 package scan
 
 import (
+	"context"
+	"net/netip"
 	"time"
 
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
@@ -45,8 +47,15 @@ type Options struct {
 	// banner: not counted as a third party, and the banner's consent POST
 	// to it is answered by the scanner, so a scan never enters the log.
 	SamtyckeOrigin string
-	Chromium       string           // path; default /usr/bin/chromium
-	Progress       func(p Progress) // optional, called after each page
+	Chromium       string // path; default /usr/bin/chromium
+	// Lang is the report's language, sv or en (default en): its text and
+	// the names it gives. Suggested purposes come in every configured
+	// language all the same.
+	Lang string
+	// Lookup, when set, resolves host names instead of DNS (tests: a site
+	// and its trackers on fixed names, all on this machine).
+	Lookup   func(ctx context.Context, host string) ([]netip.Addr, error)
+	Progress func(p Progress) // optional, called after each page
 	// OnBrowser, when set, gets the browser's process id once it runs (the
 	// benchmark watches its memory).
 	OnBrowser func(pid int)
@@ -62,22 +71,30 @@ type Progress struct {
 
 // Report is the result of a scan; it is stored in ClickHouse and printed.
 type Report struct {
-	ID            string         `json:"id"`
-	Site          string         `json:"site"`
-	ConfigVersion uint32         `json:"config_version"`
-	ConfigHash    string         `json:"config_hash"`
-	StartedAt     time.Time      `json:"started_at"`
-	DurationMS    int64          `json:"duration_ms"`
-	StartURLs     []string       `json:"start_urls"`
-	BannerFound   bool           `json:"banner_found"`
-	Pages         []Page         `json:"pages"`
-	Items         []Observed     `json:"items"`
-	Unseen        []Declared     `json:"unseen"`
-	ThirdParties  []ThirdParty   `json:"third_parties"`
-	Refused       []Refusal      `json:"refused"`
-	Limits        []string       `json:"limits_reached"`
-	Bytes         int64          `json:"bytes"`
-	Counts        map[string]int `json:"counts"`
+	ID            string       `json:"id"`
+	Site          string       `json:"site"`
+	ConfigVersion uint32       `json:"config_version"`
+	ConfigHash    string       `json:"config_hash"`
+	StartedAt     time.Time    `json:"started_at"`
+	DurationMS    int64        `json:"duration_ms"`
+	Lang          string       `json:"lang"`
+	StartURLs     []string     `json:"start_urls"`
+	BannerFound   bool         `json:"banner_found"`
+	Pages         []Page       `json:"pages"`
+	Items         []Observed   `json:"items"`
+	Unseen        []Declared   `json:"unseen"`
+	ThirdParties  []ThirdParty `json:"third_parties"`
+	Refused       []Refusal    `json:"refused"`
+	// Skipped are links not visited because they are not HTML pages
+	// (images, PDFs, media); the reason is the link's extension (".jpg",
+	// never requested) or the Content-Type it was answered with.
+	Skipped []Refusal `json:"skipped"`
+	// Suggestions are the undeclared items' and hosts' draft declarations,
+	// each once, ready to be checked and added to the configuration.
+	Suggestions []siteconfig.Item `json:"suggestions"`
+	Limits      []string          `json:"limits_reached"`
+	Bytes       int64             `json:"bytes"`
+	Counts      map[string]int    `json:"counts"`
 }
 
 // Page is one page visit.
@@ -107,6 +124,8 @@ type Observed struct {
 	Findings []string  `json:"findings,omitempty"`
 	// Suggestion is a declaration to start from, for an undeclared item.
 	Suggestion *siteconfig.Item `json:"suggestion,omitempty"`
+
+	seenAt time.Time // first collected: a cookie's lifetime is measured from here
 }
 
 // Declared names a configured item.
@@ -118,7 +137,9 @@ type Declared struct {
 }
 
 // ThirdParty is a host other than the site's and Samtycke's that pages
-// requested.
+// requested. Any request to one before consent is a pre-consent finding
+// unless the host is declared necessary: the request alone hands the
+// visitor's address and the page to it.
 type ThirdParty struct {
 	Host          string   `json:"host"`
 	Requests      int      `json:"requests"`
@@ -129,6 +150,10 @@ type ThirdParty struct {
 	Category      string   `json:"category,omitempty"`
 	Declared      bool     `json:"declared"`
 	Findings      []string `json:"findings,omitempty"`
+	// Suggestion is a declaration to start from, for an undeclared host.
+	Suggestion *siteconfig.Item `json:"suggestion,omitempty"`
+
+	paths []string // a few paths asked for: self-hosted trackers are known by them
 }
 
 // Refusal is a URL the scanner would not load, and why.
