@@ -79,6 +79,9 @@ func (c *collector) request(pass, raw, page string) {
 		c.asked = map[string]bool{}
 	}
 	c.asked[host] = true
+	if c.samtycke == "" && bannerPath.MatchString(u.Path) {
+		c.samtycke = Origin(u)
+	}
 	if c.siteHosts[host] || Origin(u) == c.samtycke {
 		return
 	}
@@ -101,6 +104,10 @@ func (c *collector) request(pass, raw, page string) {
 		tp.AfterConsent = true
 	}
 }
+
+// bannerPath is the banner's script, /b/SITE.js: when the scan is not told
+// which Samtycke server the site uses, the first origin it comes from is.
+var bannerPath = regexp.MustCompile(`^/b/[a-z0-9][a-z0-9-]{0,62}\.js$`)
 
 // requested reports whether a page requested raw's host.
 func (c *collector) requested(raw string) bool {

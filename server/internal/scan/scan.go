@@ -46,6 +46,8 @@ type Options struct {
 	// SamtyckeOrigin is the origin of the Samtycke server that serves the
 	// banner: not counted as a third party, and the banner's consent POST
 	// to it is answered by the scanner, so a scan never enters the log.
+	// Empty: the origin the banner's script (/b/SITE.js) comes from, and
+	// every POST to /v1/consents is answered by the scanner.
 	SamtyckeOrigin string
 	Chromium       string // path; default /usr/bin/chromium
 	// Lang is the report's language, sv or en (default en): its text and

@@ -140,6 +140,9 @@ func TestLookup(t *testing.T) {
 		{"_pk_ses.1.ab12", "shop.example", "", "statistics", "db"},
 		{"ajs_anonymous_id", "shop.example", "Twilio Inc. (Segment)", "statistics", "builtin"}, // the database files it under Trustpilot
 		{"ph_phc_AbC123_posthog", "shop.example", "PostHog Inc.", "statistics", "builtin"},
+		{"ph_phc_AbC123_window_id", "shop.example", "PostHog Inc.", "statistics", "builtin"},
+		{"persisted-queue:v1:wk:dest-Segment.io:items", "shop.example", "Twilio Inc. (Segment)", "statistics", "builtin"},
+		{"mixpanelBrowserDb", "shop.example", "Mixpanel", "statistics", "builtin"},
 		{"connect.sid", "shop.example", "", "necessary", "builtin"}, // the database says Zendesk, on zendesk.com
 		{"vuid", "vimeo.com", "Vimeo", "statistics", "db"},
 		{"token", "shop.example", "", "", ""}, // too plain to be anyone's in particular
@@ -180,7 +183,7 @@ func TestDeclaredName(t *testing.T) {
 		{"_ga", "_ga", ""},
 		{"mp_0123456789abcdef0123456789abcdef_mixpanel", "mp_*", `^mp_[a-z0-9_]+$`},
 		{"_pk_id.1.1fff", "_pk_id.*", `^_pk_id\.[a-z0-9.]+$`},
-		{"ph_phc_AbC123dEf456_posthog", "ph_<project key>_posthog", `^ph_[A-Za-z0-9_-]+_posthog$`},
+		{"ph_phc_AbC123dEf456_posthog", "ph_<project key>_*", `^ph_phc_[A-Za-z0-9]+_[a-z_]+$`},
 		{"_hjSession_123456", "_hjSession_*", `^_hjSession_[0-9]+$`},
 		{"sess_8f3a9c2b1d", "sess_*", `^sess_[a-z0-9]+$`},
 		{"cart-7f3e9a1c2b4d-v2", "cart-*-v2", `^cart-[a-z0-9]+-v2$`},
