@@ -78,7 +78,8 @@ export interface BannerConfig {
   name: string;
   default_language: Lang;
   languages: Lang[];
-  consent: { lifetime_days: number; cookie_domain?: string };
+  /** reload_on_withdraw: false when the site stops its trackers itself on a refusal (default true). */
+  consent: { lifetime_days: number; cookie_domain?: string; reload_on_withdraw?: boolean };
   categories: Category[];
   items: Erasable[];
   texts: Record<Lang, Texts>;

@@ -17,7 +17,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** What a samtycke cookie holds. */
 export interface Saved {
   id: string;
-  fp: string;
+  /** The fingerprint it was chosen under (write stores the current one). */
+  fp?: string;
   t: number;
   /** Granted optional categories. */
   g: string[];

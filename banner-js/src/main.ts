@@ -15,14 +15,22 @@
 //                 (marketing and whatever Consent Mode maps ads to) and is recorded
 //                 as custom; switching marketing on in the second layer is an
 //                 explicit custom choice. Every row carries gpc: true.
+//
+// Scripts cannot be unloaded: a decision that refuses a category whose
+// scripts ran on this page reloads the page once it is stored (answered,
+// or kept for the next page view), unless the site turned that off
+// (consent.reload_on_withdraw: false) because it stops its trackers itself
+// in on("change"). Every page view deletes the declared first-party cookies
+// and storage of the refused categories, so that what a tracker wrote again
+// before it was stopped never outlives the page view.
 import type { Choices, Method, Source } from "./config";
 import { NECESSARY, Saved, build, erase, now, read, write } from "./cookie";
-import { once, scan, watch } from "./blocker";
-import { defaults, gpc, gpcOff, update } from "./signals";
-import { floating, hideFirst, init, placeholder, ready, root, sheet, showFirst } from "./ui";
+import { once, ran, scan, watch } from "./blocker";
+import { gpc, gpcOff, signal } from "./signals";
+import { floating, hideFirst, init, placeholder, ready, root, sheet, showFirst, warn } from "./ui";
 import { How, openSettings } from "./settings";
 import { declare } from "./declaration";
-import { send } from "./send";
+import { resume, send } from "./send";
 
 type Fn = (choices: Choices) => void;
 interface Api {
@@ -46,7 +54,6 @@ let choices: Choices | null = null, pending = false, id = "", at = 0, lang = cfg
 /** The second layer has been opened: the first layer, built a task after start, then stays away. */
 let opened = false;
 
-const warn = (e: unknown) => console.warn("samtycke:", e);
 /** Runs f, never letting an error reach the host page. */
 const safe = <A extends unknown[]>(f: (...a: A) => void) => (...a: A) => { try { f(...a); } catch (e) { warn(e); } };
 const copy = () => choices && { ...choices };
@@ -56,8 +63,8 @@ const grants = (ch: Choices) => cfg.categories.some((k) => k.id != NECESSARY && 
 const full = (ch: Choices) => cfg.categories.every((k) => ch[k.id]);
 const asked = () => !choices || pending;
 
-// crypto.randomUUID exists in secure contexts only; elsewhere the same random v4 UUID by hand.
-const uuid = (): string => crypto.randomUUID ? crypto.randomUUID() : "10000000-1000-4000-8000-100000000000".replace(/[018]/g,
+// A random v4 UUID, by hand: crypto.randomUUID exists in secure contexts only.
+const uuid = (): string => "10000000-1000-4000-8000-100000000000".replace(/[018]/g,
   (c) => (+c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (+c / 4)))).toString(16));
 
 /** Every category, except those GPC turns off while it is on. */
@@ -71,7 +78,7 @@ function decide(ch: Choices, m: Method, src: Source) {
   pending = m == "gpc";
   id = id || uuid();
   at = now();
-  const s: Saved = { id, fp: cfg.fingerprint, t: at, g: cfg.categories.filter((k) => k.id != NECESSARY && ch[k.id]).map((k) => k.id), p: pending };
+  const s: Saved = { id, t: at, g: cfg.categories.filter((k) => k.id != NECESSARY && ch[k.id]).map((k) => k.id), p: pending };
   write(cfg, s);
   erase(cfg, (c) => !ch[c]);
   if (!pending) {
@@ -79,15 +86,18 @@ function decide(ch: Choices, m: Method, src: Source) {
     ready(fab);
   }
   apply();
-  update(cfg, ch);
+  signal(cfg, ch);
   document.dispatchEvent(new CustomEvent("samtycke:change", { detail: { choices: copy(), method: m } }));
   for (const f of fns.change || []) {
     try { f(copy()!); } catch (e) { warn(e); }
   }
-  send(cfg.endpoint, {
+  const stored = send({
     site: cfg.site, consent_id: id, config_version: cfg.version, choices: ch, method: m,
     lang, url: location.href, gpc: gpcOn, source: src, event_id: uuid(),
-  });
+  } as { event_id: string });
+  // Reloaded once the decision is answered or kept, or at most 3 s later (a server that hangs).
+  if (cfg.consent.reload_on_withdraw !== false && [...ran].some((c) => !ch[c]))
+    Promise.race([stored, new Promise((ok) => setTimeout(ok, 3e3))]).then(() => location.reload());
 }
 
 /** Opens the second layer; from this call on, the first layer stays away until it closes undecided. */
@@ -123,10 +133,9 @@ const hold = (f: HTMLIFrameElement, cat: string) => {
   if (holders.has(f)) return;
   if (!heldSheet) {
     heldSheet = true;
-    try { document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet(`iframe[${HELD}]{display:none!important}`)]; } catch (e) { /* hidden below */ }
+    try { document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet(`iframe[${HELD}]{display:none!important}`)]; } catch (e) { /* old browser */ }
   }
   f.setAttribute(HELD, "");
-  f.hidden = true;
   holders.set(f, placeholder(f, cat, safe((a: string) => {
     if (a == "once") {
       once.add(f);
@@ -140,8 +149,14 @@ const free = (f: HTMLIFrameElement) => {
   p.remove();
   holders.delete(f);
   f.removeAttribute(HELD);
-  f.hidden = false;
 };
+/** Keeps each placeholder right after its iframe: removed with it, moved with it. */
+const tidy = () => holders.forEach((p, f) => {
+  if (!f.isConnected) {
+    p.remove();
+    holders.delete(f);
+  } else if (f.nextSibling != p) f.after(p);
+});
 
 const run = safe((c: Call) => {
   if (typeof c == "function") c(api);
@@ -151,7 +166,7 @@ const run = safe((c: Call) => {
 const start = safe(() => {
   const old = W.Samtycke;
   if (old && old._samtycke) return old.apply(); // loaded twice: just rescan
-  defaults(cfg); // before any other Consent Mode command
+  signal(cfg, null); // the defaults, before any other Consent Mode command
   gpcOn = gpc();
   const ls = cfg.languages, pick = (l: string) => {
     const p = l.split("-")[0].toLowerCase();
@@ -167,13 +182,15 @@ const start = safe(() => {
       pending = s.p;
       at = s.t;
       if (cfg.consent.cookie_domain) write(cfg, s); // moves a host-only cookie to the shared domain
+      erase(cfg, (c) => !choices![c]);
     }
   }
+  resume(cfg.endpoint);
   api = W.Samtycke = {
     _samtycke: 1, open, apply, withdraw, choices: copy,
     on: (ev, fn) => { (fns[ev] = fns[ev] || []).push(fn); },
   };
-  watch({ ok, hold, free }, (me && me.nonce) || "", declare);
+  watch(ok, hold, free, tidy, (me && me.nonce) || "", declare);
   apply();
   document.addEventListener("click", (e) => {
     if (e.composedPath().some((n) => n instanceof Element && n.hasAttribute("data-samtycke-open"))) {
@@ -190,7 +207,7 @@ const start = safe(() => {
     // second layer on DOMContentLoaded after this timer ran.
     setTimeout(safe(() => ready(() => { if (!opened && asked()) first(); })));
   } else {
-    update(cfg, choices!);
+    signal(cfg, choices);
     ready(fab);
   }
   const q = W.samtyckeQueue;

@@ -1,12 +1,14 @@
 // The second layer: a modal WAI-ARIA dialog (native <dialog>, opened with
 // showModal) with one switch per category, each category's items (loaded
 // lazily from the version's details.json on first open), the visitor's
-// consent ID and the date of their choice, and Reject all / Accept all / Save.
+// consent ID and the date of their choice, a link that downloads their
+// receipts (when the server gave any), and Reject all / Accept all / Save.
 // Built on first open, when its stylesheet (settings.css) is fetched too; Tab
 // wraps inside it, Escape closes it without choosing.
 import type { Choices } from "./config";
 import { NECESSARY } from "./cookie";
-import { actions, btn, cfg, gpcLine, h, lang, link, loadStyles, root, t, w } from "./ui";
+import { actions, btn, cfg, gpcLine, h, lang, link, load as get, restyle, root, t, tr, w } from "./ui";
+import { RECEIPTS, stored } from "./send";
 
 /** What the dialog shows: the current choice (null: none yet). */
 export interface State {
@@ -20,10 +22,8 @@ export interface State {
 /** How the visitor left the dialog with a choice. */
 export type How = "accept_all" | "reject_all" | "custom";
 
-let dlg: HTMLDialogElement | null = null, back: HTMLElement | null = null, idLine: HTMLElement, gpcEl: HTMLElement,
+let dlg: HTMLDialogElement | null = null, back: HTMLElement | null = null, idLine: HTMLElement, gpcEl: HTMLElement, proofLine: HTMLElement,
   onSave: (ch: Choices, how: How) => void, onClose: () => void, loaded = false;
-
-const tr = (l: Record<string, string>) => l[lang] || l[cfg.default_language];
 
 const close = () => {
   if (!dlg || !dlg.open) return;
@@ -56,10 +56,7 @@ const load = () => {
   loaded = true;
   const fill = (f: (ul: Element, cat: string) => void) =>
     dlg!.querySelectorAll("ul[data-cat]").forEach((ul) => { ul.textContent = ""; f(ul, ul.getAttribute("data-cat")!); });
-  fetch(cfg.details + "?lang=" + lang, { credentials: "omit" }).then((r) => {
-    if (!r.ok) throw r.status;
-    return r.json();
-  }).then((d: { items: Detail[]; none: string; justification: string; descriptions: Record<string, string> }) => {
+  get(cfg.details + "?lang=" + lang, "json").then((d: { items: Detail[]; none: string; justification: string; descriptions: Record<string, string> }) => {
     dlg!.querySelector("#j")!.textContent = d.justification;
     fill((ul, cat) => {
       dlg!.querySelector("#k-" + cat)!.textContent = d.descriptions[cat];
@@ -79,24 +76,25 @@ const build = () => {
     const id = k.id, nec = id == NECESSARY;
     const sw = h("input", { type: "checkbox", role: "switch", class: "s", id: "s-" + id, "data-cat": id, "aria-describedby": "k-" + id }) as HTMLInputElement;
     if (nec) sw.checked = sw.disabled = true;
-    const more = h("button", { type: "button", class: "d", "aria-expanded": "false", "aria-controls": "l-" + id, "aria-describedby": "h-" + id }, w.show);
-    const ul = h("ul", { class: "l", id: "l-" + id, "data-cat": id, hidden: "" });
-    more.addEventListener("click", () => {
-      const open = ul.hidden;
-      ul.hidden = !open;
-      more.setAttribute("aria-expanded", "" + open);
-    });
+    // A native disclosure: the browser keeps its expanded state and keyboard handling.
+    const more = h("details", {}, h("summary", { class: "d", "aria-describedby": "h-" + id }, w.show),
+      h("ul", { class: "l", id: "l-" + id, "data-cat": id }));
     const sec = h("section", { class: "k", "aria-labelledby": "h-" + id },
       h("div", { class: "kh" }, h("h3", { id: "h-" + id }, h("label", { for: "s-" + id }, tr(k.title))),
         nec ? h("span", { class: "o" }, t.always_on, sw) : sw),
       h("p", { id: "k-" + id }));
     if (nec) sec.append(h("p", { class: "j", id: "j" }));
-    sec.append(more, ul);
+    sec.append(more);
     body.append(sec);
   }
-  body.append((idLine = h("p", { class: "id" })), link());
-  const x = h("button", { type: "button", class: "x", "aria-label": t.close });
-  x.innerHTML = '<svg width="20" height="20" viewBox="0 0 20 20" aria-hidden="true" focusable="false"><path d="M4 4l12 12M16 4L4 16" stroke="currentColor" stroke-width="2.2" stroke-linecap="round"/></svg>';
+  // The receipts as one JSON file, made when asked for (a Blob URL: no request, nothing on a server).
+  const proof = h("a", { href: "#", download: `samtycke-receipt-${cfg.site}.json` }, w.proof) as HTMLAnchorElement;
+  proof.addEventListener("click", () => {
+    URL.revokeObjectURL(proof.href);
+    proof.href = URL.createObjectURL(new Blob([JSON.stringify(stored(RECEIPTS))], { type: "application/json" }));
+  });
+  body.append((idLine = h("p", { class: "id" })), (proofLine = h("p", { class: "id" }, proof)), link());
+  const x = h("button", { type: "button", class: "x", "aria-label": t.close }, "×");
   x.addEventListener("click", close);
   const foot = h("div", { class: "a" }, btn("reject_all", t.reject_all), btn("accept_all", t.accept_all), btn("custom", t.save));
   d.append(h("div", { class: "mh" }, h("h2", { id: "mt", tabindex: "-1" }, t.withdraw), x), body, h("div", { class: "mf" }, foot));
@@ -111,7 +109,7 @@ const build = () => {
       e.preventDefault();
       close();
     } else if (e.key == "Tab") {
-      const f = Array.from(d.querySelectorAll<HTMLElement>("button,a[href],input:not([disabled])")),
+      const f = Array.from(d.querySelectorAll<HTMLElement>("button,summary,a[href],input:not([disabled])")),
         i = f.indexOf(root().activeElement as HTMLElement);
       if (e.shiftKey ? i <= 0 : i == f.length - 1) {
         e.preventDefault();
@@ -135,12 +133,13 @@ export const openSettings = (s: State, from: Element | null, save: (ch: Choices,
   idLine.textContent = s.t ? `${w.id}: ${s.id} · ${w.at} ${new Date(s.t * 1e3).toLocaleString(lang,
     { dateStyle: "long", timeStyle: "short" } as Intl.DateTimeFormatOptions)}` : "";
   idLine.hidden = !s.t;
+  proofLine.hidden = !stored(RECEIPTS).length;
   load();
   // The dialog's stylesheet comes with its first open (it is not in the first
   // load). Wait for it, up to 3 s: past that, or if it fails, the dialog opens
   // with the browser's own styles, usable all the same, and the next open
   // tries again.
-  Promise.race([loadStyles(), new Promise((ok) => setTimeout(ok, 3000))]).then(() => {
+  Promise.race([restyle(sr), new Promise((ok) => setTimeout(ok, 3000))]).then(() => {
     sr.append(dlg!);
     if (!dlg!.open) dlg!.showModal();
     dlg!.querySelector("h2")!.focus();

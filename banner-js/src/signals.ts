@@ -8,40 +8,31 @@ const KEYS: ConsentModeKey[] = ["ad_storage", "ad_user_data", "ad_personalizatio
   "analytics_storage", "functionality_storage", "personalization_storage"];
 
 type Q = unknown[];
-const W = window as unknown as { dataLayer?: Q; uetq?: Q };
+const W = window as unknown as Record<"dataLayer" | "uetq", Q | undefined>;
+
+const queue = (name: "dataLayer" | "uetq") => (W[name] = W[name] || []);
+
+const mapping = (c: BannerConfig) => (c.consent_mode && c.consent_mode.mapping) || {};
 
 // gtag() pushes its arguments object, which is what Google's tags read.
 function args(..._: unknown[]) { return arguments; }
 
-const state = (c: BannerConfig, ch: Choices | null) => {
-  const m = (c.consent_mode && c.consent_mode.mapping) || {}, r: Record<string, string> = {};
+/** Pushes the state of ch: with ch null the defaults (everything but
+ *  security denied), before any other command (first in a dataLayer that no
+ *  tag has taken over yet); else one update per decision (and one per page
+ *  for a stored choice). */
+export const signal = (c: BannerConfig, ch: Choices | null) => {
+  const cm = c.consent_mode, m = mapping(c), s: Record<string, unknown> = {}, what = ch ? "update" : "default";
+  if (!cm) return;
   for (const k of KEYS) {
     const cat = m[k];
-    r[k] = ch && cat && (cat == NECESSARY || ch[cat]) ? "granted" : "denied";
+    s[k] = ch && cat && (cat == NECESSARY || ch[cat]) ? "granted" : "denied";
   }
-  return r;
-};
-
-/** Pushes the defaults (everything but security denied) before any other
- *  command: first in a dataLayer that no tag has taken over yet. */
-export const defaults = (c: BannerConfig) => {
-  const cm = c.consent_mode;
-  if (!cm) return;
   if (cm.google) {
-    const dl = (W.dataLayer = W.dataLayer || []), a = args("consent", "default",
-      { ...state(c, null), security_storage: "granted", wait_for_update: 500 });
-    if (dl.push == [].push) dl.unshift(a); else dl.push(a);
+    const dl = queue("dataLayer"), a = args("consent", what, ch ? s : { ...s, security_storage: "granted", wait_for_update: 500 });
+    if (!ch && dl.push == [].push) dl.unshift(a); else dl.push(a);
   }
-  if (cm.microsoft_uet) (W.uetq = W.uetq || []).push("consent", "default", { ad_storage: "denied" });
-};
-
-/** One update per decision (and one per page for a stored choice). */
-export const update = (c: BannerConfig, ch: Choices) => {
-  const cm = c.consent_mode;
-  if (!cm) return;
-  const s = state(c, ch);
-  if (cm.google) (W.dataLayer = W.dataLayer || []).push(args("consent", "update", s));
-  if (cm.microsoft_uet) (W.uetq = W.uetq || []).push("consent", "update", { ad_storage: s.ad_storage });
+  if (cm.microsoft_uet) queue("uetq").push("consent", what, { ad_storage: s.ad_storage });
 };
 
 /** Global Privacy Control is on. */
@@ -49,6 +40,6 @@ export const gpc = () => navigator.globalPrivacyControl === true;
 
 /** Categories GPC turns off: marketing, and whatever Consent Mode maps ads to. */
 export const gpcOff = (c: BannerConfig, cat: string) => {
-  const m = (c.consent_mode && c.consent_mode.mapping) || {};
+  const m = mapping(c);
   return cat == "marketing" || cat == m.ad_storage || cat == m.ad_user_data || cat == m.ad_personalization;
 };

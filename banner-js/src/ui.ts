@@ -1,12 +1,18 @@
 // What the visitor sees, in one open shadow root on <div id="samtycke-root">:
 // the first layer, the floating settings button, and (settings.ts) the second
 // layer; plus placeholders for held iframes, each in a shadow root of its own.
+// The second layer and the placeholders are laid out by a second stylesheet
+// (settings.css), fetched when they are first needed: most page views show
+// neither, so it stays out of the first load.
 // CSP-safe: no inline style attributes and no <style> elements; all styles are
 // constructed stylesheets adopted by the shadow roots.
-import type { Appearance, BannerConfig, Texts } from "./config";
+import type { Appearance, BannerConfig, Localized, Texts } from "./config";
 import { words } from "./i18n";
 
 type Kid = Node | string;
+
+/** Warns in the console, never in the page. */
+export const warn = (...a: unknown[]) => console.warn("samtycke:", ...a);
 
 /** Creates an element with attributes and children (text via textContent). */
 export const h = (tag: string, at: Record<string, string>, ...kids: Kid[]) => {
@@ -36,26 +42,24 @@ export const adopt = (sr: ShadowRoot, ...css: (string | CSSStyleSheet)[]) => {
 const css = (a: Appearance) => {
   const p = a.position, r = a.radius_px ?? 8, bar = p == "bottom", fg = a.text, bg = a.background,
     bb = a.button_background, bt = a.button_text, line = fg + "2e";
-  return `.b,.m,.f,.p{font:15px/1.55 ${a.font_family || "system-ui,-apple-system,'Segoe UI',Roboto,sans-serif"};color:${fg};text-align:left}
+  // A placeholder's box starts from nothing the page would pass on to it
+  // (letter-spacing, text-transform, line-height…), as the banner's host does.
+  return `.p{all:initial}
+.b,.m,.f,.p{font:15px/1.55 ${a.font_family || "system-ui,-apple-system,'Segoe UI',Roboto,sans-serif"};color:${fg};text-align:left;overflow-wrap:anywhere}
 *,::before{box-sizing:border-box}
-.b{--t:translate(0,0);position:fixed;z-index:2147483646;max-height:calc(100vh - 24px);overflow:auto;padding:20px 24px;background:${bg};border:1px solid ${line};box-shadow:0 6px 32px rgba(0,0,0,.18);transform:var(--t);animation:i .25s ease-out}
-@keyframes i{from{opacity:0;transform:var(--t) translateY(12px)}}
+.b{position:fixed;z-index:2147483646;max-height:calc(100vh - 24px);overflow:auto;padding:20px 24px;background:${bg};border:1px solid ${line};box-shadow:0 6px 32px #0000002e}
 h2{margin:0 0 6px;font-size:18px;line-height:1.3;font-weight:700}
 h2:focus{outline:0}
-h3{margin:0;font-size:16px;line-height:1.35;font-weight:700}
 p{margin:0 0 8px}
-a{color:inherit;font-weight:600;text-decoration:underline;text-underline-offset:2px}
+a{color:inherit;font-weight:600;text-underline-offset:2px}
 .g{padding:8px 12px;border-left:4px solid ${bb};background:${fg}0d}
 .a{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:10px;margin-top:16px}
 .c{min-height:44px;margin:0;padding:9px 18px;border:2px solid ${bb};border-radius:${r}px;background:${bb};color:${bt};font:inherit;font-weight:600;line-height:1.25;cursor:pointer}
-.c:hover{box-shadow:inset 0 0 0 40px rgba(0,0,0,.14)}
+.c:hover{box-shadow:inset 0 0 0 40px #00000024}
 :focus-visible{outline:3px solid ${fg};outline-offset:2px}
-.f{position:fixed;z-index:2147483646;bottom:16px;${a.floating_button == "bottom-right" ? "right" : "left"}:16px;display:grid;place-items:center;width:44px;height:44px;padding:0;border:2px solid ${bg};border-radius:50%;background:${bb};color:${bt};box-shadow:0 2px 12px rgba(0,0,0,.25);cursor:pointer}
-.f svg{width:24px;height:24px}
-.m{--fg:${fg};--bg:${bg};--bb:${bb};--bt:${bt};--ln:${line};--r:${r}px;--r4:${r && r + 4}px}
-.p{display:flex;flex-direction:column;justify-content:center;align-items:center;gap:4px;width:100%;height:100%;padding:16px;overflow:auto;background:${bg};border:1px solid ${line};border-radius:${r}px;text-align:center}
-.p p{max-width:52ch;margin:0}
-.p .a{display:flex;flex-wrap:wrap;justify-content:center;margin-top:8px}
+.f{position:fixed;z-index:2147483646;bottom:16px;${a.floating_button == "bottom-right" ? "right" : "left"}:16px;display:grid;place-items:center;width:44px;height:44px;padding:0;border:2px solid ${bg};border-radius:50%;background:${bb};color:${bt};box-shadow:0 2px 12px #0004;cursor:pointer}
+.f svg{width:24px;height:24px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
+.m,.p{--fg:${fg};--bg:${bg};--bb:${bb};--bt:${bt};--ln:${line};--r:${r}px;--r4:${r && r + 4}px}
 ${bar
   ? `.b{left:0;right:0;bottom:0;border-width:1px 0 0}
 .w{display:grid;grid-template-columns:minmax(0,1fr) 248px;align-items:center;gap:16px 48px;max-width:1160px;margin:0 auto}
@@ -63,13 +67,18 @@ ${bar
 .w .a{grid-template-columns:1fr;margin:0}
 @media(max-width:1023px){.w{display:block}.w .a{grid-template-columns:repeat(3,minmax(0,1fr));margin-top:16px}}`
   : `.b{width:${p == "center" ? 560 : 440}px;max-width:calc(100% - 32px);border-radius:${r && r + 4}px;${
-    p == "center" ? "--t:translate(-50%,-50%);top:50%;left:50%" : `bottom:16px;${p.slice(7)}:16px`}}
+    p == "center" ? "transform:translate(-50%,-50%);top:50%;left:50%" : `bottom:16px;${p.slice(7)}:16px`}}
 .b .a{grid-template-columns:1fr}`}
 @media(max-width:639px){.b{padding:16px}.b p{font-size:14px}.c{padding:8px}${
   bar ? "" : p == "center" ? ".b{max-width:calc(100% - 16px)}" : ".b{bottom:8px;left:8px;right:8px;width:auto;max-width:none}"}}
-@media(max-width:480px){.a,.w .a{grid-template-columns:1fr;gap:8px}.c{min-height:40px}}
-@media(prefers-reduced-motion:reduce){.b{animation:none}}`;
+@media(max-width:480px){.a,.w .a{grid-template-columns:1fr;gap:8px}.c{min-height:40px}}`;
 };
+
+/** GETs url from the Samtycke server, without cookies, and reads its body as how says; a status other than 2xx is an error. */
+export const load = (url: string, how: "json" | "text") => fetch(url, { credentials: "omit" }).then((r) => {
+  if (!r.ok) throw r.status;
+  return r[how]();
+});
 
 /** The site's texts and the banner's own words in the visitor's language. */
 export let t: Texts, w: ReturnType<typeof words>, lang: string, cfg: BannerConfig;
@@ -82,6 +91,9 @@ export const init = (c: BannerConfig, l: string) => {
   w = words(l);
 };
 
+/** A configured text in the visitor's language. */
+export const tr = (l: Localized) => l[lang] || l[cfg.default_language];
+
 /** The banner's stylesheet, parsed on first use: not in the task that protects the page. */
 const styles = () => {
   try { return shared = shared || sheet(css(cfg.appearance)); } catch (e) { return ""; } // old browser: unstyled
@@ -89,15 +101,14 @@ const styles = () => {
 
 let host: HTMLElement | null = null, sr: ShadowRoot, first: HTMLElement | null = null, fab: HTMLElement | null = null;
 
-let styled: Promise<void> | null = null;
+let styled: Promise<CSSStyleSheet | void> | null = null;
 
-/** Fetches the second layer's stylesheet (not in the first load) and adds it after the banner's own; once, or again after a failure. */
-export const loadStyles = () => styled = styled || fetch(cfg.styles, { credentials: "omit" }).then((r) => {
-  if (!r.ok) throw r.status;
-  return r.text();
-}).then((css) => {
-  try { sr.adoptedStyleSheets = [...sr.adoptedStyleSheets, sheet(css)]; } catch (e) { /* old browser */ }
-}, () => { styled = null; });
+/** Adds the second stylesheet after to's own once it has come; fetched once, or again after a failure. */
+export const restyle = (to: ShadowRoot) => (styled = styled || load(cfg.styles, "text").then(sheet, () => { styled = null; })).then((s) => {
+  try {
+    if (s && to.adoptedStyleSheets.indexOf(s) < 0) to.adoptedStyleSheets = [...to.adoptedStyleSheets, s];
+  } catch (e) { /* old browser */ }
+});
 
 /** The banner's shadow root, created on first use. */
 export const root = () => {
@@ -108,7 +119,7 @@ export const root = () => {
     // A visitor heading for the settings (hover, focus, touch) has their
     // stylesheet fetched by the time they click, so the settings open at once.
     for (const ev of ["pointerover", "focusin", "touchstart"]) {
-      sr.addEventListener(ev, (e) => { if ((e.target as Element).closest("[data-action=settings],.f")) loadStyles(); }, { passive: true });
+      sr.addEventListener(ev, (e) => { if ((e.target as Element).closest("[data-action=settings],.f")) restyle(sr); }, { passive: true });
     }
   }
   if (!host.isConnected) document.body.append(host);
@@ -129,7 +140,7 @@ export const actions = (e: Element, f: (a: string) => void) =>
   });
 
 export const link = () =>
-  h("a", { href: cfg.notice + (cfg.notice.indexOf("?") < 0 ? "?" : "&") + "lang=" + lang, target: "_blank", rel: "noopener" }, t.notice_link);
+  h("a", { href: cfg.notice + "?lang=" + lang, target: "_blank" }, t.notice_link); // _blank implies noopener
 
 export const gpcLine = () => h("p", { class: "g" }, w.gpc);
 
@@ -156,7 +167,8 @@ export const hideFirst = () => { if (first) first.remove(); };
 
 export const firstShown = () => !!first && first.isConnected;
 
-const ICON = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" d="M12 3a9 9 0 1 0 9 9 4 4 0 0 1-4-4 4 4 0 0 1-5-5zM8.5 11.5h.01M11 16h.01M16 14.5h.01"/></svg>';
+// A cookie with a bite out of it; drawn by the stylesheet's .f svg rule.
+const ICON = '<svg viewBox="0 0 24 24"><path d="M12 3a9 9 0 1 0 9 9 4 4 0 0 1-4-4 4 4 0 0 1-5-5zM8.5 11.5h.01M11 16h.01M16 14.5h.01"/></svg>';
 
 /** Shows or hides the floating settings button. */
 export const floating = (on: boolean, onClick: () => void) => {
@@ -171,21 +183,22 @@ export const floating = (on: boolean, onClick: () => void) => {
 
 export const fabButton = () => fab;
 
-/** Places a placeholder before a held iframe, at its size and aspect ratio. */
+/** Places a placeholder after a held iframe, at its size and aspect ratio; below 340×180 it turns compact. */
 export const placeholder = (f: HTMLIFrameElement, cat: string, onAction: (a: string) => void) => {
   // The box the page gave the iframe (no layout shift), else its width and height attributes, else 16:9.
   const num = (a: string, m: number) => parseFloat(f.getAttribute(a) || "") || m;
   const wd = f.offsetWidth || num("width", 560), ht = f.offsetHeight || num("height", wd * 9 / 16);
   let src = "";
   try { src = new URL(f.getAttribute("data-samtycke-src")!, location.href).hostname.replace(/^www\./, ""); } catch (e) { /* keep empty */ }
-  const k = cfg.categories.filter((x) => x.id == cat)[0], ctitle = k ? k.title[lang] || k.title[cfg.default_language] : cat;
+  const k = cfg.categories.filter((x) => x.id == cat)[0], ctitle = k ? tr(k.title) : cat;
   const box = h("div", { class: "p", role: "group", "aria-label": f.title || src, lang },
     h("p", {}, w.held.replace("{p}", f.getAttribute("data-samtycke-provider") || src).replace("{c}", ctitle)),
     h("div", { class: "a" }, btn("once", w.once), btn("always", w.always)));
   actions(box, onAction);
   const ph = h("div", { class: f.className, "data-samtycke-placeholder": cat });
-  adopt(ph.attachShadow({ mode: "open" }), `:host{display:block;width:${num("width", wd)}px;max-width:100%;aspect-ratio:${wd}/${ht}}`, styles());
+  adopt(ph.attachShadow({ mode: "open" }), `:host{display:block;width:${num("width", wd)}px;max-width:100%;aspect-ratio:${wd}/${ht};overflow:hidden;container-type:size}`, styles());
   ph.shadowRoot!.append(box);
-  f.before(ph);
+  restyle(ph.shadowRoot!);
+  f.after(ph);
   return ph;
 };
