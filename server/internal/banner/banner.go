@@ -204,6 +204,8 @@ func erasable(items []siteconfig.Item) []Erasable {
 type publicConsent struct {
 	LifetimeDays int    `json:"lifetime_days"`
 	CookieDomain string `json:"cookie_domain,omitempty"`
+	// ReloadOnWithdraw is sent only when off (false), the default costing nothing.
+	ReloadOnWithdraw *bool `json:"reload_on_withdraw,omitempty"`
 }
 
 // PublicConfig projects a version to what is inlined into its banner.
@@ -216,10 +218,19 @@ func (b *Builder) PublicConfig(v *siteconfig.Version) Public {
 		Details:         b.publicBase + DetailsPath(v.Site, v.Number),
 		Styles:          b.publicBase + StylesPath + "?v=" + b.stylesVer,
 		DefaultLanguage: c.DefaultLanguage, Languages: c.Languages,
-		Consent:    publicConsent{c.Consent.LifetimeDays, c.Consent.CookieDomain},
+		Consent:    publicConsent{c.Consent.LifetimeDays, c.Consent.CookieDomain, reloadOff(c.Consent)},
 		Categories: titles(c.Categories), Items: erasable(c.Items), Texts: c.Texts,
 		Appearance: c.Appearance, ConsentMode: c.ConsentMode,
 	}
+}
+
+// reloadOff is false when the site turned the reload on withdrawal off, else nil.
+func reloadOff(c siteconfig.Consent) *bool {
+	if c.ReloadsOnWithdraw() {
+		return nil
+	}
+	off := false
+	return &off
 }
 
 // titles keeps the ids and titles of the categories; the second layer loads

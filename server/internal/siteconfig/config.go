@@ -40,12 +40,21 @@ type Config struct {
 	Controller      Controller       `json:"controller"`
 }
 
-// Consent holds how long a choice and a consent record are kept.
+// Consent holds how long a choice and a consent record are kept, and what
+// the banner does on a refusal.
 type Consent struct {
 	LifetimeDays    int    `json:"lifetime_days"`
 	RetentionMonths int    `json:"retention_months"`
 	CookieDomain    string `json:"cookie_domain,omitempty"`
+	// ReloadOnWithdraw, when false, keeps the page after a decision that
+	// refuses a category whose scripts ran on it (the site stops its
+	// trackers itself); nil means true, the default.
+	ReloadOnWithdraw *bool `json:"reload_on_withdraw,omitempty"`
 }
+
+// ReloadsOnWithdraw reports whether the banner reloads the page after a
+// refusal of a category whose scripts ran on it.
+func (c Consent) ReloadsOnWithdraw() bool { return c.ReloadOnWithdraw == nil || *c.ReloadOnWithdraw }
 
 // Category is a purpose the visitor can grant or refuse.
 type Category struct {

@@ -73,6 +73,8 @@ func (s *server) postConsent(c *fiber.Ctx) error {
 			return apierr.New(http.StatusForbidden, "origin_not_allowed", "", "origin %s may not record consents for site %q", origin, req.Site)
 		}
 		c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
+		// The banner waits as long as a 409, 429 or 503 asks before it retries.
+		c.Set(fiber.HeaderAccessControlExposeHeaders, fiber.HeaderRetryAfter)
 	}
 	ip, _ := netip.ParseAddr(c.IP())
 	prefix := consent.TruncateIP(ip)
