@@ -188,3 +188,22 @@ func TestPatternSameInJavaScript(t *testing.T) {
 	}
 	t.Logf("%d accepted patterns agree on %d names; %d random patterns refused", len(patterns), len(subjects), refused)
 }
+
+// FuzzCheckPattern: no pattern panics the checker, and one it accepts
+// compiles for Go.
+func FuzzCheckPattern(f *testing.F) {
+	for _, p := range acceptedPatterns {
+		f.Add(p)
+	}
+	f.Add(`[a-`)
+	f.Add(`(?P<`)
+	f.Add(`\x4`)
+	f.Fuzz(func(t *testing.T, p string) {
+		err := siteconfig.CheckPattern(p)
+		if err == nil {
+			if _, err := siteconfig.CompilePattern(p); err != nil {
+				t.Fatalf("accepted %q, then: %v", p, err)
+			}
+		}
+	})
+}
