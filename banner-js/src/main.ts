@@ -94,7 +94,7 @@ function decide(ch: Choices, m: Method, src: Source) {
   const stored = send({
     site: cfg.site, consent_id: id, config_version: cfg.version, choices: ch, method: m,
     lang, url: location.href, gpc: gpcOn, source: src, event_id: uuid(),
-  } as { event_id: string });
+  });
   // Reloaded once the decision is answered or kept, or at most 3 s later (a server that hangs).
   if (cfg.consent.reload_on_withdraw !== false && [...ran].some((c) => !ch[c]))
     Promise.race([stored, new Promise((ok) => setTimeout(ok, 3e3))]).then(() => location.reload());

@@ -17,7 +17,8 @@ import { now } from "./cookie";
 export const RECEIPTS = "samtycke_receipts";
 const PENDING = "samtycke_pending";
 
-type Body = { event_id: string };
+/** A decision as POST /v1/consents takes it; event_id names it. */
+type Body = { event_id: string; [field: string]: unknown };
 type Kept = [number, Body];
 
 /** The JSON array stored under key; empty if there is none or storage is unavailable. */
