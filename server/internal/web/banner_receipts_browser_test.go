@@ -2,8 +2,10 @@ package web_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,6 +76,14 @@ func TestBannerReceipts(t *testing.T) {
 	}
 	if stored := js[string](t, ctx, `localStorage.getItem("samtycke_receipts")`); string(file) != stored {
 		t.Errorf("the file holds\n%s\nlocalStorage\n%s", file, stored)
+	}
+
+	// Visitors find the banner's own storage in the cookie notice, beside the samtycke cookie.
+	for _, lang := range []string{"sv", "en"} {
+		r := s.do(t, http.MethodGet, "/s/demo/cookies?lang="+lang, nil, nil)
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), "samtycke_receipts") || !strings.Contains(string(r.body), "samtycke_pending") {
+			t.Errorf("the %s notice (%d) does not declare samtycke_receipts and samtycke_pending", lang, r.status)
+		}
 	}
 
 	// At most 20, newest last.
