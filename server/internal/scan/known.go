@@ -41,6 +41,12 @@ var builtinNames = []entry{
 		"Sessionscookie som håller ihop besöket.", "Session cookie that keeps the visit together."),
 	named(`^samtycke$`, "", "", "Samtycke", "", "necessary", "",
 		"Sparar ditt val om cookies och ditt samtyckes-ID.", "Stores your cookie choice and your consent ID."),
+	named(`^samtycke_pending$`, "", "", "Samtycke", "", "necessary", "",
+		"Håller ett val som ännu inte nått servern, så att det skickas igen vid nästa sidvisning.",
+		"Keeps a choice that has not reached the server yet, so that it is sent again on the next page view."),
+	named(`^samtycke_receipts$`, "", "", "Samtycke", "", "necessary", "",
+		"Kvitton på dina val, signerade av servern, som du kan ladda ned och låta granska.",
+		"Receipts for your choices, signed by the server, which you can download and have checked."),
 }
 
 // builtinHosts: hosts pages request, for requests made without storing
