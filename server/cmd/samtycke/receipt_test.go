@@ -2,12 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,48 +16,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/samtycke/samtycke/server/internal/config"
 	"github.com/samtycke/samtycke/server/internal/consent"
 	"github.com/samtycke/samtycke/server/internal/ledger"
-	"github.com/samtycke/samtycke/server/internal/service"
-	"github.com/samtycke/samtycke/server/internal/testutil"
 )
-
-// serveInstance runs a whole Samtycke on a random port with its own
-// ClickHouse database and data directory dir, the demo seeded.
-func serveInstance(t *testing.T, dir string) (string, map[string]string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	vars := map[string]string{"SAMTYCKE_PUBLIC_URL": base, "SAMTYCKE_LISTEN": ln.Addr().String(),
-		"SAMTYCKE_CLICKHOUSE_URL": testutil.ClickHouseURL(t), "SAMTYCKE_REDIS_URL": "none",
-		"SAMTYCKE_DATA_DIR": dir, "SAMTYCKE_DEMO": "on", "SAMTYCKE_LOG_LEVEL": "warn"}
-	cfg, err := config.Load(func(k string) string { return vars[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := service.New(ctx, cfg, testutil.Logger(t), "test", 5*time.Second)
-	if err != nil {
-		cancel()
-		ln.Close()
-		testutil.ClickHouse(t) // skips or fails with the reason when ClickHouse is missing
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- svc.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		svc.Close()
-	})
-	return base, vars
-}
 
 type answer struct {
 	status   int
@@ -121,7 +80,7 @@ func writeJSON(t *testing.T, v any) string {
 // promises are caught.
 func TestVisitorReceipts(t *testing.T) {
 	dir := t.TempDir()
-	base, vars := serveInstance(t, dir)
+	base, vars, _ := serveInstance(t, dir)
 
 	// Decisions in parallel: their receipts share group signatures.
 	const n = 24

@@ -32,6 +32,14 @@ import (
 func startStack(t testing.TB) (string, *service.Service) {
 	t.Helper()
 	testutil.Chromium(t)
+	base, _, svc := serveInstance(t, t.TempDir())
+	return base, svc
+}
+
+// serveInstance runs a whole Samtycke on a random port with its own
+// ClickHouse database and data directory dir, the demo seeded.
+func serveInstance(t testing.TB, dir string) (string, map[string]string, *service.Service) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +47,7 @@ func startStack(t testing.TB) (string, *service.Service) {
 	base := "http://" + ln.Addr().String()
 	vars := map[string]string{"SAMTYCKE_PUBLIC_URL": base, "SAMTYCKE_LISTEN": ln.Addr().String(),
 		"SAMTYCKE_CLICKHOUSE_URL": testutil.ClickHouseURL(t), "SAMTYCKE_REDIS_URL": "none",
-		"SAMTYCKE_DATA_DIR": t.TempDir(), "SAMTYCKE_DEMO": "on"}
+		"SAMTYCKE_DATA_DIR": dir, "SAMTYCKE_DEMO": "on", "SAMTYCKE_LOG_LEVEL": "warn"}
 	cfg, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +69,7 @@ func startStack(t testing.TB) (string, *service.Service) {
 		}
 		svc.Close()
 	})
-	return base, svc
+	return base, vars, svc
 }
 
 // testShop is a small site on localhost that embeds the real banner of the
