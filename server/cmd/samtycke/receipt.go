@@ -195,18 +195,27 @@ func (l *liveLog) get(ctx context.Context, path string, v any) (int, error) {
 	return resp.StatusCode, nil
 }
 
+// getOK is get for a document that must exist.
+func (l *liveLog) getOK(ctx context.Context, path string, v any) error {
+	st, err := l.get(ctx, path, v)
+	if err == nil && st != http.StatusOK {
+		err = fmt.Errorf("%s%s answered %d: is this a Samtycke server?", l.base, path, st)
+	}
+	return err
+}
+
 func (l *liveLog) keys(ctx context.Context) ([]ledger.PublicKey, error) {
 	var doc ledger.KeysDoc
-	if st, err := l.get(ctx, "/.well-known/samtycke-keys.json", &doc); err != nil || st != http.StatusOK {
-		return nil, fmt.Errorf("reading the server's keys: %v (status %d)", err, st)
+	if err := l.getOK(ctx, "/.well-known/samtycke-keys.json", &doc); err != nil {
+		return nil, fmt.Errorf("reading the server's keys: %w", err)
 	}
 	var doc2 struct {
 		Logs []struct {
 			Log string `json:"log_id"`
 		} `json:"logs"`
 	}
-	if st, err := l.get(ctx, "/v1/logs", &doc2); err != nil || st != http.StatusOK {
-		return nil, fmt.Errorf("reading the server's logs: %v (status %d)", err, st)
+	if err := l.getOK(ctx, "/v1/logs", &doc2); err != nil {
+		return nil, fmt.Errorf("reading the server's logs: %w", err)
 	}
 	for _, g := range doc2.Logs {
 		l.logs = append(l.logs, g.Log)
