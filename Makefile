@@ -11,7 +11,7 @@ TEST_ARGS  ?= -race -count=1 -timeout 20m ./...
 BENCH_ARGS ?= -run '^$$' -bench . -benchtime 1x ./...
 # -fuzz takes one package per run: each package here is fuzzed in turn, every Fuzz target of it
 # for FUZZTIME (`-fuzz .` alone refuses a package with more than one target).
-FUZZ_PKGS ?= ./server/internal/consent ./server/internal/siteconfig ./server/internal/spool
+FUZZ_PKGS ?= ./server/internal/bundle ./server/internal/consent ./server/internal/siteconfig ./server/internal/spool
 FUZZTIME  ?= 60s
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@latest
 GOFMT_DIRS = $(wildcard server banner-js dashboard schemas)
