@@ -8,7 +8,8 @@
 // Records are appended (O_APPEND) to the last, active segment. Once it has passed
 // Options.SegmentBytes the writer fsyncs it, creates the next one and fsyncs the directory.
 // Segments are never rewritten: a position (Pos: segment and byte offset) stays valid until
-// Release deletes its segment. Each record is one frame:
+// Release deletes its segment, which happens Options.Keep after the segment was first wholly
+// released. Each record is one frame:
 //
 //	magic   4 bytes   FF 53 54 01 ("\xffST\x01")
 //	length  uint32    little endian, at most MaxRecordBytes
@@ -28,7 +29,8 @@
 //     A failed fsync is sticky: every later Append fails until the process restarts and Open
 //     rechecks the files, since the kernel may already have dropped the unwritten pages.
 //   - Options.MaxBytes bounds the bytes appended after the last Release position; the disk
-//     holds at most one segment more, because only whole segments are deleted.
+//     holds at most one segment more, because only whole segments are deleted, and besides
+//     the released segments kept for Options.Keep (they no longer count against the budget).
 //
 // The shipper keeps its own checkpoint of what ClickHouse has confirmed; Release only frees space.
 package spool
@@ -95,6 +97,13 @@ type Options struct {
 	// is worth doing once per fsync rather than once per record (signing receipts). It runs
 	// on the writer goroutine, which it holds up: keep it short and never call the spool.
 	OnCommit func(tags []any)
+	// Keep is how long a released segment stays on disk before it is deleted: ClickHouse
+	// may hold what was shipped from it only in its page cache for a while (it does not
+	// fsync its parts by default), and a kept segment can be shipped again after a power
+	// cut. 0 deletes released segments at once.
+	Keep time.Duration
+	// Now is the clock for Keep (default time.Now).
+	Now func() time.Time
 }
 
 // Pos is the position of a record's frame: the segment's sequence number and the byte offset
@@ -123,6 +132,7 @@ type Stats struct {
 	Segments   int   // segment files on disk
 	Bytes      int64 // bytes in them
 	Unreleased int64 // bytes after the last Release position: what counts against MaxBytes
+	Kept       int64 // bytes of released segments kept for Options.Keep
 	Queued     int   // Appends waiting for the writer (the next group)
 	Records    int64 // records appended since Open
 	Syncs      int64 // fsyncs of records since Open
@@ -146,6 +156,9 @@ type Recovery struct {
 type segment struct {
 	seq  uint64
 	size int64 // fsynced bytes; the file size for every segment but the active one
+	// released is when Release first covered the whole segment (zero: not yet); it is
+	// deleted Options.Keep later.
+	released time.Time
 }
 
 // request is one Append waiting for the writer.
@@ -177,7 +190,8 @@ type Spool struct {
 	reserved  int64 // bytes queued but not yet fsynced
 	diskBytes int64 // sum of segs[].size
 	released  Pos
-	relBytes  int64 // bytes before released in segs[0], if released is inside segs[0]
+	relBytes  int64 // bytes before released in the first segment not wholly released
+	keptBytes int64 // bytes of the segments wholly released but kept (Options.Keep)
 	counted   Pos   // corrupt records before this position have been counted already
 	records   int64
 	syncs     int64
@@ -203,6 +217,9 @@ type Spool struct {
 func Open(dir string, opts Options) (*Spool, error) {
 	if opts.SegmentBytes <= 0 {
 		opts.SegmentBytes = DefaultSegmentBytes
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	log := opts.Log
 	if log == nil {
@@ -412,8 +429,8 @@ func (s *Spool) AppendTagged(tag any, payloads ...[]byte) (Pos, error) {
 		err = ErrClosed
 	case s.err != nil:
 		err = s.err
-	case s.opts.MaxBytes > 0 && s.diskBytes-s.relBytes+s.reserved+int64(size) > s.opts.MaxBytes:
-		err = fmt.Errorf("%w: %d bytes unreleased, budget %d", ErrFull, s.diskBytes-s.relBytes+s.reserved, s.opts.MaxBytes)
+	case s.opts.MaxBytes > 0 && s.unreleased()+s.reserved+int64(size) > s.opts.MaxBytes:
+		err = fmt.Errorf("%w: %d bytes unreleased, budget %d", ErrFull, s.unreleased()+s.reserved, s.opts.MaxBytes)
 	case size == 0:
 		r.end = s.end()
 	}
@@ -710,10 +727,12 @@ func (s *Spool) noteCorrupt(at Pos, sk skip) {
 	}
 }
 
-// Release tells the spool that every record before pos has been shipped: the segments that
-// lie wholly before pos are deleted (and the directory fsynced), and their bytes leave the
-// budget. It never deletes the active segment nor anything at or after pos. Releasing a
-// position at or before an earlier one does nothing; one beyond End is an error.
+// Release tells the spool that every record before pos has been shipped: their bytes leave
+// the budget, and the segments that lie wholly before pos are deleted (and the directory
+// fsynced) once they have been released for Options.Keep — by this call or a later one, so
+// calling it again with the same position deletes what has been kept long enough. It never
+// deletes the active segment nor anything at or after pos. A position before an earlier one
+// counts as the earlier one; one beyond End is an error.
 func (s *Spool) Release(pos Pos) error {
 	s.releaseMu.Lock()
 	defer s.releaseMu.Unlock()
@@ -730,18 +749,29 @@ func (s *Spool) Release(pos Pos) error {
 		s.released = pos
 	}
 	pos = s.released
-	i := 0
-	for ; i < len(s.segs)-1; i++ {
-		g := s.segs[i]
+	now := s.opts.Now()
+	whole := 0 // segments wholly before pos
+	for ; whole < len(s.segs)-1; whole++ {
+		g := &s.segs[whole]
 		if g.seq > pos.Segment || g.seq == pos.Segment && pos.Offset < g.size {
 			break
 		}
-		s.diskBytes -= g.size
+		if g.released.IsZero() {
+			g.released = now
+		}
+	}
+	i := 0
+	for ; i < whole && !now.Before(s.segs[i].released.Add(s.opts.Keep)); i++ {
+		s.diskBytes -= s.segs[i].size
 	}
 	drop := append([]segment(nil), s.segs[:i]...)
 	s.segs = append(s.segs[:0], s.segs[i:]...)
+	s.keptBytes = 0
+	for _, g := range s.segs[:whole-i] {
+		s.keptBytes += g.size
+	}
 	s.relBytes = 0
-	if s.segs[0].seq == pos.Segment {
+	if s.segs[whole-i].seq == pos.Segment {
 		s.relBytes = pos.Offset
 	}
 	s.mu.Unlock()
@@ -765,6 +795,9 @@ func (s *Spool) Release(pos Pos) error {
 	return nil
 }
 
+// unreleased is the bytes that count against the budget; s.mu must be held.
+func (s *Spool) unreleased() int64 { return s.diskBytes - s.keptBytes - s.relBytes }
+
 // Stats returns the spool's counters.
 func (s *Spool) Stats() Stats {
 	s.mu.Lock()
@@ -772,7 +805,8 @@ func (s *Spool) Stats() Stats {
 	return Stats{
 		Segments:   len(s.segs),
 		Bytes:      s.diskBytes,
-		Unreleased: s.diskBytes - s.relBytes,
+		Unreleased: s.unreleased(),
+		Kept:       s.keptBytes,
 		Queued:     len(s.queue),
 		Records:    s.records,
 		Syncs:      s.syncs,

@@ -871,3 +871,49 @@ func TestOnCommitSeesEachGroupsTags(t *testing.T) {
 		t.Errorf("%d records durable, want %d", durable.Load(), writers)
 	}
 }
+
+// Released segments stay for Options.Keep, outside the budget, so that what was shipped
+// from them can be shipped again; a later Release deletes them.
+func TestReleaseKeep(t *testing.T) {
+	dir := t.TempDir()
+	frame := int64(headerSize + len(payload(0)))
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	s := open(t, dir, Options{SegmentBytes: 3 * frame, MaxBytes: 7 * frame, Keep: time.Minute, Now: clock})
+	for _, p := range payloads(7) { // segments 1, 2 full, 3 holds one
+		mustAppend(t, s, p)
+	}
+	if err := s.Release(Pos{2, 3 * frame}); err != nil {
+		t.Fatal(err)
+	}
+	if got := segmentFiles(t, dir); len(got) != 3 {
+		t.Fatalf("segments right after Release: %v, want all 3 kept", got)
+	}
+	if st := s.Stats(); st.Unreleased != frame || st.Kept != 6*frame {
+		t.Fatalf("Stats = %+v, want %d unreleased and %d kept", st, frame, 6*frame)
+	}
+	// Kept bytes are outside the budget.
+	for _, p := range payloads(12)[7:] {
+		mustAppend(t, s, p)
+	}
+	checkData(t, readAll(t, s, Pos{}, 0), payloads(12))
+	advance(59 * time.Second)
+	if err := s.Release(Pos{3, 0}); err != nil {
+		t.Fatal(err)
+	}
+	if got := segmentFiles(t, dir); len(got) != 4 {
+		t.Fatalf("segments before Keep has passed: %v, want 4", got)
+	}
+	advance(time.Second)
+	if err := s.Release(Pos{2, 3 * frame}); err != nil { // an older position deletes what is due
+		t.Fatal(err)
+	}
+	if got, want := segmentFiles(t, dir), []string{segName(3), segName(4)}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("segments once Keep has passed: %v, want %v", got, want)
+	}
+	if st := s.Stats(); st.Kept != 0 || st.Unreleased != 6*frame {
+		t.Fatalf("Stats = %+v", st)
+	}
+}
