@@ -16,8 +16,14 @@ import (
 	"github.com/samtycke/samtycke/server/internal/testutil"
 )
 
-// browser starts Debian's Chromium, headless, with a fresh profile.
+// browser starts Debian's Chromium, headless, with a fresh profile, for at most a minute.
 func browser(t testing.TB, width, height int, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	return browserFor(t, time.Minute, width, height, extra...)
+}
+
+// browserFor is browser for at most d (a benchmark's many page loads).
+func browserFor(t testing.TB, d time.Duration, width, height int, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	exe := testutil.Chromium(t)
 	opts := []chromedp.ExecAllocatorOption{
@@ -35,7 +41,7 @@ func browser(t testing.TB, width, height int, extra ...chromedp.ExecAllocatorOpt
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
 	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancel3 := context.WithTimeout(ctx, d)
 	t.Cleanup(cancel3)
 	viewport := chromedp.EmulateViewport(int64(width), int64(height))
 	if width < 600 {
