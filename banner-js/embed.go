@@ -12,3 +12,10 @@ import "embed"
 //
 //go:embed src tsconfig.json
 var Files embed.FS
+
+// Lang holds lang/xx.json: the banner's own words (buttons, labels, ARIA
+// names, the item details' labels) per language, read by the server's words
+// package. Only the languages a site configures travel in its banner.
+//
+//go:embed lang
+var Lang embed.FS

@@ -5,6 +5,8 @@
 // what erasing them needs; their descriptions, the categories' descriptions
 // and the justification of the necessary category load lazily from details.
 
+import type { Words } from "./i18n";
+
 /** Language code, e.g. "sv" or "en" (pattern ^[a-z]{2,3}(-[A-Z]{2})?$). */
 export type Lang = string;
 
@@ -82,7 +84,8 @@ export interface BannerConfig {
   consent: { lifetime_days: number; cookie_domain?: string; reload_on_withdraw?: boolean };
   categories: Category[];
   items: Erasable[];
-  texts: Record<Lang, Texts>;
+  /** Per language, the site's texts together with the banner's words (i18n.ts). */
+  texts: Record<Lang, Texts & Words>;
   appearance: Appearance;
   consent_mode?: ConsentMode;
 }

@@ -7,7 +7,7 @@
 // CSP-safe: no inline style attributes and no <style> elements; all styles are
 // constructed stylesheets adopted by the shadow roots.
 import type { Appearance, BannerConfig, Localized, Texts } from "./config";
-import { words } from "./i18n";
+import type { Words } from "./i18n";
 
 type Kid = Node | string;
 
@@ -81,14 +81,13 @@ export const load = (url: string, how: "json" | "text") => fetch(url, { credenti
 });
 
 /** The site's texts and the banner's own words in the visitor's language. */
-export let t: Texts, w: ReturnType<typeof words>, lang: string, cfg: BannerConfig;
+export let t: Texts, w: Words, lang: string, cfg: BannerConfig;
 let shared: CSSStyleSheet | undefined;
 
 export const init = (c: BannerConfig, l: string) => {
   cfg = c;
   lang = l;
-  t = c.texts[l] || c.texts[c.default_language];
-  w = words(l);
+  t = w = c.texts[l] || c.texts[c.default_language];
 };
 
 /** A configured text in the visitor's language. */

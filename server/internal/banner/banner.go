@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"sort"
 	"strings"
 	"sync"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/samtycke/samtycke/server/internal/cache"
 	"github.com/samtycke/samtycke/server/internal/precompressed"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
+	"github.com/samtycke/samtycke/server/internal/words"
 )
 
 // placeholder is the free identifier in banner-js that stands for the inlined
@@ -160,19 +162,62 @@ type Public struct {
 	Version uint32 `json:"version"`
 	// Fingerprint of the consent-relevant content: the banner asks again
 	// only when it differs from the one stored with the visitor's choice.
-	Fingerprint     string                      `json:"fingerprint"`
-	Endpoint        string                      `json:"endpoint"`
-	Notice          string                      `json:"notice"`
-	Details         string                      `json:"details"`
-	Styles          string                      `json:"styles"`
-	DefaultLanguage string                      `json:"default_language"`
-	Languages       []string                    `json:"languages"`
-	Consent         publicConsent               `json:"consent"`
-	Categories      []Category                  `json:"categories"`
-	Items           []Erasable                  `json:"items"`
-	Texts           map[string]siteconfig.Texts `json:"texts"`
-	Appearance      siteconfig.Appearance       `json:"appearance"`
-	ConsentMode     *siteconfig.ConsentMode     `json:"consent_mode,omitempty"`
+	Fingerprint     string                  `json:"fingerprint"`
+	Endpoint        string                  `json:"endpoint"`
+	Notice          string                  `json:"notice"`
+	Details         string                  `json:"details"`
+	Styles          string                  `json:"styles"`
+	DefaultLanguage string                  `json:"default_language"`
+	Languages       []string                `json:"languages"`
+	Consent         publicConsent           `json:"consent"`
+	Categories      []Category              `json:"categories"`
+	Items           []Erasable              `json:"items"`
+	Texts           map[string]Texts        `json:"texts"`
+	Appearance      siteconfig.Appearance   `json:"appearance"`
+	ConsentMode     *siteconfig.ConsentMode `json:"consent_mode,omitempty"`
+}
+
+// Texts are a language's texts as the script reads them: the site's own
+// (siteconfig.Texts) followed by the banner's words for its controls in that
+// language (banner-js/lang), so that only the site's languages travel.
+type Texts struct {
+	Site  siteconfig.Texts
+	Words map[string]string
+}
+
+// MarshalJSON writes one flat object, the site's texts first, then the words
+// by key.
+func (t Texts) MarshalJSON() ([]byte, error) {
+	site, err := json.Marshal(t.Site)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(t.Words))
+	for k := range t.Words {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := site[:len(site)-1]
+	for _, k := range keys {
+		kv, err := json.Marshal(map[string]string{k: t.Words[k]})
+		if err != nil {
+			return nil, err
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(out, kv[1:len(kv)-1]...)
+	}
+	return append(out, '}'), nil
+}
+
+// withWords pairs each language's texts with the banner's words in it.
+func withWords(texts map[string]siteconfig.Texts) map[string]Texts {
+	out := make(map[string]Texts, len(texts))
+	for l, t := range texts {
+		out[l] = Texts{t, words.Or(l).Banner}
+	}
+	return out
 }
 
 // Category is a category as the first load needs it: its id and title.
@@ -219,7 +264,7 @@ func (b *Builder) PublicConfig(v *siteconfig.Version) Public {
 		Styles:          b.publicBase + StylesPath + "?v=" + b.stylesVer,
 		DefaultLanguage: c.DefaultLanguage, Languages: c.Languages,
 		Consent:    publicConsent{c.Consent.LifetimeDays, c.Consent.CookieDomain, reloadOff(c.Consent)},
-		Categories: titles(c.Categories), Items: erasable(c.Items), Texts: c.Texts,
+		Categories: titles(c.Categories), Items: erasable(c.Items), Texts: withWords(c.Texts),
 		Appearance: c.Appearance, ConsentMode: c.ConsentMode,
 	}
 }

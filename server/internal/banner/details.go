@@ -3,11 +3,10 @@ package banner
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
+	"github.com/samtycke/samtycke/server/internal/words"
 )
 
 // Details is what the second layer loads when it first opens: every item of
@@ -31,83 +30,21 @@ type Detail struct {
 	Rows     [][2]string `json:"rows"`
 }
 
-// detailWords are the labels of the rows, Swedish and English; other
-// languages get English labels around the site's own texts.
-type detailWords struct {
-	provider, party, first, third, purpose, duration, typ, transfer, no, yes, none string
-	session, persistent                                                            string
-	types                                                                          map[string]string
-	// units: year, month, week, day, hour, minute, second as singular/plural.
-	units [7][2]string
-}
-
-var words = map[string]detailWords{
-	"sv": {
-		provider: "Leverantör", party: "Part", first: "Förstapart", third: "Tredjepart", purpose: "Ändamål",
-		duration: "Lagringstid", typ: "Typ", transfer: "Överföring till tredjeland", no: "Nej", yes: "Ja",
-		none: "Inga cookies i den här kategorin.", session: "Tills webbläsaren stängs", persistent: "Tills den raderas",
-		types: map[string]string{"cookie": "Cookie", "local_storage": "Lokal lagring", "session_storage": "Sessionslagring",
-			"indexeddb": "IndexedDB", "pixel": "Pixel"},
-		units: [7][2]string{{"år", "år"}, {"månad", "månader"}, {"vecka", "veckor"}, {"dag", "dagar"},
-			{"timme", "timmar"}, {"minut", "minuter"}, {"sekund", "sekunder"}},
-	},
-	"en": {
-		provider: "Provider", party: "Party", first: "First party", third: "Third party", purpose: "Purpose",
-		duration: "Duration", typ: "Type", transfer: "Third-country transfer", no: "No", yes: "Yes",
-		none: "No cookies in this category.", session: "Until the browser is closed", persistent: "Until deleted",
-		types: map[string]string{"cookie": "Cookie", "local_storage": "Local storage", "session_storage": "Session storage",
-			"indexeddb": "IndexedDB", "pixel": "Pixel"},
-		units: [7][2]string{{"year", "years"}, {"month", "months"}, {"week", "weeks"}, {"day", "days"},
-			{"hour", "hours"}, {"minute", "minutes"}, {"second", "seconds"}},
-	},
-}
-
-var isoDuration = regexp.MustCompile(`^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$`)
-
-// Duration words an item's duration: "P2Y" → "2 år", "session" → "Tills webbläsaren stängs".
-func (w detailWords) Duration(d string) string {
-	switch d {
-	case "session":
-		return w.session
-	case "persistent":
-		return w.persistent
-	}
-	m := isoDuration.FindStringSubmatch(d)
-	if m == nil {
-		return d
-	}
-	var parts []string
-	for i, n := range m[1:] {
-		if n == "" {
-			continue
-		}
-		k, _ := strconv.Atoi(n)
-		u := w.units[i][1]
-		if k == 1 {
-			u = w.units[i][0]
-		}
-		parts = append(parts, n+" "+u)
-	}
-	return strings.Join(parts, " ")
-}
-
 // DetailsOf words a version's items in lang (the version's default language
 // when it has no texts in lang).
 func DetailsOf(c *siteconfig.Config, lang string) Details {
 	if !c.HasLanguage(lang) {
 		lang = c.DefaultLanguage
 	}
-	w, ok := words[lang]
-	if !ok {
-		w = words["en"]
-	}
+	ws := words.Or(lang)
+	w := ws.Details
 	pick := func(l siteconfig.Localized) string {
 		if s := l[lang]; s != "" {
 			return s
 		}
 		return l[c.DefaultLanguage]
 	}
-	out := Details{Items: make([]Detail, 0, len(c.Items)), None: w.none, Descriptions: map[string]string{}}
+	out := Details{Items: make([]Detail, 0, len(c.Items)), None: w.None, Descriptions: map[string]string{}}
 	for _, cat := range c.Categories {
 		out.Descriptions[cat.ID] = pick(cat.Description)
 		if cat.ID == siteconfig.NecessaryID {
@@ -115,23 +52,23 @@ func DetailsOf(c *siteconfig.Config, lang string) Details {
 		}
 	}
 	for _, it := range c.Items {
-		party := w.first
+		party := w.FirstParty
 		if it.Party == "third" {
-			party = w.third
+			party = w.ThirdParty
 			if it.Domain != "" {
 				party += " (" + it.Domain + ")"
 			}
 		}
-		transfer := w.no
+		transfer := w.No
 		if tc := it.ThirdCountry; tc.Transfer {
-			transfer = w.yes + ": " + strings.Join(tc.Countries, ", ")
+			transfer = w.Yes + ": " + strings.Join(tc.Countries, ", ")
 			if tc.Safeguard != "" {
 				transfer += " (" + tc.Safeguard + ")"
 			}
 		}
 		out.Items = append(out.Items, Detail{Name: it.Name, Category: it.Category, Rows: [][2]string{
-			{w.provider, it.Provider}, {w.party, party}, {w.purpose, pick(it.Purpose)},
-			{w.duration, w.Duration(it.Duration)}, {w.typ, w.types[it.Type]}, {w.transfer, transfer},
+			{w.Provider, it.Provider}, {w.Party, party}, {w.Purpose, pick(it.Purpose)},
+			{w.Duration, ws.Duration(it.Duration)}, {w.Type, w.Types[it.Type]}, {w.Transfer, transfer},
 		}})
 	}
 	return out

@@ -6,23 +6,6 @@ import (
 	"testing"
 )
 
-func TestDuration(t *testing.T) {
-	for _, tt := range []struct{ lang, in, want string }{
-		{"sv", "P2Y", "2 år"},
-		{"sv", "P1M", "1 månad"},
-		{"sv", "P13M", "13 månader"},
-		{"en", "P1Y6M", "1 year 6 months"},
-		{"en", "PT30M", "30 minutes"},
-		{"en", "P30D", "30 days"},
-		{"sv", "session", "Tills webbläsaren stängs"},
-		{"en", "persistent", "Until deleted"},
-	} {
-		if got := words[tt.lang].Duration(tt.in); got != tt.want {
-			t.Errorf("%s %s = %q, want %q", tt.lang, tt.in, got, tt.want)
-		}
-	}
-}
-
 // The details carry every item in the visitor's language, and the inlined
 // configuration only what the first load needs.
 func TestDetailsAndPublicConfig(t *testing.T) {

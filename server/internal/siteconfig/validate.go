@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/message"
 
 	"github.com/samtycke/samtycke/schemas"
+	"github.com/samtycke/samtycke/server/internal/words"
 )
 
 // Problem is one reason a configuration is invalid. Field is a JSON Pointer
@@ -125,7 +126,11 @@ func (c *Config) check() []Problem {
 			add("/texts/"+lang, "texts for %q, which is not one of languages", lang)
 		}
 	}
-	for _, lang := range c.Languages {
+	for i, lang := range c.Languages {
+		if _, ok := words.For(lang); !ok {
+			add(fmt.Sprintf("/languages/%d", i), "the banner has no words of its own in %q (its buttons and labels); it speaks %s",
+				lang, strings.Join(words.Languages(), ", "))
+		}
 		if _, ok := c.Texts[lang]; !ok {
 			add("/texts/"+lang, "missing: the banner has no texts in %q", lang)
 		}

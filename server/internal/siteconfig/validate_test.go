@@ -86,6 +86,7 @@ func TestInvalidConfigsNameTheField(t *testing.T) {
 			m["consent_mode"].(map[string]any)["mapping"].(map[string]any)["ad_storage"] = "ads"
 		}, "/consent_mode/mapping/ad_storage", "unknown category"},
 		{"texts missing for a language", func(m map[string]any) { delete(m["texts"].(map[string]any), "en") }, "/texts/en", "missing"},
+		{"a language the banner has no words in", func(m map[string]any) { addLanguage(m, "is") }, "/languages/2", "no words of its own in \"is\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,6 +111,46 @@ func TestInvalidConfigsNameTheField(t *testing.T) {
 	}
 	if _, err := siteconfig.Parse([]byte(`{"name":`)); err == nil {
 		t.Error("truncated JSON accepted")
+	}
+}
+
+// addLanguage gives m the language lang, its texts copied from English.
+func addLanguage(m map[string]any, lang string) {
+	m["languages"] = append(m["languages"].([]any), lang)
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if en, ok := v["en"]; ok {
+				if _, sv := v["sv"]; sv {
+					v[lang] = en
+					return
+				}
+			}
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(m)
+}
+
+// Every language the banner has words in may be configured, also by region.
+func TestLanguagesWithWords(t *testing.T) {
+	m := demoJSON(t)
+	for _, l := range []string{"de", "fi", "nb", "nn", "ga", "mt", "pt-BR"} {
+		addLanguage(m, l)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := siteconfig.Parse(b); err != nil {
+		t.Fatal(err)
 	}
 }
 
