@@ -17,16 +17,17 @@
 // log of past decisions by publishing a short one.
 //
 // The job runs hourly on one instance at a time (a lock in the shared
-// cache). Without Redis, or while it is down, each instance may run it: both
+// cache, released only by the run that holds it). Without Redis, or while it is down, each instance may run it: both
 // operations are idempotent, so that costs only work.
 package retention
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
+	"sync"
 	"time"
-
-	"github.com/samtycke/samtycke/server/internal/cache"
 )
 
 // Store is the consent log's side of retention.
@@ -35,10 +36,19 @@ type Store interface {
 	DropPartition(ctx context.Context, partition string) error
 }
 
+// Locker is a lock with expiry shared by the instances (Redis SET NX PX,
+// released by a compare-and-delete script).
+type Locker interface {
+	// TryLock takes key for ttl unless it is held; token identifies the holder.
+	TryLock(ctx context.Context, key, token string, ttl time.Duration) (bool, error)
+	// Unlock releases key only if token still holds it.
+	Unlock(ctx context.Context, key, token string) error
+}
+
 // Job is the retention job.
 type Job struct {
 	Store    Store
-	Lock     cache.Cache
+	Lock     Locker
 	Instance string
 	Log      *slog.Logger
 	Now      func() time.Time
@@ -50,24 +60,74 @@ type Report struct {
 	Dropped []string // partitions (YYYYMM)
 }
 
-const lockKey = "lock:retention"
+const (
+	lockKey = "lock:retention"
+	lockTTL = 30 * time.Minute
+)
+
+// LocalLock is a Locker in process memory, for a single instance (no Redis).
+type LocalLock struct {
+	mu    sync.Mutex
+	held  map[string]localHold
+	Clock func() time.Time // time.Now when nil
+}
+
+type localHold struct {
+	token string
+	until time.Time
+}
+
+// TryLock implements Locker.
+func (l *LocalLock) TryLock(_ context.Context, key, token string, ttl time.Duration) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if l.Clock != nil {
+		now = l.Clock()
+	}
+	if h, ok := l.held[key]; ok && now.Before(h.until) {
+		return false, nil
+	}
+	if l.held == nil {
+		l.held = map[string]localHold{}
+	}
+	l.held[key] = localHold{token, now.Add(ttl)}
+	return true, nil
+}
+
+// Unlock implements Locker.
+func (l *LocalLock) Unlock(_ context.Context, key, token string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if h, ok := l.held[key]; ok && h.token == token {
+		delete(l.held, key)
+	}
+	return nil
+}
 
 // RunOnce enforces retention now, unless another instance is doing it.
 func (j *Job) RunOnce(ctx context.Context) (Report, error) {
 	var r Report
-	holder, err := j.Lock.SetNX(ctx, lockKey, []byte(j.Instance), 30*time.Minute)
+	// A token of this run: a run that outlives the lock must not release
+	// the lock of the run that took it over, on this instance or another.
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	token := j.Instance + "/" + hex.EncodeToString(b)
+	ok, err := j.Lock.TryLock(ctx, lockKey, token, lockTTL)
 	if err != nil {
-		return r, err
-	}
-	if holder != nil && string(holder) != j.Instance {
+		// The shared cache is down: run anyway, as without one (both
+		// steps are idempotent).
+		j.Log.Warn("retention lock unavailable; running without it", "err", err)
+	} else if !ok {
 		r.Skipped = true
 		return r, nil
+	} else {
+		defer func() {
+			if err := j.Lock.Unlock(context.WithoutCancel(ctx), lockKey, token); err != nil {
+				j.Log.Warn("retention lock not released; it expires by itself", "err", err)
+			}
+		}()
 	}
-	defer func() {
-		if err := j.Lock.Delete(context.WithoutCancel(ctx), lockKey); err != nil {
-			j.Log.Warn("retention lock not released; it expires by itself", "err", err)
-		}
-	}()
 	now := j.Now().UTC()
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	parts, err := j.Store.ExpiredPartitions(ctx, today)

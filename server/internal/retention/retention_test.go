@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/samtycke/samtycke/server/internal/cache/memory"
 	"github.com/samtycke/samtycke/server/internal/consent"
 	"github.com/samtycke/samtycke/server/internal/demo"
 	"github.com/samtycke/samtycke/server/internal/retention"
@@ -54,16 +53,19 @@ func TestRetention(t *testing.T) {
 	if err := st.AppendBatch(ctx, consent.NewBatch("i", 1, recs)); err != nil {
 		t.Fatal(err)
 	}
-	lock := memory.New(10)
+	lock := testutil.Redis(t)
 	job := &retention.Job{Store: st, Lock: lock, Instance: "a", Log: testutil.Logger(t), Now: func() time.Time { return now }}
 
 	other := *job
 	other.Instance = "b"
-	if _, err := lock.SetNX(ctx, "lock:retention", []byte("b"), time.Minute); err != nil {
-		t.Fatal(err)
+	if ok, err := lock.TryLock(ctx, "lock:retention", "b/run", time.Minute); err != nil || !ok {
+		t.Fatal(ok, err)
 	}
 	if r, err := job.RunOnce(ctx); err != nil || !r.Skipped {
 		t.Fatalf("with another instance holding the lock: %+v %v", r, err)
+	}
+	if err := lock.Unlock(ctx, "lock:retention", "b/run"); err != nil {
+		t.Fatal(err)
 	}
 	if r, err := other.RunOnce(ctx); err != nil || r.Skipped {
 		t.Fatalf("the holder runs: %+v %v", r, err)
@@ -102,5 +104,53 @@ func TestRetention(t *testing.T) {
 	}
 	if _, err := lock.Get(ctx, "lock:retention"); err == nil {
 		t.Fatal("the lock must be released after a run")
+	}
+}
+
+// slowStore lets a test act while a run holds the lock.
+type slowStore struct{ during func() }
+
+func (s slowStore) ExpiredPartitions(context.Context, time.Time) ([]string, error) {
+	s.during()
+	return nil, nil
+}
+func (slowStore) DropPartition(context.Context, string) error { return nil }
+
+// A run that outlives its lock does not release the lock of the run that
+// took it over: on Redis (the compare-and-delete script) and in memory.
+func TestRetentionReleasesOnlyItsOwnLock(t *testing.T) {
+	ctx := context.Background()
+	redisLock := testutil.Redis(t)
+	clock := time.Now()
+	local := &retention.LocalLock{Clock: func() time.Time { return clock }}
+	for name, c := range map[string]struct {
+		lock   retention.Locker
+		expire func() // the first run's lock runs out
+	}{
+		"redis": {redisLock, func() {
+			if err := redisLock.Delete(ctx, "lock:retention"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		"memory": {local, func() { clock = clock.Add(31 * time.Minute) }},
+	} {
+		t.Run(name, func(t *testing.T) {
+			took := false
+			job := &retention.Job{Lock: c.lock, Instance: "a", Log: testutil.Logger(t), Now: time.Now}
+			job.Store = slowStore{during: func() {
+				c.expire()
+				ok, err := c.lock.TryLock(ctx, "lock:retention", "b/next", time.Hour)
+				if err != nil || !ok {
+					t.Fatalf("the next run could not take the expired lock: %v %v", ok, err)
+				}
+				took = true
+			}}
+			if r, err := job.RunOnce(ctx); err != nil || r.Skipped || !took {
+				t.Fatalf("run: %+v %v (took %v)", r, err, took)
+			}
+			if ok, err := c.lock.TryLock(ctx, "lock:retention", "c/third", time.Hour); err != nil || ok {
+				t.Errorf("the first run released the lock the next one holds (%v)", err)
+			}
+		})
 	}
 }

@@ -57,6 +57,7 @@ type Service struct {
 	App     *fiber.App
 	log     *slog.Logger
 	closers []func() error
+	lock    retention.Locker // the retention job's: Redis, or process memory
 }
 
 // New connects to the services, migrates the schema and builds the app.
@@ -101,6 +102,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 		checks = append(checks, web.Check{Name: "redis", Probe: rc.Ping})
 	}
 	s.Cache = kv
+	s.lock = &retention.LocalLock{}
+	if rcache != nil {
+		s.lock = rcache
+	}
 	s.Versions = siteconfig.NewProvider(st, kv, 10*time.Second, log)
 
 	reg := prometheus.NewRegistry()
@@ -184,7 +189,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	go publisher.Listen(listenCtx)
 	s.closers = append(s.closers, func() error { stopListening(); return nil })
 	sessions := auth.NewSessions(counter, SessionIdle, SessionAbsolute)
-	s.Manager = manage.New(st, publisher, sessions, auth.NewLoginLimit(counter), log)
+	s.Manager = manage.New(st, publisher, sessions, auth.NewLoginLimit(counter), log).WithClaims(kv)
 	if err := bootstrapOwner(ctx, s.Manager, cfg, log); err != nil {
 		return nil, err
 	}
@@ -225,7 +230,7 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		defer close(shipped)
 		s.Shipper.Run(shipCtx)
 	}()
-	retain := &retention.Job{Store: s.Store, Lock: s.Cache, Instance: s.instance,
+	retain := &retention.Job{Store: s.Store, Lock: s.lock, Instance: s.instance,
 		Log: s.log.With("component", "retention"), Now: time.Now}
 	retained := make(chan struct{})
 	go func() {
