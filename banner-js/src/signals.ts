@@ -15,6 +15,7 @@ const queue = (name: "dataLayer" | "uetq") => (W[name] = W[name] || []);
 const mapping = (c: BannerConfig) => (c.consent_mode && c.consent_mode.mapping) || {};
 
 // gtag() pushes its arguments object, which is what Google's tags read.
+// eslint-disable-next-line prefer-rest-params -- the arguments object itself is what is pushed
 function args(..._: unknown[]) { return arguments; }
 
 /** Pushes the state of ch: with ch null the defaults (everything but
