@@ -179,7 +179,7 @@ func Build(in Input) *Document {
 		Site: v.Site, SiteName: c.Name, Lang: lang, Version: v.Number, SHA256: v.Hash,
 		Effective: v.PublishedAt.UTC(), EffectiveText: Date(l, v.PublishedAt),
 		URL:    VersionURL(in.PublicBase, v.Site, v.Number, lang),
-		Title:  fmt.Sprintf(t.title, c.Name),
+		Title:  strings.ReplaceAll(t.Title, "{site}", c.Name),
 		Banner: in.Banner,
 		Controller: Controller{Name: c.Controller.Name, OrgNumber: c.Controller.OrgNumber, Address: c.Controller.Address,
 			Email: c.Controller.Email, Phone: c.Controller.Phone, DPOEmail: c.Controller.DPOEmail,
@@ -193,18 +193,18 @@ func Build(in Input) *Document {
 		dc := Category{ID: cat.ID, Title: loc(cat.Title), Description: loc(cat.Description),
 			Necessary: cat.ID == siteconfig.NecessaryID, Items: []Item{}}
 		if dc.Necessary {
-			dc.LegalBasis = t.basisNecessary
+			dc.LegalBasis = t.BasisNecessary
 			dc.Justification = loc(cat.Justification)
 		} else {
-			dc.LegalBasis = t.basisConsent
+			dc.LegalBasis = t.BasisConsent
 		}
 		for _, it := range c.Items {
 			if it.Category != cat.ID {
 				continue
 			}
-			di := Item{Name: it.Name, Pattern: it.Pattern, Type: it.Type, TypeText: t.types[it.Type],
-				Provider: it.Provider, Party: it.Party, PartyText: t.parties[it.Party], Domain: it.Domain,
-				Purpose: loc(it.Purpose), Collects: t.notStated, ThirdPartyAccess: t.noThirdParty,
+			di := Item{Name: it.Name, Pattern: it.Pattern, Type: it.Type, TypeText: t.Types[it.Type],
+				Provider: it.Provider, Party: it.Party, PartyText: t.Parties[it.Party], Domain: it.Domain,
+				Purpose: loc(it.Purpose), Collects: t.NotStated, ThirdPartyAccess: t.NoThirdParty,
 				Duration: it.Duration, Lifetime: Lifetime(l, it.Duration)}
 			if it.Collects != nil {
 				di.Collects = loc(it.Collects)
@@ -221,13 +221,13 @@ func Build(in Input) *Document {
 				}
 			}
 			tc := it.ThirdCountry
-			di.ThirdCountry = ThirdCountry{Transfer: tc.Transfer, Countries: tc.Countries, Safeguard: tc.Safeguard, Text: t.noTransfer}
+			di.ThirdCountry = ThirdCountry{Transfer: tc.Transfer, Countries: tc.Countries, Safeguard: tc.Safeguard, Text: t.NoTransfer}
 			if tc.Transfer {
 				sg := tc.Safeguard
 				if sg == "" {
-					sg = t.notStated
+					sg = t.NotStated
 				}
-				di.ThirdCountry.Text = fmt.Sprintf(t.transfer, countryNames(l, tc.Countries), sg)
+				di.ThirdCountry.Text = strings.NewReplacer("{countries}", countryNames(l, tc.Countries), "{safeguard}", sg).Replace(t.Transfer)
 			}
 			dc.Items = append(dc.Items, di)
 		}

@@ -73,7 +73,7 @@ type view struct {
 var langNames = map[string]string{"sv": "Svenska", "en": "English"}
 
 func (r *Renderer) view(d *Document, embed bool, base string) view {
-	v := view{D: d, UI: text[pick(d.Lang)].ui, Embed: embed, CSS: template.CSS(r.css), JS: template.JS(r.js)}
+	v := view{D: d, UI: text[pick(d.Lang)].UI, Embed: embed, CSS: template.CSS(r.css), JS: template.JS(r.js)}
 	if embed {
 		v.H = 1
 	}

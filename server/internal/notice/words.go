@@ -10,11 +10,8 @@ import (
 
 var isoDuration = regexp.MustCompile(`^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$`)
 
-// unit names: singular, plural.
-var units = map[string][7][2]string{
-	"sv": {{"år", "år"}, {"månad", "månader"}, {"vecka", "veckor"}, {"dag", "dagar"}, {"timme", "timmar"}, {"minut", "minuter"}, {"sekund", "sekunder"}},
-	"en": {{"year", "years"}, {"month", "months"}, {"week", "weeks"}, {"day", "days"}, {"hour", "hours"}, {"minute", "minutes"}, {"second", "seconds"}},
-}
+// unitOrder follows an ISO 8601 duration's fields.
+var unitOrder = [7]string{"year", "month", "week", "day", "hour", "minute", "second"}
 
 // Lifetime says a configured duration ("session", "persistent" or ISO 8601
 // such as P1Y6M) in words: "sessionen", "1 år och 6 månader".
@@ -22,9 +19,9 @@ func Lifetime(lang, d string) string {
 	l := pick(lang)
 	switch d {
 	case "session":
-		return text[l].session
+		return text[l].Session
 	case "persistent":
-		return text[l].persistent
+		return text[l].Persistent
 	}
 	m := isoDuration.FindStringSubmatch(d)
 	if m == nil {
@@ -36,9 +33,9 @@ func Lifetime(lang, d string) string {
 		if n == 0 {
 			continue
 		}
-		u := units[l][i][1]
+		u := text[l].Units[unitOrder[i]][1]
 		if n == 1 {
-			u = units[l][i][0]
+			u = text[l].Units[unitOrder[i]][0]
 		}
 		parts = append(parts, fmt.Sprintf("%d %s", n, u))
 	}
@@ -56,16 +53,16 @@ func days(lang string, n int) string {
 		return months1(l, months)
 	}
 	if n == 1 {
-		return "1 " + units[l][3][0]
+		return "1 " + text[l].Units["day"][0]
 	}
-	return fmt.Sprintf("%d %s", n, units[l][3][1])
+	return fmt.Sprintf("%d %s", n, text[l].Units["day"][1])
 }
 
 func months1(l string, n int) string {
 	if n == 1 {
-		return "1 " + units[l][1][0]
+		return "1 " + text[l].Units["month"][0]
 	}
-	return fmt.Sprintf("%d %s", n, units[l][1][1])
+	return fmt.Sprintf("%d %s", n, text[l].Units["month"][1])
 }
 
 func abs(f float64) float64 {
@@ -80,47 +77,27 @@ func join(l string, parts []string) string {
 	if len(parts) == 1 {
 		return parts[0]
 	}
-	and := " och "
-	if l == "en" {
-		and = " and "
-	}
-	return strings.Join(parts[:len(parts)-1], ", ") + and + parts[len(parts)-1]
-}
-
-var monthNames = map[string][12]string{
-	"sv": {"januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober", "november", "december"},
-	"en": {"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
+	return strings.Join(parts[:len(parts)-1], ", ") + text[l].And + parts[len(parts)-1]
 }
 
 // Date writes a day as "3 juni 2022" / "3 June 2022" (UTC).
 func Date(lang string, t time.Time) string {
 	t = t.UTC()
-	return fmt.Sprintf("%d %s %d", t.Day(), monthNames[pick(lang)][t.Month()-1], t.Year())
+	return fmt.Sprintf("%d %s %d", t.Day(), text[pick(lang)].Months[t.Month()-1], t.Year())
 }
 
 // months lists lang's month names for notice.js, which writes the day of a
 // visitor's choice the way Date writes days on the server.
 func months(lang string) string {
-	m := monthNames[pick(lang)]
+	m := text[pick(lang)].Months
 	return strings.Join(m[:], ",")
-}
-
-// countries names the usual destinations of transfers; others show their
-// ISO code.
-var countries = map[string]map[string]string{
-	"sv": {"US": "USA", "GB": "Storbritannien", "CA": "Kanada", "CH": "Schweiz", "IN": "Indien", "CN": "Kina", "JP": "Japan",
-		"SG": "Singapore", "AU": "Australien", "IL": "Israel", "KR": "Sydkorea", "BR": "Brasilien", "NZ": "Nya Zeeland", "ZA": "Sydafrika",
-		"AE": "Förenade Arabemiraten", "RU": "Ryssland", "UA": "Ukraina", "TR": "Turkiet", "PH": "Filippinerna", "MX": "Mexiko"},
-	"en": {"US": "the United States", "GB": "the United Kingdom", "CA": "Canada", "CH": "Switzerland", "IN": "India", "CN": "China", "JP": "Japan",
-		"SG": "Singapore", "AU": "Australia", "IL": "Israel", "KR": "South Korea", "BR": "Brazil", "NZ": "New Zealand", "ZA": "South Africa",
-		"AE": "the United Arab Emirates", "RU": "Russia", "UA": "Ukraine", "TR": "Turkey", "PH": "the Philippines", "MX": "Mexico"},
 }
 
 func countryNames(lang string, codes []string) string {
 	l := pick(lang)
 	names := make([]string, len(codes))
 	for i, c := range codes {
-		if n, ok := countries[l][c]; ok {
+		if n, ok := text[l].Countries[c]; ok {
 			names[i] = n
 		} else {
 			names[i] = c
