@@ -23,6 +23,7 @@ type memStore struct {
 	drafts   map[string]manage.Draft
 	versions map[string][]*siteconfig.Version
 	events   []manage.Event
+	claims   map[string]string
 }
 
 var _ manage.Store = (*memStore)(nil)
@@ -119,6 +120,39 @@ func (m *memStore) PutToken(_ context.Context, t manage.Token) error {
 	return nil
 }
 
+func (m *memStore) RevokeToken(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t := m.tokens[id]
+	t.Revoked = true
+	m.tokens[id] = t
+	return nil
+}
+
+func (m *memStore) TouchToken(_ context.Context, id string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t, ok := m.tokens[id]; ok {
+		t.LastUsedAt = at
+		m.tokens[id] = t
+	}
+	return nil
+}
+
+// ClaimSite: one process, so the first claim is the one made first.
+func (m *memStore) ClaimSite(_ context.Context, site, _, claimant string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.claims == nil {
+		m.claims = map[string]string{}
+	}
+	if w, ok := m.claims[site]; ok {
+		return w, nil
+	}
+	m.claims[site] = claimant
+	return claimant, nil
+}
+
 func (m *memStore) SiteInfo(_ context.Context, id string) (*manage.Site, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -188,7 +222,9 @@ func (m *memStore) Audit(_ context.Context, q manage.AuditQuery) ([]manage.Event
 	var out []manage.Event
 	for i := len(m.events) - 1; i >= 0; i-- {
 		e := m.events[i]
-		member := e.Site == "" && strings.HasPrefix(e.Action, "log") && slices.Contains(q.Members, e.Actor)
+		member := e.Site == "" && strings.HasPrefix(e.Action, "log") && slices.ContainsFunc(q.Members, func(ms manage.MemberSince) bool {
+			return ms.Email == e.Actor && !e.At.Before(ms.Since)
+		})
 		if (e.Site == q.Site || member) && (q.Action == "" || e.Action == q.Action) {
 			out = append(out, e)
 		}

@@ -184,3 +184,27 @@ func TestLoginLimit(t *testing.T) {
 		})
 	}
 }
+
+// Long is not enough: common passwords, and common ones dressed up with
+// digits, punctuation or repetition, are refused; real passphrases pass.
+func TestPasswordStrength(t *testing.T) {
+	for _, bad := range []string{"aaaaaaaaaaaa", "password1234", "Password1234!", "qwertyuiop12", "Summer2024!!!", "iloveyouiloveyou",
+		"123456789012", "abababababab", "1q2w3e4r5t6y", "!!football!!1"} {
+		if err := auth.CheckPasswordStrength(bad); !errors.Is(err, auth.ErrCommonPassword) {
+			t.Errorf("%q: %v, want ErrCommonPassword", bad, err)
+		}
+		if _, err := auth.HashPassword(bad); err == nil {
+			t.Errorf("%q hashed", bad)
+		}
+	}
+	for _, short := range []string{"password12", "aaaaaaaaaa", "k7#Vq9!zR2"} {
+		if err := auth.CheckPasswordStrength(short); !errors.Is(err, auth.ErrWeakPassword) {
+			t.Errorf("%q: %v, want ErrWeakPassword", short, err)
+		}
+	}
+	for _, good := range []string{"correct horse battery", "a new password", "tranbär-i-snö-2026", "k7#Vq9!zR2xW"} {
+		if err := auth.CheckPasswordStrength(good); err != nil {
+			t.Errorf("%q refused: %v", good, err)
+		}
+	}
+}

@@ -112,6 +112,9 @@ func (m *Manager) RemoveUser(ctx context.Context, by Principal, email string) er
 		if err := m.st.PutMember(ctx, mb); err != nil {
 			return err
 		}
+		if err := m.revokeTokensOf(ctx, by, mb.Site, email); err != nil {
+			return err
+		}
 	}
 	u.Deleted = true
 	if err := m.st.PutUser(ctx, *u); err != nil {

@@ -21,11 +21,18 @@ import (
 // decided by the caller's role (RoleOn), checked at the HTTP edge.
 type Manager struct {
 	st       Store
+	claims   Claims
 	versions Versions
 	sessions *auth.Sessions
 	limit    *auth.LoginLimit
 	log      *slog.Logger
 	now      func() time.Time
+}
+
+// Claims is a shared set-once store (Redis SET NX; process memory without
+// Redis): cache.Cache's SetNX.
+type Claims interface {
+	SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (existing []byte, err error)
 }
 
 // New returns a Manager. sessions and limit may be nil for tools that do
@@ -34,6 +41,15 @@ func New(st Store, versions Versions, sessions *auth.Sessions, limit *auth.Login
 	return &Manager{st: st, versions: versions, sessions: sessions, limit: limit,
 		log: log.With("component", "manage"), now: time.Now}
 }
+
+// WithClaims makes site creation claim ids in c first, so that two
+// creators of one id on different instances rarely both get as far as
+// ClickHouse (where the first claim wins in any case).
+func (m *Manager) WithClaims(c Claims) *Manager { m.claims = c; return m }
+
+// AddedBySiteCreation is the added_by of the membership that creating a
+// site gives its creator; it counts only for the site's winning claim.
+const AddedBySiteCreation = "site.create"
 
 // Principal is who acts: a signed-in user, or an API token.
 type Principal struct {
@@ -88,7 +104,7 @@ func (m *Manager) AuditTrail(ctx context.Context, q AuditQuery) ([]Event, error)
 	}
 	q.Members = nil
 	for _, mb := range ms {
-		q.Members = append(q.Members, mb.Email)
+		q.Members = append(q.Members, MemberSince{Email: mb.Email, Since: mb.AddedAt})
 	}
 	return m.st.Audit(ctx, q)
 }
@@ -191,12 +207,27 @@ func (m *Manager) CreateSite(ctx context.Context, p Principal, id, name string, 
 	if err != nil {
 		return nil, err
 	}
+	taken := apierr.New(http.StatusConflict, "site_exists", "id", "the id %q is taken", id)
+	claim := auth.RandomToken(12)
+	if m.claims != nil {
+		// Kept for a day: by then the site's rows answer the check above.
+		if held, err := m.claims.SetNX(ctx, "site-claim:"+id, []byte(claim), 24*time.Hour); err != nil {
+			return nil, err
+		} else if held != nil {
+			return nil, taken
+		}
+	}
+	if winner, err := m.st.ClaimSite(ctx, id, claim, p.Email); err != nil {
+		return nil, err
+	} else if winner != p.Email {
+		return nil, taken
+	}
 	now := m.now().UTC()
 	site := Site{ID: id, Name: name, CreatedAt: now}
 	if err := m.st.PutSiteInfo(ctx, site); err != nil {
 		return nil, err
 	}
-	if err := m.st.PutMember(ctx, Member{Site: id, Email: p.Email, Role: Owner, AddedBy: p.Name(), AddedAt: now}); err != nil {
+	if err := m.st.PutMember(ctx, Member{Site: id, Email: p.Email, Role: Owner, AddedBy: AddedBySiteCreation, AddedAt: now}); err != nil {
 		return nil, err
 	}
 	if err := m.st.PutDraft(ctx, Draft{Site: id, JSON: cfg, UpdatedBy: p.Name(), UpdatedAt: now}); err != nil {

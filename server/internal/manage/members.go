@@ -44,6 +44,13 @@ func (m *Manager) PutMember(ctx context.Context, p Principal, site, email string
 		return nil, apierr.New(http.StatusConflict, "last_owner", "role", "a site keeps at least one owner")
 	}
 	mb := Member{Site: site, Email: email, Role: role, AddedBy: p.Name(), AddedAt: m.now().UTC()}
+	for _, old := range members {
+		if old.Email == email {
+			// A role change is a change of this membership, not a new one:
+			// a removal of it that lands meanwhile stays final.
+			mb.AddedAt, mb.AddedBy = old.AddedAt, old.AddedBy
+		}
+	}
 	if err := m.st.PutMember(ctx, mb); err != nil {
 		return nil, err
 	}
@@ -87,7 +94,32 @@ func (m *Manager) RemoveMember(ctx context.Context, p Principal, site, email str
 	if err := m.st.PutMember(ctx, *found); err != nil {
 		return err
 	}
+	if err := m.revokeTokensOf(ctx, p, site, email); err != nil {
+		return err
+	}
 	return m.Audit(ctx, p, site, "member.remove", map[string]any{"email": email})
+}
+
+// revokeTokensOf revokes the site's tokens made under email's role. (A
+// token made meanwhile is refused all the same: Authenticate checks that
+// its member is still one.)
+func (m *Manager) revokeTokensOf(ctx context.Context, p Principal, site, email string) error {
+	ts, err := m.st.Tokens(ctx, site)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if t.Member != email {
+			continue
+		}
+		if err := m.st.RevokeToken(ctx, t.ID); err != nil {
+			return err
+		}
+		if err := m.Audit(ctx, p, site, "token.revoke", map[string]any{"id": t.ID, "name": t.Name, "reason": "member removed"}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Tokens lists a site's live API tokens.
@@ -95,21 +127,43 @@ func (m *Manager) Tokens(ctx context.Context, site string) ([]Token, error) {
 	return m.st.Tokens(ctx, site)
 }
 
+// TokenLifetime is how long an API token works unless asked otherwise;
+// MaxTokenLifetime is the longest a token may be given.
+const (
+	TokenLifetime    = 90 * 24 * time.Hour
+	MaxTokenLifetime = 366 * 24 * time.Hour
+)
+
 // CreateToken makes an API token for site and returns it with its secret,
-// which is shown this once and stored only as a hash.
-func (m *Manager) CreateToken(ctx context.Context, p Principal, site, name string, role Role) (*Token, string, error) {
+// which is shown this once and stored only as a hash. It expires after
+// lifetime (0: TokenLifetime). A token is backed by the member whose role it
+// was made under (for a token made by a token, that token's member).
+func (m *Manager) CreateToken(ctx context.Context, p Principal, site, name string, role Role, lifetime ...time.Duration) (*Token, string, error) {
 	if name == "" || len(name) > 100 {
 		return nil, "", apierr.New(http.StatusBadRequest, "invalid_name", "name", "a token needs a name of at most 100 characters")
 	}
 	if !role.Valid() {
 		return nil, "", apierr.New(http.StatusBadRequest, "invalid_role", "role", "role must be owner, editor or auditor")
 	}
+	life := TokenLifetime
+	if len(lifetime) > 0 && lifetime[0] != 0 {
+		life = lifetime[0]
+	}
+	if life < time.Hour || life > MaxTokenLifetime {
+		return nil, "", apierr.New(http.StatusBadRequest, "invalid_expiry", "expires_in_days", "a token lives from 1 to 366 days")
+	}
+	member := p.Email
+	if p.Token != nil {
+		member = p.Token.Member
+	}
 	id, secret, hash := auth.NewAPIToken()
-	t := Token{ID: id, Site: site, Name: name, Role: role, SecretHash: hash, CreatedBy: p.Name(), CreatedAt: m.now().UTC()}
+	now := m.now().UTC()
+	t := Token{ID: id, Site: site, Name: name, Role: role, SecretHash: hash, CreatedBy: p.Name(), CreatedAt: now,
+		ExpiresAt: now.Add(life).Truncate(time.Second), Member: member}
 	if err := m.st.PutToken(ctx, t); err != nil {
 		return nil, "", err
 	}
-	return &t, secret, m.Audit(ctx, p, site, "token.create", map[string]any{"id": id, "name": name, "role": role})
+	return &t, secret, m.Audit(ctx, p, site, "token.create", map[string]any{"id": id, "name": name, "role": role, "expires_at": t.ExpiresAt})
 }
 
 // RevokeToken revokes one of site's tokens.
@@ -118,8 +172,7 @@ func (m *Manager) RevokeToken(ctx context.Context, p Principal, site, id string)
 	if err != nil || t.Site != site || t.Revoked {
 		return apierr.New(http.StatusNotFound, "not_found", "", "no such token")
 	}
-	t.Revoked = true
-	if err := m.st.PutToken(ctx, *t); err != nil {
+	if err := m.st.RevokeToken(ctx, id); err != nil {
 		return err
 	}
 	return m.Audit(ctx, p, site, "token.revoke", map[string]any{"id": id, "name": t.Name})
@@ -128,7 +181,8 @@ func (m *Manager) RevokeToken(ctx context.Context, p Principal, site, id string)
 // touchEvery bounds the writes for a token's last-used time.
 const touchEvery = 5 * time.Minute
 
-// Authenticate returns the live token whose secret this is.
+// Authenticate returns the live token whose secret this is: not revoked,
+// not expired, and its member still a member of its site.
 func (m *Manager) Authenticate(ctx context.Context, secret string) (*Token, error) {
 	id, ok := auth.ParseAPIToken(secret)
 	if !ok {
@@ -138,12 +192,21 @@ func (m *Manager) Authenticate(ctx context.Context, secret string) (*Token, erro
 	if err != nil {
 		return nil, err
 	}
-	if t.Revoked || !auth.CheckSecret(t.SecretHash, secret) {
+	now := m.now()
+	if t.Revoked || !auth.CheckSecret(t.SecretHash, secret) || !now.Before(t.ExpiresAt) {
 		return nil, ErrNotFound
 	}
-	if now := m.now(); now.Sub(t.LastUsedAt) > touchEvery {
-		t.LastUsedAt = now.UTC()
-		if err := m.st.PutToken(ctx, *t); err != nil {
+	if t.Member != "" {
+		if _, err := m.RoleOn(ctx, Principal{Email: t.Member}, t.Site); IsNotFound(err) {
+			return nil, ErrNotFound
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if now.Sub(t.LastUsedAt) > touchEvery {
+		// Its own table: a touch never rewrites the token, so it cannot
+		// undo a revocation that lands meanwhile.
+		if err := m.st.TouchToken(ctx, t.ID, now); err != nil {
 			m.log.Warn("token last-used time not recorded", "token", t.ID, "err", err)
 		}
 	}

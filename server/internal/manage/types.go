@@ -67,8 +67,12 @@ type Token struct {
 	SecretHash string    `json:"-"`
 	CreatedBy  string    `json:"created_by"`
 	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
 	LastUsedAt time.Time `json:"last_used_at"`
-	Revoked    bool      `json:"-"`
+	// Member is the user whose role on the site the token was made under:
+	// when they leave the site, the token stops working.
+	Member  string `json:"-"`
+	Revoked bool   `json:"-"`
 }
 
 // Site is a site's identity; its configuration lives in drafts and versions.
@@ -109,12 +113,18 @@ type Event struct {
 type AuditQuery struct {
 	Site string
 	// Members' sign-ins (recorded without a site) are included when their
-	// emails are listed here.
-	Members  []string
+	// emails are listed here, each from the time they joined the site.
+	Members  []MemberSince
 	Actor    string
 	Action   string
 	From, To time.Time // [From, To)
 	Limit    int
+}
+
+// MemberSince is a member's email and when they joined the site.
+type MemberSince struct {
+	Email string
+	Since time.Time
 }
 
 // Store is the system of record for everything in this package.
@@ -123,18 +133,29 @@ type Store interface {
 	Users(ctx context.Context) ([]User, error)
 	PutUser(ctx context.Context, u User) error
 
+	// Members and Memberships list live memberships. A membership is one
+	// (site, email, AddedAt): a role change keeps AddedAt, a removal
+	// (Deleted) of it is final, and only a new acceptance (a later AddedAt)
+	// makes the person a member again.
 	Members(ctx context.Context, site string) ([]Member, error)
 	Memberships(ctx context.Context, email string) ([]Member, error)
 	PutMember(ctx context.Context, m Member) error
 
+	// Tokens lists a site's tokens that are not revoked (expired ones too).
 	Tokens(ctx context.Context, site string) ([]Token, error)
 	Token(ctx context.Context, id string) (*Token, error)
+	// PutToken creates a token; RevokeToken is final; TouchToken notes a use.
 	PutToken(ctx context.Context, t Token) error
+	RevokeToken(ctx context.Context, id string) error
+	TouchToken(ctx context.Context, id string, at time.Time) error
 
-	// SiteInfo returns a site, deleted ones included (Deleted set).
+	// SiteInfo returns a site, deleted ones included (Deleted set, final).
 	SiteInfo(ctx context.Context, id string) (*Site, error)
 	SitesByID(ctx context.Context, ids []string) ([]Site, error)
 	PutSiteInfo(ctx context.Context, s Site) error
+	// ClaimSite records claimant's claim of a new site id and returns the
+	// claimant that every reader takes as the site's creator.
+	ClaimSite(ctx context.Context, site, claim, claimant string) (winner string, err error)
 
 	Draft(ctx context.Context, site string) (*Draft, error)
 	PutDraft(ctx context.Context, d Draft) error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/samtycke/samtycke/server/internal/manage"
@@ -11,7 +12,10 @@ import (
 
 var _ manage.Store = (*Store)(nil)
 
-// rev orders the rows of one key: the newest write wins in argMax reads.
+// rev orders the rows of one key: the newest write wins in argMax reads of
+// what may change (a password, a role, a name). What must not be undone (a
+// deletion, a revocation) is read with max() instead, and what never
+// changes with argMin (the first row).
 func rev() uint64 { return uint64(time.Now().UnixNano()) }
 
 func b2u(b bool) uint8 {
@@ -35,25 +39,44 @@ func (s *Store) insertOne(ctx context.Context, insert string, row ...any) error 
 	return b.Send()
 }
 
+func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+func anys(xs []string) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}
+
+// An account is an incarnation: its created_at. Changes to it (a password)
+// keep created_at; its removal is final for that incarnation (max(deleted)),
+// so a password change that read the account before it was removed cannot
+// bring it back. Adding the email again later makes a new incarnation.
+const userIncarnations = `SELECT email, (created_at, created_ms) AS inc, argMax(password_hash, rev) AS ph, max(deleted) AS d
+	FROM users WHERE %s GROUP BY email, created_at, created_ms`
+
 // User returns an account that exists.
 func (s *Store) User(ctx context.Context, email string) (*manage.User, error) {
 	u := &manage.User{Email: email}
 	var deleted uint8
-	err := s.conn.QueryRow(ctx, `SELECT argMax(password_hash, rev), argMax(created_at, rev), argMax(deleted, rev)
-		FROM users WHERE email = ? GROUP BY email`, email).Scan(&u.PasswordHash, &u.CreatedAt, &deleted)
-	if errors.Is(err, errNoRows) || (err == nil && deleted == 1) {
+	var ms uint16
+	err := s.conn.QueryRow(ctx, `SELECT argMax(ph, inc), max(inc).1, max(inc).2, argMax(d, inc)
+		FROM (`+fmt.Sprintf(userIncarnations, "email = ?")+`)`, email).Scan(&u.PasswordHash, &u.CreatedAt, &ms, &deleted)
+	if errors.Is(err, errNoRows) || (err == nil && (deleted == 1 || u.CreatedAt.Unix() <= 0)) {
 		return nil, manage.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("user: %w", err)
 	}
+	u.CreatedAt = u.CreatedAt.UTC().Add(time.Duration(ms) * time.Millisecond)
 	return u, nil
 }
 
 // Users lists the accounts that exist, by email.
 func (s *Store) Users(ctx context.Context) ([]manage.User, error) {
-	rows, err := s.conn.Query(ctx, `SELECT email, argMax(created_at, rev) AS c, argMax(deleted, rev) AS d
-		FROM users GROUP BY email HAVING d = 0 ORDER BY email`)
+	rows, err := s.conn.Query(ctx, `SELECT email, max(inc).1 AS c, argMax(d, inc) AS dd
+		FROM (`+fmt.Sprintf(userIncarnations, "1")+`) GROUP BY email HAVING dd = 0 ORDER BY email`)
 	if err != nil {
 		return nil, fmt.Errorf("users: %w", err)
 	}
@@ -70,37 +93,66 @@ func (s *Store) Users(ctx context.Context) ([]manage.User, error) {
 	return out, rows.Err()
 }
 
-// PutUser creates, changes or (Deleted) removes an account.
+// PutUser creates (a new CreatedAt), changes or (Deleted) removes an account.
 func (s *Store) PutUser(ctx context.Context, u manage.User) error {
-	err := s.insertOne(ctx, "INSERT INTO users (email, password_hash, created_at, deleted, rev)",
-		u.Email, u.PasswordHash, u.CreatedAt.UTC(), b2u(u.Deleted), rev())
+	err := s.insertOne(ctx, "INSERT INTO users (email, password_hash, created_at, created_ms, deleted, rev)",
+		u.Email, u.PasswordHash, u.CreatedAt.UTC().Truncate(time.Second), millis(u.CreatedAt), b2u(u.Deleted), rev())
 	if err != nil {
 		return fmt.Errorf("put user: %w", err)
 	}
 	return nil
 }
 
-const memberCols = `site, email, argMax(role, rev), argMax(added_by, rev), argMax(added_at, rev), argMax(deleted, rev) AS d`
+// A membership is (site, email, added_at): role changes keep added_at, a
+// removal is final for it (max(deleted)), and the newest one per person
+// counts. So a role change racing a removal cannot undo the removal.
+//
+// A membership written by creating a site (added_by "site.create") counts
+// only for the site's winning claim (ClaimSite): two people who created the
+// same site at once do not both become its owner.
+const memberIncarnations = `SELECT site, email, (added_at, added_ms) AS inc, argMax(role, rev) AS rl, argMin(added_by, rev) AS ab, max(deleted) AS d
+	FROM site_members WHERE %s GROUP BY site, email, added_at, added_ms`
 
 func (s *Store) members(ctx context.Context, where string, arg string) ([]manage.Member, error) {
-	rows, err := s.conn.Query(ctx, `SELECT `+memberCols+` FROM site_members WHERE `+where+
-		` GROUP BY site, email HAVING d = 0 ORDER BY site, email`, arg)
+	rows, err := s.conn.Query(ctx, `SELECT site, email, argMax(rl, inc), argMax(ab, inc), max(inc).1, max(inc).2, argMax(d, inc) AS dd
+		FROM (`+fmt.Sprintf(memberIncarnations, where)+`) GROUP BY site, email HAVING dd = 0 ORDER BY site, email`, arg)
 	if err != nil {
 		return nil, fmt.Errorf("members: %w", err)
 	}
 	defer rows.Close()
 	var out []manage.Member
+	var created []string
 	for rows.Next() {
 		var m manage.Member
 		var role string
 		var d uint8
-		if err := rows.Scan(&m.Site, &m.Email, &role, &m.AddedBy, &m.AddedAt, &d); err != nil {
+		var ms uint16
+		if err := rows.Scan(&m.Site, &m.Email, &role, &m.AddedBy, &m.AddedAt, &ms, &d); err != nil {
 			return nil, fmt.Errorf("members: %w", err)
 		}
-		m.Role = manage.Role(role)
+		m.Role, m.AddedAt = manage.Role(role), m.AddedAt.UTC().Add(time.Duration(ms)*time.Millisecond)
+		if m.AddedBy == manage.AddedBySiteCreation {
+			created = append(created, m.Site)
+		}
 		out = append(out, m)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("members: %w", err)
+	}
+	if len(created) == 0 {
+		return out, nil
+	}
+	winners, err := s.claimWinners(ctx, created)
+	if err != nil {
+		return nil, err
+	}
+	kept := out[:0]
+	for _, m := range out {
+		if m.AddedBy != manage.AddedBySiteCreation || winners[m.Site] == m.Email {
+			kept = append(kept, m)
+		}
+	}
+	return kept, nil
 }
 
 // Members lists a site's members.
@@ -115,86 +167,186 @@ func (s *Store) Memberships(ctx context.Context, email string) ([]manage.Member,
 
 // PutMember adds, changes or (Deleted) removes a membership.
 func (s *Store) PutMember(ctx context.Context, m manage.Member) error {
-	err := s.insertOne(ctx, "INSERT INTO site_members (site, email, role, added_by, added_at, deleted, rev)",
-		m.Site, m.Email, string(m.Role), m.AddedBy, m.AddedAt.UTC(), b2u(m.Deleted), rev())
+	err := s.insertOne(ctx, "INSERT INTO site_members (site, email, role, added_by, added_at, added_ms, deleted, rev)",
+		m.Site, m.Email, string(m.Role), m.AddedBy, m.AddedAt.UTC().Truncate(time.Second), millis(m.AddedAt), b2u(m.Deleted), rev())
 	if err != nil {
 		return fmt.Errorf("put member: %w", err)
 	}
 	return nil
 }
 
-const tokenCols = `token_id, argMax(site, rev), argMax(name, rev), argMax(role, rev), argMax(secret_hash, rev),
-	argMax(created_by, rev), argMax(created_at, rev), max(last_used_at), argMax(revoked, rev) AS r`
+// Fields written once at creation come from the first row (argMin), so a
+// revocation row needs only the id, and nothing can rewrite them.
+const tokenCols = `token_id, argMin(site, rev), argMin(name, rev), argMin(role, rev), argMin(secret_hash, rev),
+	argMin(created_by, rev), argMin(created_at, rev), argMin(expires_at, rev), argMin(member, rev), max(revoked) AS r`
 
-func scanTokens(rows interface {
-	Next() bool
-	Scan(...any) error
-}) ([]manage.Token, error) {
+// legacyTokenExpiry is the earliest expiry of a token made before tokens
+// had one: created_at + 90 days, but not before 90 days after the release
+// that brought expiry, so that no working integration breaks on upgrade.
+var legacyTokenExpiry = time.Date(2027, 3, 2, 0, 0, 0, 0, time.UTC)
+
+func (s *Store) scanTokens(ctx context.Context, query string, args ...any) ([]manage.Token, error) {
+	rows, err := s.conn.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	var out []manage.Token
 	for rows.Next() {
 		var t manage.Token
 		var role string
 		var r uint8
-		if err := rows.Scan(&t.ID, &t.Site, &t.Name, &role, &t.SecretHash, &t.CreatedBy, &t.CreatedAt, &t.LastUsedAt, &r); err != nil {
+		if err := rows.Scan(&t.ID, &t.Site, &t.Name, &role, &t.SecretHash, &t.CreatedBy, &t.CreatedAt, &t.ExpiresAt, &t.Member, &r); err != nil {
 			return nil, err
 		}
 		t.Role, t.Revoked = manage.Role(role), r == 1
-		if t.LastUsedAt.Unix() <= 0 {
-			t.LastUsedAt = time.Time{} // never used
+		t.CreatedAt, t.ExpiresAt = t.CreatedAt.UTC(), t.ExpiresAt.UTC()
+		if t.ExpiresAt.Unix() <= 0 {
+			t.ExpiresAt = t.CreatedAt.AddDate(0, 0, 90)
+			if t.ExpiresAt.Before(legacyTokenExpiry) {
+				t.ExpiresAt = legacyTokenExpiry
+			}
+		}
+		if t.Member == "" && !strings.HasPrefix(t.CreatedBy, "token:") {
+			t.Member = t.CreatedBy
 		}
 		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(out))
+	for i, t := range out {
+		ids[i] = t.ID
+	}
+	used := map[string]time.Time{}
+	urows, err := s.conn.Query(ctx, `SELECT token_id, max(used_at) FROM token_uses WHERE token_id IN (`+marks(len(ids))+`) GROUP BY token_id`, anys(ids)...)
+	if err != nil {
+		return nil, err
+	}
+	defer urows.Close()
+	for urows.Next() {
+		var id string
+		var at time.Time
+		if err := urows.Scan(&id, &at); err != nil {
+			return nil, err
+		}
+		used[id] = at.UTC()
+	}
+	if err := urows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].LastUsedAt = used[out[i].ID]
 	}
 	return out, nil
 }
 
 // Tokens lists a site's tokens that are not revoked.
 func (s *Store) Tokens(ctx context.Context, site string) ([]manage.Token, error) {
-	rows, err := s.conn.Query(ctx, `SELECT `+tokenCols+` FROM api_tokens
+	out, err := s.scanTokens(ctx, `SELECT `+tokenCols+` FROM api_tokens
 		WHERE token_id IN (SELECT token_id FROM api_tokens WHERE site = ?)
-		GROUP BY token_id HAVING r = 0 ORDER BY argMax(created_at, rev), token_id`, site)
+		GROUP BY token_id HAVING r = 0 ORDER BY argMin(created_at, rev), token_id`, site)
 	if err != nil {
 		return nil, fmt.Errorf("tokens: %w", err)
 	}
-	defer rows.Close()
-	out, err := scanTokens(rows)
-	if err != nil {
-		return nil, fmt.Errorf("tokens: %w", err)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Token returns a token by id, revoked or not.
 func (s *Store) Token(ctx context.Context, id string) (*manage.Token, error) {
-	rows, err := s.conn.Query(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE token_id = ? GROUP BY token_id`, id)
-	if err != nil {
-		return nil, fmt.Errorf("token: %w", err)
-	}
-	defer rows.Close()
-	out, err := scanTokens(rows)
+	out, err := s.scanTokens(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE token_id = ? GROUP BY token_id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("token: %w", err)
 	}
 	if len(out) == 0 {
 		return nil, manage.ErrNotFound
 	}
-	return &out[0], rows.Err()
+	return &out[0], nil
 }
 
-// PutToken creates, touches (LastUsedAt) or revokes a token.
+// PutToken creates a token.
 func (s *Store) PutToken(ctx context.Context, t manage.Token) error {
 	err := s.insertOne(ctx, `INSERT INTO api_tokens (token_id, site, name, role, secret_hash, created_by,
-		created_at, last_used_at, revoked, rev)`, t.ID, t.Site, t.Name, string(t.Role), t.SecretHash, t.CreatedBy,
-		t.CreatedAt.UTC(), orEpoch(t.LastUsedAt), b2u(t.Revoked), rev())
+		created_at, last_used_at, revoked, rev, expires_at, member)`, t.ID, t.Site, t.Name, string(t.Role), t.SecretHash, t.CreatedBy,
+		t.CreatedAt.UTC(), time.Unix(0, 0).UTC(), b2u(t.Revoked), rev(), t.ExpiresAt.UTC(), t.Member)
 	if err != nil {
 		return fmt.Errorf("put token: %w", err)
 	}
 	return nil
 }
 
+// RevokeToken revokes a token for good: max(revoked) outlasts every row.
+func (s *Store) RevokeToken(ctx context.Context, id string) error {
+	epoch := time.Unix(0, 0).UTC()
+	err := s.insertOne(ctx, `INSERT INTO api_tokens (token_id, site, name, role, secret_hash, created_by,
+		created_at, last_used_at, revoked, rev, expires_at, member)`, id, "", "", "", "", "", epoch, epoch, uint8(1), rev(), epoch, "")
+	if err != nil {
+		return fmt.Errorf("revoke token: %w", err)
+	}
+	return nil
+}
+
+// TouchToken records a use of a token in a table of its own.
+func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {
+	if err := s.insertOne(ctx, "INSERT INTO token_uses (token_id, used_at)", id, at.UTC()); err != nil {
+		return fmt.Errorf("touch token: %w", err)
+	}
+	return nil
+}
+
+// ClaimSite records a claim of a new site id, stamped with the ClickHouse
+// server's clock, and returns the claimant of the first claim by
+// (claimed_at, claim). A claim inserted later never sorts before one that a
+// reader has already seen, unless two land in the same second, where the
+// random claim decides the same way for every reader.
+func (s *Store) ClaimSite(ctx context.Context, site, claim, claimant string) (string, error) {
+	if err := s.conn.Exec(ctx, `INSERT INTO site_claims (site, claim, claimant, claimed_at) SELECT ?, ?, ?, now()`,
+		site, claim, claimant); err != nil {
+		return "", fmt.Errorf("claim site %s: %w", site, err)
+	}
+	w, err := s.claimWinners(ctx, []string{site})
+	if err != nil {
+		return "", err
+	}
+	return w[site], nil
+}
+
+func (s *Store) claimWinners(ctx context.Context, sites []string) (map[string]string, error) {
+	rows, err := s.conn.Query(ctx, `SELECT site, argMin(claimant, (claimed_at, claim)) FROM site_claims
+		WHERE site IN (`+marks(len(sites))+`) GROUP BY site`, anys(sites)...)
+	if err != nil {
+		return nil, fmt.Errorf("site claims: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var site, who string
+		if err := rows.Scan(&site, &who); err != nil {
+			return nil, fmt.Errorf("site claims: %w", err)
+		}
+		out[site] = who
+	}
+	return out, rows.Err()
+}
+
+func millis(t time.Time) uint16 { return uint16(t.Nanosecond() / 1e6) }
+
 // orEpoch stores "never" as the epoch: DateTime cannot hold Go's zero time.
 func orEpoch(t time.Time) time.Time {
 	if t.IsZero() {
 		return time.Unix(0, 0).UTC()
+	}
+	return t.UTC()
+}
+
+// fromEpoch reads the epoch back as Go's zero time.
+func fromEpoch(t time.Time) time.Time {
+	if t.Unix() <= 0 {
+		return time.Time{}
 	}
 	return t.UTC()
 }

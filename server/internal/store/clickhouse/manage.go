@@ -14,7 +14,9 @@ import (
 func (s *Store) SiteInfo(ctx context.Context, id string) (*manage.Site, error) {
 	site := &manage.Site{ID: id}
 	var deleted uint8
-	err := s.conn.QueryRow(ctx, `SELECT argMax(name, rev), argMax(created_at, rev), argMax(deleted, rev)
+	// A deletion is final (max), whatever a rename that read the site before
+	// it writes afterwards.
+	err := s.conn.QueryRow(ctx, `SELECT argMax(name, rev), min(created_at), max(deleted)
 		FROM sites WHERE site = ? GROUP BY site`, id).Scan(&site.Name, &site.CreatedAt, &deleted)
 	if errors.Is(err, errNoRows) {
 		return nil, manage.ErrNotFound
@@ -35,9 +37,8 @@ func (s *Store) SitesByID(ctx context.Context, ids []string) ([]manage.Site, err
 	for i, id := range ids {
 		args[i] = id
 	}
-	marks := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
-	rows, err := s.conn.Query(ctx, `SELECT site, argMax(name, rev), argMax(created_at, rev), argMax(deleted, rev) AS d
-		FROM sites WHERE site IN (`+marks+`) GROUP BY site HAVING d = 0 ORDER BY site`, args...)
+	rows, err := s.conn.Query(ctx, `SELECT site, argMax(name, rev), min(created_at), max(deleted) AS d
+		FROM sites WHERE site IN (`+marks(len(ids))+`) GROUP BY site HAVING d = 0 ORDER BY site`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sites: %w", err)
 	}
@@ -144,13 +145,15 @@ func (s *Store) Audit(ctx context.Context, q manage.AuditQuery) ([]manage.Event,
 	var args []any
 	add := func(cond string, arg any) { where = append(where, cond); args = append(args, arg) }
 	if len(q.Members) > 0 {
-		// Sign-ins and sign-outs belong to no site: a site's trail shows its members'.
-		marks := strings.TrimSuffix(strings.Repeat("?, ", len(q.Members)), ", ")
-		where = append(where, "(site = ? OR (site = '' AND action LIKE 'log%' AND actor IN ("+marks+")))")
+		// Sign-ins and sign-outs belong to no site: a site's trail shows its
+		// members', each from the time they joined it.
+		var who []string
 		args = append(args, q.Site)
-		for _, e := range q.Members {
-			args = append(args, e)
+		for _, m := range q.Members {
+			who = append(who, "(actor = ? AND at >= ?)")
+			args = append(args, m.Email, m.Since.UTC().Truncate(time.Second))
 		}
+		where = append(where, "(site = ? OR (site = '' AND action LIKE 'log%' AND ("+strings.Join(who, " OR ")+")))")
 	} else {
 		add("site = ?", q.Site)
 	}

@@ -41,7 +41,7 @@ func (s *Store) PutSite(ctx context.Context, site Site) error {
 func (s *Store) Site(ctx context.Context, id string) (*Site, error) {
 	site := &Site{ID: id}
 	var deleted uint8
-	err := s.conn.QueryRow(ctx, `SELECT argMax(name, rev), argMax(created_at, rev), argMax(deleted, rev)
+	err := s.conn.QueryRow(ctx, `SELECT argMax(name, rev), min(created_at), max(deleted)
 		FROM sites WHERE site = ? GROUP BY site`, id).Scan(&site.Name, &site.CreatedAt, &deleted)
 	if errors.Is(err, errNoRows) || (err == nil && deleted == 1) {
 		return nil, siteconfig.ErrNotFound
