@@ -99,7 +99,8 @@ var (
 
 // authenticate finds who is calling: an API token (Authorization: Bearer)
 // or a session cookie. A session must prove every state-changing request
-// with its CSRF token (header X-CSRF-Token or form field _csrf); a bearer
+// with its CSRF token (header X-CSRF-Token or form field _csrf in the body,
+// never the query string, which ends up in logs and Referer headers); a bearer
 // token cannot be sent by a browser on its own, so it needs none.
 func (h *Handler) authenticate(c *fiber.Ctx) (manage.Principal, error) {
 	ctx := c.UserContext()
@@ -127,7 +128,7 @@ func (h *Handler) authenticate(c *fiber.Ctx) (manage.Principal, error) {
 	if !safeMethod(c.Method()) {
 		token := c.Get("X-CSRF-Token")
 		if token == "" {
-			token = c.FormValue("_csrf")
+			token = bodyValue(c, "_csrf")
 		}
 		if !sess.CheckCSRF(token) {
 			return manage.Principal{}, errCSRF

@@ -70,6 +70,8 @@ func (h *Handler) apiTokens(c *fiber.Ctx) error {
 type tokenRequest struct {
 	Name string      `json:"name"`
 	Role manage.Role `json:"role"`
+	// ExpiresInDays is the token's lifetime, 1 to 366 days (0: 90).
+	ExpiresInDays int `json:"expires_in_days"`
 }
 
 // apiCreateToken: POST /v1/sites/{site}/tokens — the secret is in this
@@ -79,12 +81,12 @@ func (h *Handler) apiCreateToken(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	t, secret, err := h.Manager.CreateToken(ctx(c), principal(c), siteOf(c), req.Name, req.Role)
+	t, secret, err := h.Manager.CreateToken(ctx(c), principal(c), siteOf(c), req.Name, req.Role, time.Duration(req.ExpiresInDays)*24*time.Hour)
 	if err != nil {
 		return err
 	}
 	return c.Status(http.StatusCreated).JSON(fiber.Map{"id": t.ID, "name": t.Name, "role": t.Role,
-		"created_at": t.CreatedAt, "secret": secret})
+		"created_at": t.CreatedAt, "expires_at": t.ExpiresAt, "secret": secret})
 }
 
 // apiRevokeToken: DELETE /v1/sites/{site}/tokens/{id}.

@@ -45,7 +45,7 @@ func safeNext(next string) string {
 // then starts a new session: a new id on every sign-in, and the old
 // session, if any, ends.
 func (h *Handler) postLogin(c *fiber.Ctx) error {
-	form, cookie := c.FormValue("_csrf"), c.Cookies(loginCSRFCookie)
+	form, cookie := bodyValue(c, "_csrf"), c.Cookies(loginCSRFCookie)
 	if form == "" || subtle.ConstantTimeCompare([]byte(form), []byte(cookie)) != 1 {
 		return errCSRF
 	}
@@ -90,4 +90,17 @@ func (h *Handler) postLogoutEverywhere(c *fiber.Ctx) error {
 func (h *Handler) clearSession(c *fiber.Ctx) {
 	c.Cookie(&fiber.Cookie{Name: h.cookieName(), Value: "", Path: "/", HTTPOnly: true, Secure: h.secure,
 		SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Unix(0, 0), MaxAge: -1})
+}
+
+// bodyValue is a form field from the request body only. Fiber's FormValue
+// also reads the query string, where a secret such as a CSRF token leaks
+// into logs, history and Referer headers.
+func bodyValue(c *fiber.Ctx, key string) string {
+	if v := c.Request().PostArgs().Peek(key); v != nil {
+		return string(v)
+	}
+	if f, err := c.MultipartForm(); err == nil && len(f.Value[key]) > 0 {
+		return f.Value[key][0]
+	}
+	return ""
 }

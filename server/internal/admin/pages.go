@@ -21,11 +21,13 @@ func (h *Handler) mountPages(app fiber.Router, read, edit, own, audit fiber.Hand
 	// The preview banner posts its consents here; they are dropped.
 	app.Post(banner.PreviewEndpoint, func(c *fiber.Ctx) error { return c.SendStatus(http.StatusNoContent) })
 
+	// One group, so its middleware runs once per request: a second Group
+	// on the same prefix would add its handlers to every /admin request again.
 	pub := app.Group("/admin", h.securityHeaders, h.htmlErrors)
 	pub.Get("/login", h.getLogin)
 	pub.Post("/login", h.postLogin)
 
-	a := app.Group("/admin", h.securityHeaders, h.htmlErrors, h.signedIn)
+	a := pub.Group("", h.signedIn)
 	a.Get("/", h.getSites)
 	a.Post("/sites", h.postSite)
 	a.Post("/logout", h.postLogout)

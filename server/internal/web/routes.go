@@ -8,7 +8,7 @@ import (
 
 // routes mounts every route of the server. This is the one list to read.
 func (s *server) routes(app *fiber.App) {
-	app.Use(s.observe, s.recover, s.deadline)
+	app.Use(s.observe, s.recover, s.deadline, s.hsts)
 
 	// Public: called by banners from any embedding origin.
 	app.Get("/b/:site.js", s.getBanner)
