@@ -33,6 +33,11 @@ type Config struct {
 	// SpoolMaxBytes is the disk budget of consents not yet shipped to
 	// ClickHouse; past it, ingest answers 503 rather than fill the disk.
 	SpoolMaxBytes int64
+	// MetricsListen is an address of its own for GET /metrics (empty: none);
+	// MetricsToken lets /metrics be read on the public listener with
+	// Authorization: Bearer TOKEN (empty: /metrics is not on it at all).
+	MetricsListen string
+	MetricsToken  string
 	// NewLogs are evidence logs the operator lets this instance start anew
 	// (samtycke serve --new-log), because ClickHouse no longer holds them as
 	// this instance signed them. Not an environment setting on purpose: it
@@ -155,6 +160,22 @@ var options = []option{
 			return fmt.Errorf("want a size in MiB, at least 1")
 		}
 		c.SpoolMaxBytes = int64(n) << 20
+		return nil
+	}},
+	{"SAMTYCKE_METRICS_LISTEN", "", false, func(c *Config, v string) error {
+		if v != "" {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return fmt.Errorf("want host:port, such as 127.0.0.1:9464: %w", err)
+			}
+		}
+		c.MetricsListen = v
+		return nil
+	}},
+	{"SAMTYCKE_METRICS_TOKEN", "", true, func(c *Config, v string) error {
+		if v != "" && len(v) < 16 {
+			return fmt.Errorf("want at least 16 characters")
+		}
+		c.MetricsToken = v
 		return nil
 	}},
 }

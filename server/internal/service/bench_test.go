@@ -340,7 +340,12 @@ func expect(b *testing.B, res *http.Response, err error, want int, what string) 
 
 // metric reads one sample from /metrics.
 func metric(b *testing.B, base, name string) float64 {
-	res, err := http.Get(base + "/metrics")
+	req, err := http.NewRequest("GET", base+"/metrics", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+metricsToken)
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		b.Fatal(err)
 	}

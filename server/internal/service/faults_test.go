@@ -168,11 +168,14 @@ func verifyExactlyOnce(t *testing.T, chURL string, l *load) {
 		l.sent.Load(), l.net.Load(), l.snapshot(), len(l.acked), rows, len(found), missing)
 }
 
+// metricsToken lets the tests read /metrics on the public listener.
+const metricsToken = "metrics-token-for-tests"
+
 func serverEnv(chURL, redisURL, dataDir, listen string) []string {
 	return []string{
 		"SAMTYCKE_CLICKHOUSE_URL=" + chURL, "SAMTYCKE_REDIS_URL=" + redisURL, "SAMTYCKE_DATA_DIR=" + dataDir,
 		"SAMTYCKE_PUBLIC_URL=http://" + listen, "SAMTYCKE_DEMO=on", "SAMTYCKE_LOG_LEVEL=warn",
-		"SAMTYCKE_RATELIMIT_PER_IP=0", "SAMTYCKE_RATELIMIT_PER_SITE=0",
+		"SAMTYCKE_RATELIMIT_PER_IP=0", "SAMTYCKE_RATELIMIT_PER_SITE=0", "SAMTYCKE_METRICS_TOKEN=" + metricsToken,
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -58,6 +59,9 @@ type Service struct {
 	log     *slog.Logger
 	closers []func() error
 	lock    retention.Locker // the retention job's: Redis, or process memory
+	// metrics serves /metrics on SAMTYCKE_METRICS_LISTEN; nil without it.
+	metrics   *http.Server
+	metricsLn net.Listener
 }
 
 // New connects to the services, migrates the schema and builds the app.
@@ -109,6 +113,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	s.Versions = siteconfig.NewProvider(st, kv, 10*time.Second, log)
 
 	reg := prometheus.NewRegistry()
+	if cfg.MetricsListen != "" {
+		// Bound here, so a taken address fails the start, not later.
+		if s.metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			return nil, fmt.Errorf("SAMTYCKE_METRICS_LISTEN: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", web.MetricsHandler(reg))
+		s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		s.closers = append(s.closers, func() error { s.metricsLn.Close(); return nil })
+	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	pm := newPipelineMetrics(reg)
 	dir := filepath.Join(cfg.DataDir, "spool")
@@ -242,6 +256,14 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		defer close(refreshed)
 		s.refreshHeads(shipCtx)
 	}()
+	if s.metrics != nil {
+		go func() {
+			if err := s.metrics.Serve(s.metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Warn("metrics listener stopped", "err", err)
+			}
+		}()
+		defer s.metrics.Close()
+	}
 	served := make(chan error, 1)
 	go func() { served <- s.App.Listener(web.Lingering(ln)) }()
 	var err error
@@ -264,6 +286,14 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.log.Info("stopped")
 	return err
+}
+
+// MetricsAddr is the address /metrics listens on of its own, or "".
+func (s *Service) MetricsAddr() string {
+	if s.metricsLn == nil {
+		return ""
+	}
+	return s.metricsLn.Addr().String()
 }
 
 // HeadMaxAge is how old a log's newest head may grow before the instance

@@ -2,10 +2,12 @@ package web
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +15,8 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/samtycke/samtycke/server/internal/apierr"
 )
 
 type metrics struct {
@@ -92,7 +96,24 @@ func (s *server) deadline(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-func (s *server) getMetrics(c *fiber.Ctx) error { return s.metrics.handler(c) }
+// getMetrics answers GET /metrics on the public listener only to
+// Authorization: Bearer SAMTYCKE_METRICS_TOKEN; without a token it is not
+// mounted (SAMTYCKE_METRICS_LISTEN serves it on an address of its own).
+func (s *server) getMetrics(c *fiber.Ctx) error {
+	got, _ := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
+	if subtle.ConstantTimeCompare([]byte(got), []byte(s.Config.MetricsToken)) != 1 {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="metrics"`)
+		return errMetricsToken
+	}
+	return s.metrics.handler(c)
+}
+
+var errMetricsToken = apierr.New(http.StatusUnauthorized, "unauthenticated", "", "send Authorization: Bearer with SAMTYCKE_METRICS_TOKEN")
+
+// MetricsHandler serves the registry's metrics, for a listener of their own.
+func MetricsHandler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+}
 
 // getHealth says the process is alive; it checks nothing else.
 func (s *server) getHealth(c *fiber.Ctx) error {

@@ -46,7 +46,10 @@ func (s *server) routes(app *fiber.App) {
 	// Operations.
 	app.Get("/healthz", s.getHealth)
 	app.Get("/readyz", s.getReady)
-	app.Get("/metrics", s.getMetrics)
+	// Metrics are not public: on the public listener only with a token.
+	if s.Config.MetricsToken != "" {
+		app.Get("/metrics", s.getMetrics)
+	}
 
 	// Site owners, editors and auditors: the dashboard (/admin/…) and the
 	// management API (/v1/sites/…); package admin lists those routes.

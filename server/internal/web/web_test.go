@@ -249,7 +249,7 @@ func TestPreflight(t *testing.T) {
 }
 
 func TestOperations(t *testing.T) {
-	s := newStack(t, nil)
+	s := newStack(t, map[string]string{"SAMTYCKE_METRICS_TOKEN": "metrics-token-for-tests"})
 	if r := s.do(t, "GET", "/healthz", nil, nil); r.status != 200 {
 		t.Errorf("healthz %d", r.status)
 	}
@@ -258,7 +258,10 @@ func TestOperations(t *testing.T) {
 		t.Errorf("readyz %d %s", r.status, r.body)
 	}
 	s.do(t, "POST", "/v1/consents", consentBody("demo", 1, rejectChoices, "reject_all"), map[string]string{"Content-Type": "application/json"})
-	m := s.do(t, "GET", "/metrics", nil, nil)
+	if r := s.do(t, "GET", "/metrics", nil, nil); r.status != 401 || strings.Contains(string(r.body), "go_goroutines") {
+		t.Errorf("metrics without the token: %d", r.status)
+	}
+	m := s.do(t, "GET", "/metrics", nil, map[string]string{"Authorization": "Bearer metrics-token-for-tests"})
 	for _, want := range []string{`samtycke_consents_recorded_total{method="reject_all"} 1`, `samtycke_http_requests_total{code="201",route="/v1/consents"} 1`, "go_goroutines"} {
 		if !strings.Contains(string(m.body), want) {
 			t.Errorf("metrics lack %s", want)
