@@ -3,7 +3,7 @@
 // {"html": "…", "css": "…"}) in a shadow root of its own: the html is the
 // server's own markup, the css a constructed stylesheet (CSP-safe). A page
 // without such an element downloads nothing.
-import { adopt, cfg, lang, load, warn } from "./ui";
+import { adopt, config, lang, load, warn } from "./ui";
 
 let got: Promise<{ html: string; css: string }> | null = null;
 
@@ -14,7 +14,7 @@ export const declare = (root: Element | Document) => {
   for (const el of els) {
     if (el.shadowRoot) continue;
     const sr = el.attachShadow({ mode: "open" });
-    got = got || load(`${cfg.notice}/embed.json?lang=${lang}`, "json");
+    got = got || load(`${config.notice}/embed.json?lang=${lang}`, "json");
     got.then((d) => {
       adopt(sr, d.css);
       sr.innerHTML = d.html;

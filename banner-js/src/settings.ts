@@ -7,7 +7,7 @@
 // wraps inside it, Escape closes it without choosing.
 import type { Choices } from "./config";
 import { NECESSARY } from "./cookie";
-import { actions, btn, cfg, gpcLine, h, lang, link, load as get, restyle, root, t, tr, w } from "./ui";
+import { actions, btn, config, gpcLine, h, lang, link, load as get, restyle, root, texts, tr, words } from "./ui";
 import { RECEIPTS, stored } from "./send";
 
 /** What the dialog shows: the current choice (null: none yet). */
@@ -56,7 +56,7 @@ const load = () => {
   loaded = true;
   const fill = (f: (ul: Element, cat: string) => void) =>
     dlg!.querySelectorAll("ul[data-cat]").forEach((ul) => { ul.textContent = ""; f(ul, ul.getAttribute("data-cat")!); });
-  get(cfg.details + "?lang=" + lang, "json").then((d: { items: Detail[]; none: string; justification: string; descriptions: Record<string, string> }) => {
+  get(config.details + "?lang=" + lang, "json").then((d: { items: Detail[]; none: string; justification: string; descriptions: Record<string, string> }) => {
     dlg!.querySelector("#j")!.textContent = d.justification;
     fill((ul, cat) => {
       dlg!.querySelector("#k-" + cat)!.textContent = d.descriptions[cat];
@@ -65,39 +65,39 @@ const load = () => {
     });
   }).catch(() => {
     loaded = false;
-    fill((ul) => ul.append(h("li", {}, w.fail)));
+    fill((ul) => ul.append(h("li", {}, words.fail)));
   });
 };
 
 const build = () => {
   const d = h("dialog", { class: "m", "aria-labelledby": "mt", lang }) as HTMLDialogElement;
-  const body = h("div", { class: "mb" }, h("p", {}, w.intro), (gpcEl = gpcLine()));
-  for (const k of cfg.categories) {
+  const body = h("div", { class: "mb" }, h("p", {}, words.intro), (gpcEl = gpcLine()));
+  for (const k of config.categories) {
     const id = k.id, nec = id == NECESSARY;
     const sw = h("input", { type: "checkbox", role: "switch", class: "s", id: "s-" + id, "data-cat": id, "aria-describedby": "k-" + id }) as HTMLInputElement;
     if (nec) sw.checked = sw.disabled = true;
     // A native disclosure: the browser keeps its expanded state and keyboard handling.
-    const more = h("details", {}, h("summary", { class: "d", "aria-describedby": "h-" + id }, w.show),
+    const more = h("details", {}, h("summary", { class: "d", "aria-describedby": "h-" + id }, words.show),
       h("ul", { class: "l", id: "l-" + id, "data-cat": id }));
     const sec = h("section", { class: "k", "aria-labelledby": "h-" + id },
       h("div", { class: "kh" }, h("h3", { id: "h-" + id }, h("label", { for: "s-" + id }, tr(k.title))),
-        nec ? h("span", { class: "o" }, t.always_on, sw) : sw),
+        nec ? h("span", { class: "o" }, texts.always_on, sw) : sw),
       h("p", { id: "k-" + id }));
     if (nec) sec.append(h("p", { class: "j", id: "j" }));
     sec.append(more);
     body.append(sec);
   }
   // The receipts as one JSON file, made when asked for (a Blob URL: no request, nothing on a server).
-  const proof = h("a", { href: "#", download: `samtycke-receipt-${cfg.site}.json` }, w.proof) as HTMLAnchorElement;
+  const proof = h("a", { href: "#", download: `samtycke-receipt-${config.site}.json` }, words.proof) as HTMLAnchorElement;
   proof.addEventListener("click", () => {
     URL.revokeObjectURL(proof.href);
     proof.href = URL.createObjectURL(new Blob([JSON.stringify(stored(RECEIPTS))], { type: "application/json" }));
   });
   body.append((idLine = h("p", { class: "id" })), (proofLine = h("p", { class: "id" }, proof)), link());
-  const x = h("button", { type: "button", class: "x", "aria-label": t.close }, "×");
+  const x = h("button", { type: "button", class: "x", "aria-label": texts.close }, "×");
   x.addEventListener("click", close);
-  const foot = h("div", { class: "a" }, btn("reject_all", t.reject_all), btn("accept_all", t.accept_all), btn("custom", t.save));
-  d.append(h("div", { class: "mh" }, h("h2", { id: "mt", tabindex: "-1" }, t.withdraw), x), body, h("div", { class: "mf" }, foot));
+  const foot = h("div", { class: "a" }, btn("reject_all", texts.reject_all), btn("accept_all", texts.accept_all), btn("custom", texts.save));
+  d.append(h("div", { class: "mh" }, h("h2", { id: "mt", tabindex: "-1" }, texts.withdraw), x), body, h("div", { class: "mf" }, foot));
   actions(foot, (a) => {
     const ch: Choices = {};
     for (const s of switches()) ch[s.getAttribute("data-cat")!] = a == "custom" ? s.checked : a == "accept_all" || s.disabled;
@@ -130,7 +130,7 @@ export const openSettings = (s: State, from: Element | null, save: (ch: Choices,
   if (!dlg) dlg = build();
   for (const sw of switches()) if (!sw.disabled) sw.checked = !!(s.ch && s.ch[sw.getAttribute("data-cat")!]);
   gpcEl.hidden = !s.gpc;
-  idLine.textContent = s.t ? `${w.id}: ${s.id} · ${w.at} ${new Date(s.t * 1e3).toLocaleString(lang,
+  idLine.textContent = s.t ? `${words.id}: ${s.id} · ${words.at} ${new Date(s.t * 1e3).toLocaleString(lang,
     { dateStyle: "long", timeStyle: "short" } as Intl.DateTimeFormatOptions)}` : "";
   idLine.hidden = !s.t;
   proofLine.hidden = !stored(RECEIPTS).length;

@@ -81,21 +81,21 @@ export const load = (url: string, how: "json" | "text") => fetch(url, { credenti
 });
 
 /** The site's texts and the banner's own words in the visitor's language. */
-export let t: Texts, w: Words, lang: string, cfg: BannerConfig;
+export let texts: Texts, words: Words, lang: string, config: BannerConfig;
 let shared: CSSStyleSheet | undefined;
 
 export const init = (c: BannerConfig, l: string) => {
-  cfg = c;
+  config = c;
   lang = l;
-  t = w = c.texts[l] || c.texts[c.default_language];
+  texts = words = c.texts[l] || c.texts[c.default_language];
 };
 
 /** A configured text in the visitor's language. */
-export const tr = (l: Localized) => l[lang] || l[cfg.default_language];
+export const tr = (l: Localized) => l[lang] || l[config.default_language];
 
 /** The banner's stylesheet, parsed on first use: not in the task that protects the page. */
 const styles = () => {
-  try { return shared = shared || sheet(css(cfg.appearance)); } catch (e) { return ""; } // old browser: unstyled
+  try { return shared = shared || sheet(css(config.appearance)); } catch (e) { return ""; } // old browser: unstyled
 };
 
 let host: HTMLElement | null = null, sr: ShadowRoot, first: HTMLElement | null = null, fab: HTMLElement | null = null;
@@ -103,7 +103,7 @@ let host: HTMLElement | null = null, sr: ShadowRoot, first: HTMLElement | null =
 let styled: Promise<CSSStyleSheet | void> | null = null;
 
 /** Adds the second stylesheet after to's own once it has come; fetched once, or again after a failure. */
-export const restyle = (to: ShadowRoot) => (styled = styled || load(cfg.styles, "text").then(sheet, () => { styled = null; })).then((s) => {
+export const restyle = (to: ShadowRoot) => (styled = styled || load(config.styles, "text").then(sheet, () => { styled = null; })).then((s) => {
   try {
     if (s && to.adoptedStyleSheets.indexOf(s) < 0) to.adoptedStyleSheets = [...to.adoptedStyleSheets, s];
   } catch (e) { /* old browser */ }
@@ -139,18 +139,18 @@ export const actions = (e: Element, f: (a: string) => void) =>
   });
 
 export const link = () =>
-  h("a", { href: cfg.notice + "?lang=" + lang, target: "_blank" }, t.notice_link); // _blank implies noopener
+  h("a", { href: config.notice + "?lang=" + lang, target: "_blank" }, texts.notice_link); // _blank implies noopener
 
-export const gpcLine = () => h("p", { class: "g" }, w.gpc);
+export const gpcLine = () => h("p", { class: "g" }, words.gpc);
 
 /** Shows the first layer; onAction gets accept_all, reject_all or settings. */
 export const showFirst = (gpcOn: boolean, onAction: (a: string) => void) => {
   if (!first) {
-    const hd = h("h2", { id: "st", tabindex: "-1" }, t.title);
+    const hd = h("h2", { id: "st", tabindex: "-1" }, texts.title);
     first = h("div", { class: "b", role: "dialog", "aria-labelledby": "st", "aria-describedby": "sd", lang },
       h("div", { class: "w" },
-        h("div", { class: "x1" }, hd, h("p", { id: "sd" }, t.description), ...(gpcOn ? [gpcLine()] : []), link()),
-        h("div", { class: "a" }, btn("accept_all", t.accept_all), btn("reject_all", t.reject_all), btn("settings", t.settings))));
+        h("div", { class: "x1" }, hd, h("p", { id: "sd" }, texts.description), ...(gpcOn ? [gpcLine()] : []), link()),
+        h("div", { class: "a" }, btn("accept_all", texts.accept_all), btn("reject_all", texts.reject_all), btn("settings", texts.settings))));
     actions(first, onAction);
   }
   const hd = first.querySelector("h2")!;
@@ -172,7 +172,7 @@ const ICON = '<svg viewBox="0 0 24 24"><path d="M12 3a9 9 0 1 0 9 9 4 4 0 0 1-4-
 /** Shows or hides the floating settings button. */
 export const floating = (on: boolean, onClick: () => void) => {
   if (!fab) {
-    fab = h("button", { type: "button", class: "f", "aria-label": t.withdraw, title: t.withdraw, lang });
+    fab = h("button", { type: "button", class: "f", "aria-label": texts.withdraw, title: texts.withdraw, lang });
     fab.innerHTML = ICON;
     fab.addEventListener("click", onClick);
   }
@@ -189,10 +189,10 @@ export const placeholder = (f: HTMLIFrameElement, cat: string, onAction: (a: str
   const wd = f.offsetWidth || num("width", 560), ht = f.offsetHeight || num("height", wd * 9 / 16);
   let src = "";
   try { src = new URL(f.getAttribute("data-samtycke-src")!, location.href).hostname.replace(/^www\./, ""); } catch (e) { /* keep empty */ }
-  const k = cfg.categories.filter((x) => x.id == cat)[0], ctitle = k ? tr(k.title) : cat;
+  const k = config.categories.filter((x) => x.id == cat)[0], ctitle = k ? tr(k.title) : cat;
   const box = h("div", { class: "p", role: "group", "aria-label": f.title || src, lang },
-    h("p", {}, w.held.replace("{p}", f.getAttribute("data-samtycke-provider") || src).replace("{c}", ctitle)),
-    h("div", { class: "a" }, btn("once", w.once), btn("always", w.always)));
+    h("p", {}, words.held.replace("{p}", f.getAttribute("data-samtycke-provider") || src).replace("{c}", ctitle)),
+    h("div", { class: "a" }, btn("once", words.once), btn("always", words.always)));
   actions(box, onAction);
   const ph = h("div", { class: f.className, "data-samtycke-placeholder": cat });
   adopt(ph.attachShadow({ mode: "open" }), `:host{display:block;width:${num("width", wd)}px;max-width:100%;aspect-ratio:${wd}/${ht};overflow:hidden;container-type:size}`, styles());
