@@ -2,7 +2,7 @@
 //   <script type="text/plain" data-samtycke="statistics" [data-type="module"]>
 //   <iframe data-samtycke="marketing" data-samtycke-src="https://…">
 // Everything else stays inert; a held iframe is hidden behind a placeholder
-// (hold) until it is allowed, always or once.
+// until it is allowed, always or once.
 //
 // The page, or the framework that renders it (React, Vue, Preact…), owns
 // these elements and removes or moves them when it likes: a node it no
@@ -13,16 +13,16 @@
 
 import { warn } from "./ui";
 
-const SEL = "script[data-samtycke],iframe[data-samtycke]", ON = "data-samtycke-on";
+const BLOCKED = "script[data-samtycke],iframe[data-samtycke]", LOADED_BY_US = "data-samtycke-on";
 
-type Ok = (cat: string) => boolean;
-type Frame = (f: HTMLIFrameElement, cat: string) => void;
+type Granted = (category: string) => boolean;
+type FrameHook = (frame: HTMLIFrameElement, category: string) => void;
 
 // Scripts are activated one at a time: an external script is awaited (load or
 // error) before the next one is inserted, so inline code that follows it runs
 // in document order too.
-const q: HTMLScriptElement[] = [];
-let wait = 0, nonce = "", ok: Ok, hold: Frame, free: Frame;
+const queue: HTMLScriptElement[] = [];
+let waiting = false, scriptNonce = "", granted: Granted, showPlaceholder: FrameHook, removePlaceholder: FrameHook;
 
 /** Iframes the visitor loaded once, without granting their category. */
 export const once = new Set<Element>();
@@ -30,77 +30,78 @@ export const once = new Set<Element>();
 /** Categories whose scripts ran on this page: refusing one of them afterwards needs a reload to stop them. */
 export const ran = new Set<string>();
 
-const next = () => {
-  let o: HTMLScriptElement | undefined;
-  while (!wait && (o = q.shift())) {
-    if (!o.parentNode) continue; // removed by the page before its turn: it never runs
-    const s = document.createElement("script");
-    for (const { name, value } of Array.from(o.attributes))
-      if (name != "type") s.setAttribute(name, value);
-    if (o.hasAttribute("data-type")) s.type = o.getAttribute("data-type")!;
-    s.async = false;
-    if (nonce || o.nonce) s.nonce = nonce || o.nonce;
-    s.text = o.text;
-    if (s.src && /^$|module|javascript/i.test(s.type)) {
-      wait = 1;
-      s.onload = s.onerror = () => { wait = 0; next(); };
+const runQueued = () => {
+  let inert: HTMLScriptElement | undefined;
+  while (!waiting && (inert = queue.shift())) {
+    if (!inert.parentNode) continue; // removed by the page before its turn: it never runs
+    const script = document.createElement("script");
+    for (const { name, value } of Array.from(inert.attributes))
+      if (name != "type") script.setAttribute(name, value);
+    if (inert.hasAttribute("data-type")) script.type = inert.getAttribute("data-type")!;
+    script.async = false;
+    if (scriptNonce || inert.nonce) script.nonce = scriptNonce || inert.nonce;
+    script.text = inert.text;
+    if (script.src && /^$|module|javascript/i.test(script.type)) {
+      waiting = true;
+      script.onload = script.onerror = () => { waiting = false; runQueued(); };
     }
-    o.after(s);
+    inert.after(script);
   }
 };
 
-const unblocked = (e: Element, why: string) => warn("not blocked, " + why + ":", e);
+const unblocked = (element: Element, why: string) => warn("not blocked, " + why + ":", element);
 
-const one = (e: Element) => {
-  const c = e.getAttribute("data-samtycke") || "", u = e.getAttribute("data-samtycke-src");
-  if (e instanceof HTMLIFrameElement) {
-    if (!u) return unblocked(e, "needs data-samtycke-src");
-    if (ok(c) || once.has(e)) {
-      free(e, c);
-      if (!e.hasAttribute(ON)) {
-        e.setAttribute(ON, "");
+const apply = (element: Element) => {
+  const category = element.getAttribute("data-samtycke") || "", src = element.getAttribute("data-samtycke-src");
+  if (element instanceof HTMLIFrameElement) {
+    if (!src) return unblocked(element, "needs data-samtycke-src");
+    if (granted(category) || once.has(element)) {
+      removePlaceholder(element, category);
+      if (!element.hasAttribute(LOADED_BY_US)) {
+        element.setAttribute(LOADED_BY_US, "");
         // A task later: the parser may run this observer while it is still
         // inserting the iframe, before the iframe's own first load (of
         // about:blank), which would then cancel this one.
-        setTimeout(() => { if (e.hasAttribute(ON)) e.src = u; });
+        setTimeout(() => { if (element.hasAttribute(LOADED_BY_US)) element.src = src; });
       }
-    } else if (e.hasAttribute(ON)) {
+    } else if (element.hasAttribute(LOADED_BY_US)) {
       // Loaded by us, now withdrawn: without its src the frame shows about:blank.
-      e.removeAttribute(ON);
-      e.removeAttribute("src");
-      hold(e, c);
-    } else if (e.getAttribute("src")) unblocked(e, "has a src");
-    else hold(e, c);
-  } else if (e.getAttribute("type") != "text/plain") {
-    unblocked(e, 'needs type="text/plain"');
-    e.removeAttribute("data-samtycke");
-  } else if (ok(c)) {
-    e.removeAttribute("data-samtycke");
-    ran.add(c);
-    q.push(e as HTMLScriptElement);
+      element.removeAttribute(LOADED_BY_US);
+      element.removeAttribute("src");
+      showPlaceholder(element, category);
+    } else if (element.getAttribute("src")) unblocked(element, "has a src");
+    else showPlaceholder(element, category);
+  } else if (element.getAttribute("type") != "text/plain") {
+    unblocked(element, 'needs type="text/plain"');
+    element.removeAttribute("data-samtycke");
+  } else if (granted(category)) {
+    element.removeAttribute("data-samtycke");
+    ran.add(category);
+    queue.push(element as HTMLScriptElement);
   }
 };
 
 /** Activates every matching element in root (and root itself). */
 export const scan = (root: Element | Document) => {
-  if (root instanceof Element && root.matches(SEL)) one(root);
-  root.querySelectorAll(SEL).forEach(one);
-  next();
+  if (root instanceof Element && root.matches(BLOCKED)) apply(root);
+  root.querySelectorAll(BLOCKED).forEach(apply);
+  runQueued();
 };
 
-/** Activates matching elements added to the document later, and calls more
- *  on each added element and tidy after each batch of changes. granted says
- *  whether a category is granted; held shows a placeholder for a held iframe
- *  (once per iframe), freed removes it; n is the nonce given to activated
- *  scripts (the banner script's own, if any). */
-export const watch = (granted: Ok, held: Frame, freed: Frame, tidy: () => void, n: string, more: (e: Element) => void) => {
-  ok = granted;
-  hold = held;
-  free = freed;
-  nonce = n;
-  new MutationObserver((ms) => {
-    for (const m of ms)
-      m.addedNodes.forEach((e) => { if (e instanceof Element) { scan(e); more(e); } });
+/** Activates matching elements added to the document later, and calls
+ *  onAdded on each added element and tidy after each batch of changes.
+ *  isGranted says whether a category is granted; held shows a placeholder
+ *  for a held iframe (once per iframe), freed removes it; nonce is given to
+ *  activated scripts (the banner script's own, if any). */
+export const watch = (isGranted: Granted, held: FrameHook, freed: FrameHook, tidy: () => void, nonce: string,
+  onAdded: (element: Element) => void) => {
+  granted = isGranted;
+  showPlaceholder = held;
+  removePlaceholder = freed;
+  scriptNonce = nonce;
+  new MutationObserver((mutations) => {
+    for (const mutation of mutations)
+      mutation.addedNodes.forEach((node) => { if (node instanceof Element) { scan(node); onAdded(node); } });
     tidy();
   }).observe(document.documentElement, { childList: true, subtree: true });
 };
