@@ -76,12 +76,33 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*Store, error) 
 		return nil, fmt.Errorf("clickhouse: open %s: %w", u.Host, err)
 	}
 	defer boot.Close()
-	createDB := "CREATE DATABASE IF NOT EXISTS " + db
-	if cluster != "" {
-		createDB += " ON CLUSTER " + cluster
+	// An existing database is left alone: on a cluster, CREATE DATABASE ON
+	// CLUSTER would wait for every node, and a start must not wait for a
+	// replica that is down.
+	var exists uint64
+	if err := boot.QueryRow(ctx, "SELECT count() FROM system.databases WHERE name = ?", db).Scan(&exists); err != nil {
+		return nil, fmt.Errorf("clickhouse: look for database %s: %w", db, err)
 	}
-	if err := boot.Exec(ctx, createDB); err != nil {
-		return nil, fmt.Errorf("clickhouse: create database %s: %w", db, err)
+	if exists == 0 {
+		createDB, createCtx := "CREATE DATABASE IF NOT EXISTS "+db, ctx
+		if cluster != "" {
+			createDB += " ON CLUSTER " + cluster
+			createCtx = ddlContext(ctx, false)
+		}
+		if err := boot.Exec(createCtx, createDB); err != nil {
+			return nil, fmt.Errorf("clickhouse: create database %s: %w", db, err)
+		}
+	}
+	replicas := 0
+	if cluster != "" {
+		var n uint64
+		if err := boot.QueryRow(ctx, "SELECT count() FROM system.clusters WHERE cluster = ? AND shard_num = 1", cluster).Scan(&n); err != nil {
+			return nil, fmt.Errorf("clickhouse: read cluster %s: %w", cluster, err)
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("clickhouse: %s has no cluster %q in its remote_servers", u.Host, cluster)
+		}
+		replicas = int(n)
 	}
 	conn, err := ch.Open(opts(db))
 	if err != nil {
@@ -93,7 +114,10 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*Store, error) 
 		return nil, fmt.Errorf("clickhouse: server version: %w", err)
 	}
 	s := &Store{conn: conn, database: db, log: log.With("component", "clickhouse"), legacy: sv.Version.Major < 19, cluster: cluster}
-	s.log.Info("connected", "addr", u.Host, "database", db, "server", sv.Version.String())
+	if replicas > 0 {
+		s.conn = newQuorumConn(conn, replicas)
+	}
+	s.log.Info("connected", "addr", u.Host, "database", db, "server", sv.Version.String(), "cluster", cluster, "replicas", replicas)
 	return s, nil
 }
 

@@ -45,3 +45,63 @@ func TestOnCluster(t *testing.T) {
 		}
 	}
 }
+
+// 18.16 qualifies only a materialised view's own name: its TO and FROM
+// tables must name the database, or a DDL worker running in another one
+// answers "default.consent_log doesn't exist".
+func TestQualifyViews(t *testing.T) {
+	ms, err := clickhouse.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	views := 0
+	for _, m := range ms {
+		for _, s := range m.Statements {
+			got := clickhouse.QualifyViews(s, "db1")
+			if !strings.HasPrefix(s, "CREATE MATERIALIZED VIEW") {
+				if got != s {
+					t.Errorf("%s: not a view, but rewritten: %s", m.Name, got)
+				}
+				continue
+			}
+			views++
+			for _, kw := range []string{" TO ", "FROM "} {
+				i := strings.Index(got, kw)
+				if i < 0 || !strings.HasPrefix(got[i+len(kw):], "db1.") {
+					t.Errorf("%s: %q table not qualified: %s", m.Name, kw, got)
+				}
+			}
+			if c := clickhouse.OnCluster(got, "c1"); !strings.Contains(c, " ON CLUSTER c1 TO db1.") {
+				t.Errorf("%s: %s", m.Name, c)
+			}
+		}
+	}
+	if views != 3 {
+		t.Errorf("%d materialised views in the migrations, want 3", views)
+	}
+	if got := clickhouse.QualifyViews("CREATE MATERIALIZED VIEW IF NOT EXISTS v TO x.t AS SELECT a FROM x.s", "db1"); got != "CREATE MATERIALIZED VIEW IF NOT EXISTS v TO x.t AS SELECT a FROM x.s" {
+		t.Errorf("a qualified name was qualified again: %s", got)
+	}
+}
+
+// The evidence a batch writes goes in with insert_quorum; nothing else does.
+func TestQuorumInsert(t *testing.T) {
+	for q, want := range map[string]bool{
+		"INSERT INTO consent_log (record_id, consent_id)": true,
+		"INSERT INTO consent_batches (batch_id)":          true,
+		"INSERT INTO log_leaves (log_id)":                 true,
+		"INSERT INTO log_nodes (log_id)":                  true,
+		"INSERT INTO log_heads (log_id)":                  true,
+		"INSERT INTO consent_log_x (a)":                   false,
+		"INSERT INTO sites (site)":                        false,
+		"INSERT INTO schema_migrations (version)":         false,
+		"SELECT count() FROM consent_log":                 false,
+	} {
+		if got := clickhouse.QuorumInsert(q); got != want {
+			t.Errorf("%s: quorum %v, want %v", q, got, want)
+		}
+	}
+	if clickhouse.DDLTaskTimout >= 60 {
+		t.Errorf("ON CLUSTER wait %d s is not below the connection's 60 s read timeout", clickhouse.DDLTaskTimout)
+	}
+}

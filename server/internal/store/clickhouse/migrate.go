@@ -109,40 +109,77 @@ const migrationsDDL = `CREATE TABLE IF NOT EXISTS schema_migrations
 ENGINE = ReplacingMergeTree
 ORDER BY version`
 
+var errNoMigrationsTable = errors.New("no schema_migrations table")
+
+// appliedMigrations reads schema_migrations: version → SHA-256 of the file
+// as applied, and the newest version. It sends no DDL, so a start whose
+// schema is current runs no ON CLUSTER statement.
+func (s *Store) appliedMigrations(ctx context.Context) (map[uint32]string, uint32, error) {
+	var n uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND name = 'schema_migrations'", s.database).Scan(&n); err != nil {
+		return nil, 0, fmt.Errorf("migrate: look for schema_migrations: %w", err)
+	}
+	if n == 0 {
+		return nil, 0, errNoMigrationsTable
+	}
+	done := map[uint32]string{}
+	rows, err := s.conn.Query(ctx, "SELECT version, argMax(sha256, applied_at) FROM schema_migrations GROUP BY version")
+	if err != nil {
+		return nil, 0, fmt.Errorf("migrate: read schema_migrations: %w", err)
+	}
+	defer rows.Close()
+	var newest uint32
+	for rows.Next() {
+		var v uint32
+		var sum string
+		if err := rows.Scan(&v, &sum); err != nil {
+			return nil, 0, fmt.Errorf("migrate: read schema_migrations: %w", err)
+		}
+		done[v] = sum
+		newest = max(newest, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("migrate: read schema_migrations: %w", err)
+	}
+	return done, newest, nil
+}
+
+// ddlTaskTimeout bounds how long an ON CLUSTER statement waits for every
+// node (18.16's default is 180 s, past the connection's read timeout): a
+// node that is down then fails the statement with its name, and runs it
+// from the DDL queue once it is back.
+const ddlTaskTimeout = 30
+
+// ddlContext carries the settings of schema statements: the LowCardinality
+// flag on 18.16 (the DDL worker of a cluster takes it from its own profile,
+// see README), and the ON CLUSTER wait.
+func ddlContext(ctx context.Context, legacy bool) context.Context {
+	set := ch.Settings{"distributed_ddl_task_timeout": ddlTaskTimeout}
+	if legacy {
+		set["allow_experimental_low_cardinality_type"] = 1
+	}
+	return ch.Context(ctx, ch.WithSettings(set))
+}
+
 // Migrate applies every migration not yet recorded, in order. Statements use
 // IF NOT EXISTS, so a run interrupted half-way is finished by the next one.
+// With nothing to apply it sends no DDL at all.
 // It refuses to run on a schema newer than this binary knows.
 func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
 	all, err := Migrations()
 	if err != nil {
 		return nil, err
 	}
-	ddlCtx := ctx
-	if s.legacy {
-		ddlCtx = ch.Context(ctx, ch.WithSettings(ch.Settings{"allow_experimental_low_cardinality_type": 1}))
-	}
-	if err := s.conn.Exec(ddlCtx, onCluster(migrationsDDL, s.cluster)); err != nil {
-		return nil, fmt.Errorf("migrate: create schema_migrations: %w", err)
-	}
-	done := map[uint32]string{} // version → SHA-256 of the file as applied
-	rows, err := s.conn.Query(ctx, "SELECT version, argMax(sha256, applied_at) FROM schema_migrations GROUP BY version")
-	if err != nil {
-		return nil, fmt.Errorf("migrate: read schema_migrations: %w", err)
-	}
-	var newest uint32
-	for rows.Next() {
-		var v uint32
-		var sum string
-		if err := rows.Scan(&v, &sum); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("migrate: read schema_migrations: %w", err)
+	ddlCtx := ddlContext(ctx, s.legacy)
+	done, newest, err := s.appliedMigrations(ctx)
+	if errors.Is(err, errNoMigrationsTable) {
+		if err := s.conn.Exec(ddlCtx, onCluster(migrationsDDL, s.cluster)); err != nil {
+			return nil, fmt.Errorf("migrate: create schema_migrations: %w", err)
 		}
-		done[v] = sum
-		newest = max(newest, v)
+		done, err = map[uint32]string{}, nil
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("migrate: read schema_migrations: %w", err)
+	if err != nil {
+		return nil, err
 	}
 	if known := all[len(all)-1].Version; newest > known {
 		return nil, fmt.Errorf("migrate: database %s has schema version %d, newer than this binary knows (%d): upgrade samtycke", s.database, newest, known)
@@ -160,7 +197,7 @@ func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
 			continue
 		}
 		for i, stmt := range m.Statements {
-			if err := s.conn.Exec(ddlCtx, onCluster(stmt, s.cluster)); err != nil && !columnExists(stmt, err) {
+			if err := s.conn.Exec(ddlCtx, onCluster(qualifyViews(stmt, s.database), s.cluster)); err != nil && !columnExists(stmt, err) {
 				return applied, fmt.Errorf("migrate: %s statement %d: %w", m.Name, i+1, err)
 			}
 		}

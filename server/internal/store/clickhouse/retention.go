@@ -48,7 +48,9 @@ func (s *Store) DropPartition(ctx context.Context, partition string) error {
 	}
 	for _, table := range retained {
 		// 18.16 takes the partition of a UInt32 key as an unquoted number.
-		if err := s.conn.Exec(ctx, onCluster("ALTER TABLE "+table+" DROP PARTITION "+strconv.Itoa(n), s.cluster)); err != nil {
+		// No ON CLUSTER: ZooKeeper carries the drop to every replica of a
+		// Replicated table, also to one that is down now.
+		if err := s.conn.Exec(ctx, "ALTER TABLE "+table+" DROP PARTITION "+strconv.Itoa(n)); err != nil {
 			return fmt.Errorf("drop partition %d of %s: %w", n, table, err)
 		}
 	}

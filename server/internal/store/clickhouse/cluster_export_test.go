@@ -1,0 +1,7 @@
+package clickhouse
+
+var (
+	QualifyViews  = qualifyViews
+	QuorumInsert  = quorumInsert
+	DDLTaskTimout = ddlTaskTimeout
+)
