@@ -61,18 +61,34 @@ func Parse(data []byte) (*Config, error) {
 	if err != nil {
 		return nil, &InvalidError{[]Problem{{"", "not valid JSON: " + err.Error()}}}
 	}
+	var ps []Problem
 	if err := sch.Validate(inst); err != nil {
 		var ve *jsonschema.ValidationError
 		if !errors.As(err, &ve) {
 			return nil, err
 		}
-		return nil, &InvalidError{schemaProblems(ve)}
+		ps = schemaProblems(ve)
 	}
 	var c Config
 	if err := json.Unmarshal(data, &c); err != nil {
+		if len(ps) > 0 {
+			return nil, &InvalidError{ps} // a wrong type: the rules cannot be read
+		}
 		return nil, &InvalidError{[]Problem{{"", err.Error()}}}
 	}
-	if ps := c.check(); len(ps) > 0 {
+	// Every problem at once: the rules' too, except on a field the schema
+	// already refused.
+	seen := map[string]bool{}
+	for _, p := range ps {
+		seen[p.Field] = true
+	}
+	for _, p := range c.check() {
+		if !seen[p.Field] {
+			ps = append(ps, p)
+		}
+	}
+	if len(ps) > 0 {
+		sort.SliceStable(ps, func(i, j int) bool { return ps[i].Field < ps[j].Field })
 		return nil, &InvalidError{ps}
 	}
 	return &c, nil
@@ -91,7 +107,7 @@ func schemaProblems(ve *jsonschema.ValidationError) []Problem {
 			for _, s := range e.InstanceLocation {
 				ptr += "/" + strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 			}
-			out = append(out, Problem{ptr, e.ErrorKind.LocalizedString(english)})
+			out = append(out, schemaWords(ptr, e)...)
 			return
 		}
 		for _, c := range e.Causes {
@@ -203,6 +219,7 @@ func (c *Config) check() []Problem {
 			}
 		}
 	}
+	c.meaning(add)                     // font family, durations, links (meaning.go)
 	ps = append(ps, c.compliance()...) // equal prominence and contrast (compliance.go)
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Field < ps[j].Field })
 	return ps
