@@ -81,6 +81,12 @@ func configFromForm(form map[string]string) ([]byte, error) {
 			set(parts, splitList(v))
 		case boolFields[name]:
 			set(parts, v == "true")
+		case name == "/consent/reload_on_withdraw":
+			// The form sends a hidden "false" before the checkbox's "true";
+			// true is the default and is left out.
+			if v == "false" {
+				set(parts, false)
+			}
 		case len(parts) == 4 && parts[0] == "items" && parts[2] == "third_country":
 			switch parts[3] {
 			case "transfer":

@@ -59,6 +59,18 @@ func formValues(page string) url.Values {
 // four categories, ten items, Consent Mode, the controller) and saving the
 // form unchanged gives back exactly that configuration.
 func TestEditorRoundTripsEveryField(t *testing.T) {
+	editorRoundTrip(t, func(*siteconfig.Config) {})
+}
+
+// consent.reload_on_withdraw set to false through the API stays false when
+// the editor's form is saved (it has a control of its own).
+func TestEditorKeepsReloadOnWithdrawOff(t *testing.T) {
+	off := false
+	editorRoundTrip(t, func(c *siteconfig.Config) { c.Consent.ReloadOnWithdraw = &off })
+}
+
+func editorRoundTrip(t *testing.T, change func(*siteconfig.Config)) {
+	t.Helper()
 	app, m := handlerApp(t, "http://consent.example")
 	ctx := context.Background()
 	by := manage.Principal{Email: adminEmail}
@@ -73,6 +85,7 @@ func TestEditorRoundTripsEveryField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	change(cfg)
 	want, err := cfg.Canonical()
 	if err != nil {
 		t.Fatal(err)
