@@ -314,7 +314,7 @@ func (p *Provider) fetchVersion(ctx context.Context, site string, n uint32) (*Ve
 		if err == nil {
 			var cv cachedVersion
 			if json.Unmarshal(b, &cv) == nil && Hash(cv.Config) == cv.Hash {
-				if c, err := Parse(cv.Config); err == nil {
+				if c, err := Published(cv.Config); err == nil {
 					return &Version{Site: site, Number: n, Hash: cv.Hash, JSON: cv.Config, Config: c,
 						PublishedAt: cv.PublishedAt, PublishedBy: cv.PublishedBy, Note: cv.Note}, nil
 				}

@@ -63,7 +63,7 @@ func (s *Store) Version(ctx context.Context, site string, n uint32) (*siteconfig
 	if v.Hash != siteconfig.Hash(v.JSON) {
 		return nil, fmt.Errorf("version %s/%d: stored hash does not match its configuration", site, n)
 	}
-	if v.Config, err = siteconfig.Parse(v.JSON); err != nil {
+	if v.Config, err = siteconfig.Published(v.JSON); err != nil {
 		return nil, fmt.Errorf("version %s/%d: %w", site, n, err)
 	}
 	return v, nil
