@@ -140,6 +140,16 @@ type Preview struct {
 	// under the current version will be asked again.
 	Reprompt bool                 `json:"reprompt"`
 	Problems []siteconfig.Problem `json:"problems"`
+	// RetentionShortened is set when the draft keeps consent records for
+	// fewer months than the current version: older records would be
+	// deleted, so only an owner may publish it.
+	RetentionShortened *RetentionChange `json:"retention_shortened,omitempty"`
+}
+
+// RetentionChange is a change of consent.retention_months.
+type RetentionChange struct {
+	FromMonths int `json:"from_months"`
+	ToMonths   int `json:"to_months"`
 }
 
 // PublishPreview compares the draft with the current version.
@@ -163,6 +173,9 @@ func (m *Manager) PublishPreview(ctx context.Context, site string) (*Preview, er
 		pv.Current = &VersionInfo{cur.Number, cur.Hash, cur.PublishedAt, cur.PublishedBy, cur.Note}
 		pv.Changes = Diff(cur.JSON, d.Config)
 		pv.Reprompt = cur.Config.Fingerprint() != draft.Fingerprint()
+		if draft.Consent.RetentionMonths < cur.Config.Consent.RetentionMonths {
+			pv.RetentionShortened = &RetentionChange{cur.Config.Consent.RetentionMonths, draft.Consent.RetentionMonths}
+		}
 	}
 	return pv, nil
 }
@@ -203,6 +216,23 @@ func (m *Manager) publish(ctx context.Context, p Principal, site string, js []by
 	if err != nil {
 		return nil, false, err
 	}
+	// Shorter retention deletes consent records at the next retention run:
+	// evidence only an owner may give up.
+	shortened := map[string]any(nil)
+	if cur, err := m.versions.Current(ctx, site); err == nil && cfg.Consent.RetentionMonths < cur.Config.Consent.RetentionMonths {
+		role, err := m.RoleOn(ctx, p, site)
+		if err != nil {
+			return nil, false, err
+		}
+		if role != Owner {
+			return nil, false, apierr.New(http.StatusForbidden, "owner_only", "/consent/retention_months",
+				"only an owner may shorten how long consent records are kept (from %d to %d months): older records would be deleted. Ask an owner to publish this, or keep %d months",
+				cur.Config.Consent.RetentionMonths, cfg.Consent.RetentionMonths, cur.Config.Consent.RetentionMonths)
+		}
+		shortened = map[string]any{"from_months": cur.Config.Consent.RetentionMonths, "to_months": cfg.Consent.RetentionMonths}
+	} else if err != nil && !IsNotFound(err) {
+		return nil, false, err
+	}
 	v, changed, err := m.versions.Publish(ctx, site, cfg, p.Name(), note)
 	if errors.Is(err, siteconfig.ErrBusy) {
 		return nil, false, apierr.New(http.StatusConflict, "publish_in_progress", "", "another publish of this site is in progress; try again")
@@ -222,6 +252,9 @@ func (m *Manager) publish(ctx context.Context, p Principal, site string, js []by
 		details = map[string]any{}
 	}
 	details["version"], details["sha256"], details["note"] = v.Number, v.Hash, note
+	if shortened != nil {
+		details["retention_shortened"] = shortened
+	}
 	return v, true, m.Audit(ctx, p, site, action, details)
 }
 

@@ -1,0 +1,123 @@
+package admin_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/samtycke/samtycke/server/internal/manage"
+	"github.com/samtycke/samtycke/server/internal/siteconfig"
+)
+
+func apiCall(t *testing.T, app *fiber.App, secret, method, path string, body []byte) (int, string) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(string(body)))
+	req.Header.Set("Authorization", "Bearer "+secret)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := app.Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, string(b)
+}
+
+// Shortening consent.retention_months deletes consent records at the next
+// retention run: an editor is refused with the reason, an owner may, and
+// the audit trail records it.
+func TestOnlyOwnersShortenRetention(t *testing.T) {
+	app, m := handlerApp(t, "http://consent.example")
+	ctx := context.Background()
+	by := manage.Principal{Email: adminEmail}
+	if _, err := m.CreateSite(ctx, by, "shop", "Shop", nil); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("../demo/site.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := siteconfig.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.SaveDraft(ctx, by, "shop", raw); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := m.Publish(ctx, by, "shop", "first"); err != nil {
+		t.Fatal(err)
+	}
+	secret := map[manage.Role]string{}
+	for _, r := range []manage.Role{manage.Owner, manage.Editor} {
+		_, s, err := m.CreateToken(ctx, by, "shop", "t "+string(r), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret[r] = s
+	}
+	cfg.Consent.RetentionMonths = 1
+	short, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, b := apiCall(t, app, secret[manage.Editor], "PUT", "/v1/sites/shop/draft", short); st != http.StatusOK {
+		t.Fatalf("editor's draft: %d %s", st, b)
+	}
+	st, b := apiCall(t, app, secret[manage.Editor], "POST", "/v1/sites/shop/publish", []byte(`{"note":"shorter"}`))
+	if st != http.StatusForbidden || !strings.Contains(b, "only an owner may shorten") || !strings.Contains(b, "from 24 to 1 months") {
+		t.Errorf("an editor shortening retention: %d %s", st, b)
+	}
+	if st, b := apiCall(t, app, secret[manage.Editor], "GET", "/v1/sites/shop/publish", nil); !strings.Contains(b, `"retention_shortened":{"from_months":24,"to_months":1}`) {
+		t.Errorf("the publish preview does not warn: %d %s", st, b)
+	}
+	j := jar{}
+	j.login(t, app, adminEmail, adminPassword)
+	page, err := io.ReadAll(j.req(t, app, "GET", "/admin/sites/shop/publish", nil, nil).Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page), "Consent records will be deleted") || !strings.Contains(string(page), "for 1 months instead of 24") {
+		t.Errorf("the publish page does not warn:\n%s", page)
+	}
+	if cur, err := m.Version(ctx, "shop", 2); err == nil {
+		t.Errorf("version 2 published by the editor: %+v", cur.Config.Consent)
+	}
+	// Lengthening is anyone's to do.
+	cfg.Consent.RetentionMonths = 36
+	long, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiCall(t, app, secret[manage.Editor], "PUT", "/v1/sites/shop/draft", long)
+	if st, b := apiCall(t, app, secret[manage.Editor], "POST", "/v1/sites/shop/publish", nil); st != http.StatusCreated {
+		t.Errorf("an editor lengthening retention: %d %s", st, b)
+	}
+	apiCall(t, app, secret[manage.Owner], "PUT", "/v1/sites/shop/draft", short)
+	if st, b := apiCall(t, app, secret[manage.Owner], "POST", "/v1/sites/shop/publish", nil); st != http.StatusCreated {
+		t.Fatalf("an owner shortening retention: %d %s", st, b)
+	}
+	evs, err := m.AuditTrail(ctx, manage.AuditQuery{Site: "shop", Action: "publish"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range evs {
+		if strings.Contains(e.Details, `"retention_shortened":{"from_months":36,"to_months":1}`) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the audit trail does not record the shortening: %+v", evs)
+	}
+}
