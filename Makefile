@@ -18,7 +18,7 @@ GOFMT_DIRS = $(wildcard server banner-js dashboard schemas)
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build run test bench fuzz lint services-up services-down clean distclean
+.PHONY: help build run test bench fuzz lint services-up services-down clean distclean wordpress-plugin
 
 help: ## list the targets
 	@echo 'Samtycke — make targets:'
@@ -51,6 +51,10 @@ lint: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $(GOFMT_DIRS)); if [ -n "$$out" ]; then echo "gofmt -w needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+wordpress-plugin: ## zip the WordPress plugin into .data/dist/samtycke-wordpress.zip
+	@mkdir -p .data/dist && rm -f .data/dist/samtycke-wordpress.zip
+	cd integrations/wordpress && zip -qr ../../.data/dist/samtycke-wordpress.zip samtycke
 
 services-up: ## start ClickHouse and Redis (if needed) and print their env
 	@.ci/services up
