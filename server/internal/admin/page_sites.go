@@ -47,9 +47,14 @@ func (h *Handler) getSite(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// "Ready to publish" only when publishing would change something.
+	pv, err := h.Manager.PublishPreview(ctx(c), siteOf(c))
+	if err != nil {
+		return err
+	}
 	v := h.newView(c, "Overview")
 	v.Tab = "overview"
-	v.Data = map[string]any{"Snippet": h.snippet(siteOf(c)), "Draft": d}
+	v.Data = map[string]any{"Snippet": h.snippet(siteOf(c)), "Draft": d, "Changes": len(pv.Changes)}
 	return h.render(c, "site", v)
 }
 

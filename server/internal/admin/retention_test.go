@@ -121,3 +121,39 @@ func TestOnlyOwnersShortenRetention(t *testing.T) {
 		t.Errorf("the audit trail does not record the shortening: %+v", evs)
 	}
 }
+
+// The overview says "ready to publish" only when the draft differs from
+// the current version.
+func TestOverviewReadyToPublishOnlyWhenChanged(t *testing.T) {
+	app, m := handlerApp(t, "http://consent.example")
+	ctx := context.Background()
+	by := manage.Principal{Email: adminEmail}
+	if _, err := m.CreateSite(ctx, by, "shop", "Shop", nil); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("../demo/site.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.SaveDraft(ctx, by, "shop", raw); err != nil {
+		t.Fatal(err)
+	}
+	j := jar{}
+	j.login(t, app, adminEmail, adminPassword)
+	overview := func() string {
+		b, err := io.ReadAll(j.req(t, app, "GET", "/admin/sites/shop", nil, nil).Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if p := overview(); !strings.Contains(p, "ready to publish") {
+		t.Errorf("an unpublished valid draft is not ready to publish")
+	}
+	if _, _, err := m.Publish(ctx, by, "shop", "first"); err != nil {
+		t.Fatal(err)
+	}
+	if p := overview(); strings.Contains(p, "ready to publish") || !strings.Contains(p, "nothing to publish") {
+		t.Errorf("a draft equal to the published version is called ready to publish")
+	}
+}
