@@ -54,7 +54,8 @@ func (h *Handler) getSite(c *fiber.Ctx) error {
 	}
 	v := h.newView(c, "Overview")
 	v.Tab = "overview"
-	v.Data = map[string]any{"Snippet": h.snippet(siteOf(c)), "Draft": d, "Changes": len(pv.Changes)}
+	v.Data = map[string]any{"Snippet": h.snippet(siteOf(c)), "Draft": d, "Changes": len(pv.Changes),
+		"Notice": h.PublicBase + "/s/" + siteOf(c) + "/cookies"}
 	return h.render(c, "site", v)
 }
 

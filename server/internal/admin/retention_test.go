@@ -156,4 +156,7 @@ func TestOverviewReadyToPublishOnlyWhenChanged(t *testing.T) {
 	if p := overview(); strings.Contains(p, "ready to publish") || !strings.Contains(p, "nothing to publish") {
 		t.Errorf("a draft equal to the published version is called ready to publish")
 	}
+	if p := overview(); !strings.Contains(p, `href="http://consent.example/s/shop/cookies"`) {
+		t.Errorf("the overview does not link to the cookie notice")
+	}
 }
