@@ -19,6 +19,10 @@ require_once __DIR__ . '/includes/frontend.php';
 require_once __DIR__ . '/includes/admin.php';
 
 add_action( 'wp_head', 'samtycke_print_banner', 1 );
+add_action( 'wp_head', 'samtycke_buffer_start', 2 );
+add_action( 'wp_head', 'samtycke_buffer_end', PHP_INT_MAX );
+add_action( 'wp_footer', 'samtycke_buffer_start', 0 );
+add_action( 'wp_footer', 'samtycke_buffer_end', PHP_INT_MAX );
 add_filter( 'script_loader_tag', 'samtycke_filter_script_tag', 10, 2 );
 add_filter( 'embed_oembed_html', 'samtycke_block_iframes', 10, 1 );
 add_filter( 'render_block', 'samtycke_block_iframes', 10, 1 );

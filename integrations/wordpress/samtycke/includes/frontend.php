@@ -140,3 +140,51 @@ function samtycke_register_block() {
 		array( 'render_callback' => 'samtycke_declaration_shortcode' )
 	);
 }
+
+/**
+ * Starts collecting what other plugins print in wp_head or wp_footer:
+ * many trackers (MonsterInsights' gtag, GA Google Analytics, Meta pixel,
+ * Matomo, Hotjar, Clarity…) are printed there rather than enqueued.
+ */
+function samtycke_buffer_start() {
+	ob_start();
+}
+
+/**
+ * Ends the buffer and prints it with every known tracker script made inert.
+ */
+function samtycke_buffer_end() {
+	$html = (string) ob_get_clean();
+	echo samtycke_block_printed_scripts( $html ); // phpcs:ignore WordPress.Security.EscapeOutput -- other plugins' markup, rewritten.
+}
+
+/**
+ * Makes inert each <script> whose src host or inline code names a tracker.
+ *
+ * @param string $html Markup printed by other plugins.
+ * @return string
+ */
+function samtycke_block_printed_scripts( $html ) {
+	if ( false === stripos( $html, '<script' ) ) {
+		return $html;
+	}
+	return preg_replace_callback(
+		'/<script\b([^>]*)>(.*?)<\/script>/is',
+		function ( $m ) {
+			// Already handled, or data (JSON-LD, templates) rather than code.
+			if ( false !== stripos( $m[1], 'data-samtycke' ) ||
+				( preg_match( '/\stype=["\']?([^"\'\s>]+)/i', $m[1], $type ) && ! preg_match( '/javascript|module/i', $type[1] ) ) ) {
+				return $m[0];
+			}
+			$category = '';
+			if ( preg_match( '/\ssrc=["\']?([^"\'\s>]+)/i', $m[1], $src ) ) {
+				$url      = str_starts_with( $src[1], '//' ) ? 'https:' . $src[1] : $src[1];
+				$category = samtycke_category_for_url( $url );
+			} else {
+				$category = samtycke_category_for_code( $m[2] );
+			}
+			return '' === $category ? $m[0] : samtycke_make_inert( $m[0], $category );
+		},
+		$html
+	);
+}

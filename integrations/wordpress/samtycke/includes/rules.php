@@ -73,3 +73,30 @@ function samtycke_category_for_url( $url ) {
 	$hosts = samtycke_builtin_hosts();
 	return $hosts[ strtolower( $host ) ] ?? '';
 }
+
+/**
+ * The category for inline code that loads or calls a tracker, or ''.
+ *
+ * @param string $code A script's text.
+ * @return string
+ */
+function samtycke_category_for_code( $code ) {
+	foreach ( samtycke_builtin_hosts() as $host => $category ) {
+		if ( false !== stripos( $code, $host ) ) {
+			return $category;
+		}
+	}
+	$markers = array(
+		'gtag('     => 'statistics',
+		'_paq.push' => 'statistics', // Matomo.
+		'fbq('      => 'marketing',
+		'ttq.'      => 'marketing',
+		'pintrk('   => 'marketing',
+	);
+	foreach ( $markers as $marker => $category ) {
+		if ( false !== strpos( $code, $marker ) ) {
+			return $category;
+		}
+	}
+	return '';
+}
