@@ -106,7 +106,30 @@ function editor(form: HTMLFormElement) {
       } else if (again) { again = false; save(); }
     }
   };
-  const schedule = () => { window.clearTimeout(timer); timer = window.setTimeout(save, 600); };
+  // pending: typed but not yet sent; inflight: the save being sent.
+  let pending = false;
+  let inflight: Promise<void> | null = null;
+  const send = () => { pending = false; inflight = save().finally(() => { inflight = null; }); return inflight; };
+  const schedule = () => { window.clearTimeout(timer); pending = true; timer = window.setTimeout(send, 600); };
+  // flush sends what is typed now and waits for every save to land.
+  const flush = async () => {
+    window.clearTimeout(timer);
+    if (pending) await send();
+    while (inflight || busy) await (inflight || new Promise((r) => window.setTimeout(r, 50)));
+  };
+  // A link (Review and publish, a tab, a section of another page) leaves
+  // only once the last edit is saved: the publish page reads the draft.
+  document.addEventListener("click", (e) => {
+    const a = (e.target as Element).closest && (e.target as Element).closest<HTMLAnchorElement>("a[href]");
+    if (!a || a.target || a.origin !== location.origin || a.getAttribute("href")!.startsWith("#")) return;
+    if (!pending && !inflight && !busy) return;
+    e.preventDefault();
+    if (state) state.textContent = "Saving before leaving…";
+    flush().then(() => { location.href = a.href; });
+  });
+  window.addEventListener("beforeunload", (e) => {
+    if (pending || inflight || busy) { e.preventDefault(); e.returnValue = ""; }
+  });
   // A translation typed in is no longer missing.
   form.addEventListener("input", (e) => {
     const el = e.target as HTMLInputElement;
