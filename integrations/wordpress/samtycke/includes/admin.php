@@ -45,7 +45,10 @@ function samtycke_settings_page() {
 	if ( ! current_user_can( 'manage_options' ) ) {
 		return;
 	}
-	echo '<div class="wrap"><h1>Samtycke</h1><form method="post" action="options.php">';
+	$check = samtycke_check_settings();
+	echo '<div class="wrap"><h1>Samtycke</h1>';
+	printf( '<div class="notice notice-%s inline"><p>%s</p></div>', $check['ok'] ? 'success' : 'error', esc_html( $check['message'] ) );
+	echo '<form method="post" action="options.php">';
 	settings_fields( 'samtycke' );
 	echo '<table class="form-table" role="presentation">';
 	printf(
@@ -72,4 +75,52 @@ function samtycke_privacy_policy_content() {
 	}
 	$text = '<p>' . esc_html__( 'This site asks for your consent before it sets cookies or loads content that is not necessary. You can change or withdraw your choice at any time in the cookie settings; the cookie declaration lists every cookie with its purpose and lifetime.', 'samtycke' ) . '</p>[samtycke_declaration]';
 	wp_add_privacy_policy_content( 'Samtycke', wp_kses_post( $text ) );
+}
+
+/**
+ * Asks the Samtycke server whether the settings work: the banner script,
+ * the site's notice, and whether this site's origin may record consents.
+ *
+ * @return array{ok:bool,message:string}
+ */
+function samtycke_check_settings() {
+	$server = rtrim( (string) get_option( 'samtycke_server_url', '' ), '/' );
+	$site   = (string) get_option( 'samtycke_site_id', '' );
+	if ( '' === $server || '' === $site ) {
+		return array( 'ok' => false, 'message' => __( 'Enter the Samtycke server and the site id: no banner is shown until both are set.', 'samtycke' ) );
+	}
+	$banner = wp_remote_get( $server . '/b/' . rawurlencode( $site ) . '.js', array( 'timeout' => 5 ) );
+	if ( is_wp_error( $banner ) ) {
+		/* translators: 1: server URL, 2: error */
+		return array( 'ok' => false, 'message' => sprintf( __( 'The Samtycke server %1$s cannot be reached: %2$s', 'samtycke' ), $server, $banner->get_error_message() ) );
+	}
+	$status = (int) wp_remote_retrieve_response_code( $banner );
+	if ( 404 === $status ) {
+		/* translators: 1: site id, 2: server URL */
+		return array( 'ok' => false, 'message' => sprintf( __( 'Unknown site: %2$s has no published site "%1$s". Check the site id in the dashboard, and publish the site once.', 'samtycke' ), $site, $server ) );
+	}
+	if ( 200 !== $status ) {
+		/* translators: %d: HTTP status */
+		return array( 'ok' => false, 'message' => sprintf( __( 'The server answered %d for the banner script.', 'samtycke' ), $status ) );
+	}
+	$notice = wp_remote_get( $server . '/s/' . rawurlencode( $site ) . '/cookies.json', array( 'timeout' => 5 ) );
+	if ( is_wp_error( $notice ) || 200 !== (int) wp_remote_retrieve_response_code( $notice ) ) {
+		return array( 'ok' => false, 'message' => __( 'The banner loads, but the site\'s cookie notice does not.', 'samtycke' ) );
+	}
+	// A visitor's own history answers 403 for pages of an origin the site
+	// does not allow, which is what the banner's consents would get too.
+	$home   = wp_parse_url( home_url() );
+	$origin = $home['scheme'] . '://' . $home['host'] . ( isset( $home['port'] ) ? ':' . $home['port'] : '' );
+	$probe  = wp_remote_get(
+		$server . '/v1/consents/00000000-0000-4000-8000-000000000000?site=' . rawurlencode( $site ),
+		array(
+			'timeout' => 5,
+			'headers' => array( 'Origin' => $origin ),
+		)
+	);
+	if ( ! is_wp_error( $probe ) && 403 === (int) wp_remote_retrieve_response_code( $probe ) ) {
+		/* translators: %s: this site's origin */
+		return array( 'ok' => false, 'message' => sprintf( __( 'Origin not allowed: add %s to the site\'s allowed origins in the Samtycke dashboard, then publish.', 'samtycke' ), $origin ) );
+	}
+	return array( 'ok' => true, 'message' => __( 'The banner and the cookie notice load from the server.', 'samtycke' ) );
 }
