@@ -36,6 +36,40 @@ function samtycke_register_settings() {
 			'default'           => '',
 		)
 	);
+	register_setting(
+		'samtycke',
+		'samtycke_scripts',
+		array(
+			'type'              => 'array',
+			'sanitize_callback' => 'samtycke_sanitize_scripts',
+			'default'           => array(),
+		)
+	);
+}
+
+/**
+ * Reads the owner's rules, one "handle = category" a line, into handle → category.
+ *
+ * @param mixed $value The textarea's text, or an array already.
+ * @return array<string,string>
+ */
+function samtycke_sanitize_scripts( $value ) {
+	if ( is_array( $value ) ) {
+		$lines = array();
+		foreach ( $value as $handle => $category ) {
+			$lines[] = $handle . '=' . $category;
+		}
+	} else {
+		$lines = preg_split( '/\r\n|\r|\n/', (string) $value );
+	}
+	$rules = array();
+	foreach ( $lines as $line ) {
+		$parts = array_map( 'trim', explode( '=', (string) $line, 2 ) );
+		if ( 2 === count( $parts ) && '' !== $parts[0] && '' !== sanitize_key( $parts[1] ) ) {
+			$rules[ sanitize_text_field( $parts[0] ) ] = sanitize_key( $parts[1] );
+		}
+	}
+	return $rules;
 }
 
 /**
@@ -61,8 +95,25 @@ function samtycke_settings_page() {
 		esc_html__( 'Site id', 'samtycke' ),
 		esc_attr( (string) get_option( 'samtycke_site_id', '' ) )
 	);
+	$own = get_option( 'samtycke_scripts', array() );
+	$own = is_array( $own ) ? $own : array();
+	$text = '';
+	foreach ( $own as $handle => $category ) {
+		$text .= $handle . ' = ' . $category . "\n";
+	}
+	printf(
+		'<tr><th scope="row"><label for="samtycke_scripts">%s</label></th><td><textarea class="large-text code" rows="4" id="samtycke_scripts" name="samtycke_scripts" placeholder="my-pixel = marketing">%s</textarea><p class="description">%s</p></td></tr>',
+		esc_html__( 'Your own script rules', 'samtycke' ),
+		esc_textarea( $text ),
+		esc_html__( 'One script handle = consent category a line; they are added to the built-in rules below.', 'samtycke' )
+	);
 	echo '</table>';
 	submit_button();
+	echo '<h2>' . esc_html__( 'Built-in rules', 'samtycke' ) . '</h2><table class="widefat striped" style="max-width:40em"><thead><tr><th>' . esc_html__( 'Handle or host', 'samtycke' ) . '</th><th>' . esc_html__( 'Category', 'samtycke' ) . '</th></tr></thead><tbody>';
+	foreach ( array_merge( samtycke_builtin_handles(), samtycke_builtin_hosts() ) as $name => $category ) {
+		printf( '<tr><td><code>%s</code></td><td>%s</td></tr>', esc_html( $name ), esc_html( $category ) );
+	}
+	echo '</tbody></table><h2>' . esc_html__( 'What is not blocked', 'samtycke' ) . '</h2><p>' . esc_html__( 'Scripts and iframes that a theme or plugin prints outside wp_head, wp_footer, enqueued scripts, embeds and blocks (for example inside a page builder\'s own markup), images and pixels, and the dns-prefetch hints WordPress adds for enqueued hosts. Mark such code yourself with type="text/plain" data-samtycke="CATEGORY".', 'samtycke' ) . '</p>';
 	echo '</form></div>';
 }
 
