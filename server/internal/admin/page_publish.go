@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/samtycke/samtycke/server/internal/apierr"
 	"github.com/samtycke/samtycke/server/internal/manage"
 )
 
@@ -66,10 +67,24 @@ func (h *Handler) getVersion(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// What a rollback would do to the draft, and whether it holds work
+	// that is not published (then the rollback asks first).
+	d, err := h.Manager.Draft(ctx(c), siteOf(c))
+	if err != nil {
+		return err
+	}
 	v := h.newView(c, fmt.Sprintf("Version %d", n))
 	v.Tab = "versions"
-	v.Data = map[string]any{"Version": ver, "Pretty": pretty, "Fingerprint": ver.Config.Fingerprint()}
+	v.Data = map[string]any{"Version": ver, "Pretty": pretty, "Fingerprint": ver.Config.Fingerprint(),
+		"Rollback": manage.Diff(d.Config, ver.JSON), "Unpublished": h.draftUnpublished(c, d)}
 	return h.render(c, "version", v)
+}
+
+// draftUnpublished reports whether the draft differs from the current
+// version (work a rollback would replace).
+func (h *Handler) draftUnpublished(c *fiber.Ctx, d *manage.DraftView) bool {
+	cur, err := h.Manager.Version(ctx(c), siteOf(c), d.Published)
+	return d.Published == 0 || err != nil || len(manage.Diff(cur.JSON, d.Config)) > 0
 }
 
 // postRollback publishes an old version again, as a new one.
@@ -77,6 +92,14 @@ func (h *Handler) postRollback(c *fiber.Ctx) error {
 	n, err := versionParam(c)
 	if err != nil {
 		return err
+	}
+	d, err := h.Manager.Draft(ctx(c), siteOf(c))
+	if err != nil {
+		return err
+	}
+	if h.draftUnpublished(c, d) && c.FormValue("replace_draft") != "yes" {
+		return apierr.New(http.StatusConflict, "draft_not_published", "replace_draft",
+			"the draft has changes that are not published; a rollback replaces them. Review them on the version's page and tick the box to go on")
 	}
 	if _, _, err := h.Manager.Rollback(ctx(c), principal(c), siteOf(c), n, ""); err != nil {
 		return err

@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -158,5 +160,71 @@ func TestOverviewReadyToPublishOnlyWhenChanged(t *testing.T) {
 	}
 	if p := overview(); !strings.Contains(p, `href="http://consent.example/s/shop/cookies"`) {
 		t.Errorf("the overview does not link to the cookie notice")
+	}
+}
+
+// A rollback shows what it does to the draft and, when the draft holds
+// unpublished work, replaces it only once asked to.
+func TestRollbackAsksBeforeReplacingTheDraft(t *testing.T) {
+	app, m := handlerApp(t, "http://consent.example")
+	ctx := context.Background()
+	by := manage.Principal{Email: adminEmail}
+	if _, err := m.CreateSite(ctx, by, "shop", "Shop", nil); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("../demo/site.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := siteconfig.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish := func(name string) {
+		cfg.Name = name
+		b, err := json.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.SaveDraft(ctx, by, "shop", b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish("One")
+	if _, _, err := m.Publish(ctx, by, "shop", ""); err != nil {
+		t.Fatal(err)
+	}
+	publish("Two")
+	if _, _, err := m.Publish(ctx, by, "shop", ""); err != nil {
+		t.Fatal(err)
+	}
+	publish("Three, not published")
+	j := jar{}
+	j.login(t, app, adminEmail, adminPassword)
+	res := j.req(t, app, "GET", "/admin/sites/shop/versions/1", nil, nil)
+	page, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page), "Three, not published") || !strings.Contains(string(page), `name="replace_draft"`) {
+		t.Errorf("the version page does not show what the rollback replaces:\n%s", page)
+	}
+	csrf := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindSubmatch(page)
+	if csrf == nil {
+		t.Fatal("no CSRF token")
+	}
+	form := url.Values{"_csrf": {string(csrf[1])}}
+	if res := j.req(t, app, "POST", "/admin/sites/shop/versions/1/rollback", form, nil); res.StatusCode != http.StatusConflict {
+		t.Errorf("a rollback without the box ticked: %d", res.StatusCode)
+	}
+	if d, err := m.Draft(ctx, "shop"); err != nil || !strings.Contains(string(d.Config), "Three, not published") {
+		t.Fatalf("the unpublished draft was replaced: %v", err)
+	}
+	form.Set("replace_draft", "yes")
+	if res := j.req(t, app, "POST", "/admin/sites/shop/versions/1/rollback", form, nil); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("a confirmed rollback: %d", res.StatusCode)
+	}
+	if d, err := m.Draft(ctx, "shop"); err != nil || !strings.Contains(string(d.Config), `"name":"One"`) {
+		t.Errorf("the rollback did not reach the draft: %v", err)
 	}
 }
