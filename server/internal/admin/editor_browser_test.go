@@ -21,4 +21,16 @@ func TestEditorSavesBeforeLeavingForPublish(t *testing.T) {
 		t.Errorf("the publish page does not show the last edit:\n%s", html)
 	}
 	screenshot(t, ctx, "dashboard-publish-after-flush")
+	do(t, ctx, chromedp.SendKeys(chromedp.ID("note"), "rename"), chromedp.Submit(chromedp.ID("note")))
+	waitFor(t, ctx, "version 2", `location.pathname === "/admin/sites/demo/versions" && document.querySelectorAll("tbody tr").length === 2`)
+	do(t, ctx, chromedp.Navigate(s.base+"/admin/sites/demo/edit"), chromedp.WaitVisible(chromedp.ID("f-name")))
+	setField(t, ctx, "f-name", "Demobutiken, opublicerad")
+	eval[bool](t, ctx, `(() => { document.querySelector('.tabs a[href$="/versions"]').click(); return true; })()`)
+	waitFor(t, ctx, "the versions", `location.pathname === "/admin/sites/demo/versions" && !!document.querySelector('a[href$="/versions/1#rollback"]')`)
+	do(t, ctx, chromedp.Navigate(s.base+"/admin/sites/demo/versions/1"), chromedp.WaitVisible(chromedp.ID("rollback")))
+	if txt := eval[string](t, ctx, `document.getElementById("rollback").textContent`); !strings.Contains(txt, "Demobutiken, opublicerad") {
+		t.Errorf("the rollback panel does not show the unpublished draft: %s", txt)
+	}
+	eval[bool](t, ctx, `(() => { document.getElementById("rollback").scrollIntoView(); return true; })()`)
+	viewShot(t, ctx, "dashboard-rollback-asks")
 }
