@@ -73,6 +73,8 @@ function editor(form: HTMLFormElement) {
   let held: HTMLElement | null = null;
   form.addEventListener("submit", (e) => {
     window.clearTimeout(timer);
+    // The submitted form carries every value itself: nothing to warn about.
+    submitting = true;
     if (busy) {
       e.preventDefault();
       held = (e as SubmitEvent).submitter || null;
@@ -108,6 +110,7 @@ function editor(form: HTMLFormElement) {
   };
   // pending: typed but not yet sent; inflight: the save being sent.
   let pending = false;
+  let submitting = false;
   let inflight: Promise<void> | null = null;
   const send = () => { pending = false; inflight = save().finally(() => { inflight = null; }); return inflight; };
   const schedule = () => { window.clearTimeout(timer); pending = true; timer = window.setTimeout(send, 600); };
@@ -128,7 +131,7 @@ function editor(form: HTMLFormElement) {
     flush().then(() => { location.href = a.href; });
   });
   window.addEventListener("beforeunload", (e) => {
-    if (pending || inflight || busy) { e.preventDefault(); e.returnValue = ""; }
+    if (!submitting && (pending || inflight || busy)) { e.preventDefault(); e.returnValue = ""; }
   });
   // A translation typed in is no longer missing.
   form.addEventListener("input", (e) => {
