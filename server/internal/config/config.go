@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is the parsed configuration. It is passed explicitly; there are no
@@ -33,6 +34,10 @@ type Config struct {
 	// SpoolMaxBytes is the disk budget of consents not yet shipped to
 	// ClickHouse; past it, ingest answers 503 rather than fill the disk.
 	SpoolMaxBytes int64
+	// SpoolKeep is how long shipped spool segments are kept: ClickHouse may
+	// hold the rows only in its page cache for a while, and after an unclean
+	// stop the batches confirmed within it are shipped again.
+	SpoolKeep time.Duration
 	// MetricsListen is an address of its own for GET /metrics (empty: none);
 	// MetricsToken lets /metrics be read on the public listener with
 	// Authorization: Bearer TOKEN (empty: /metrics is not on it at all).
@@ -160,6 +165,14 @@ var options = []option{
 			return fmt.Errorf("want a size in MiB, at least 1")
 		}
 		c.SpoolMaxBytes = int64(n) << 20
+		return nil
+	}},
+	{"SAMTYCKE_SPOOL_KEEP", "10m", false, func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("want a duration such as 10m (longer than the kernel's dirty writeback, 30 s by default), or 0 to keep nothing")
+		}
+		c.SpoolKeep = d
 		return nil
 	}},
 	{"SAMTYCKE_METRICS_LISTEN", "", false, func(c *Config, v string) error {

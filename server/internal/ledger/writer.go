@@ -73,6 +73,14 @@ type Options struct {
 	NewLogs []string
 	Log     *slog.Logger
 	Now     func() time.Time
+	// Keep is how long the states before each batch are kept (in
+	// ledger-batches/) so that ReplayBatch can store a batch's leaves,
+	// rows and heads again exactly as they were; 0 keeps none.
+	Keep time.Duration
+	// Replay, if set, runs in Open once the state is read and before it is
+	// checked against ClickHouse: the shipper's Replay, after an unclean
+	// stop, so that what ClickHouse lost is back before Open looks.
+	Replay func(ctx context.Context, w *Writer) error
 }
 
 // Writer appends every shipped record to its site's log, signs the heads,
@@ -85,9 +93,10 @@ type Writer struct {
 	opt  Options
 	log  *slog.Logger
 
-	mu      sync.Mutex
-	state   *State
-	started []NewLog // logs started anew by this Open
+	mu        sync.Mutex
+	state     *State
+	started   []NewLog      // logs started anew by this Open
+	journaled []journalTime // the batches in JournalDir, oldest first (nil: not read yet)
 }
 
 var _ consent.Sink = (*Writer)(nil)
@@ -116,6 +125,12 @@ func Open(ctx context.Context, next consent.Sink, st Store, opt Options) (*Write
 	state, err := readState(opt.Dir)
 	if err != nil {
 		return nil, err
+	}
+	if state != nil && opt.Replay != nil {
+		w.state = state
+		if err := opt.Replay(ctx, w); err != nil {
+			return nil, err
+		}
 	}
 	stored, err := st.NewestHeads(ctx, opt.Instance)
 	if err != nil {
@@ -319,6 +334,12 @@ func (w *Writer) Key() *Key { return w.key }
 // same positions (the same records, sorted, after the same state); after
 // the heads are stored, Open adopts them and the batch is not appended
 // twice.
+//
+// Rows the log refuses for good (consent.RefusedError) do not stop the
+// batch: its leaves stay logged, its heads and state are stored, and the
+// refusal, with the positions, goes back to the shipper, which keeps the
+// rows aside until they can be stored at those positions. Leaves without
+// rows are what verify reports; a log with a hole would be worse.
 func (w *Writer) AppendBatch(ctx context.Context, b consent.Batch) error {
 	if len(b.Records) == 0 {
 		return w.next.AppendBatch(ctx, b)
@@ -328,70 +349,28 @@ func (w *Writer) AppendBatch(ctx context.Context, b consent.Batch) error {
 	if b.Seq <= w.state.AppliedSeq {
 		return nil
 	}
-	recs := slices.Clone(b.Records)
-	// Shipping order within a batch is by time, then record ID: the same
-	// every time the batch is read, and as close to time order as the spool
-	// allows.
-	slices.SortFunc(recs, func(x, y consent.Record) int {
-		return cmp.Or(x.RecordedAt.Compare(y.RecordedAt), strings.Compare(x.RecordID.String(), y.RecordID.String()))
-	})
-	b.Records = recs
-	b.Positions = make([]consent.LogPos, len(recs))
-
-	type work struct {
-		ls LogState
-		r  *Range
-	}
-	touched := map[string]*work{}
+	sortBatch(&b)
+	prior := map[string]LogState{}
 	sites := map[string]string{}
-	var leaves []StoredLeaf
-	var nodes []StoredNode
-	for i := range recs {
-		site := recs[i].Site
-		id, ok := sites[site]
+	for i := range b.Records {
+		site := b.Records[i].Site
+		if _, ok := sites[site]; ok {
+			continue
+		}
+		id, ok := w.state.Sites[site]
 		if !ok {
-			if id, ok = w.state.Sites[site]; !ok {
-				id = LogID(site, w.opt.Instance)
-			}
-			sites[site] = id
+			id = LogID(site, w.opt.Instance)
 		}
-		wk := touched[id]
-		if wk == nil {
-			ls := LogState{}
-			if cur := w.state.Logs[id]; cur != nil {
-				ls = *cur
-			}
-			hashes, err := ParseHashes(ls.Frontier)
-			if err != nil {
-				return fmt.Errorf("ledger: state of %s: %w", id, err)
-			}
-			r, err := NewRange(0, ls.Size, hashes)
-			if err != nil {
-				return fmt.Errorf("ledger: state of %s: %w", id, err)
-			}
-			wk = &work{ls: ls, r: r}
-			touched[id] = wk
+		sites[site] = id
+		if cur := w.state.Logs[id]; cur != nil {
+			prior[id] = *cur
+		} else {
+			prior[id] = LogState{}
 		}
-		row := RowOf(&recs[i])
-		ms := max(recs[i].RecordedAt.UnixMilli(), wk.ls.LastTimeMs)
-		leaf, err := LeafOf(&row, ms)
-		if err != nil {
-			return fmt.Errorf("ledger: batch %d: record %s: %w", b.Seq, recs[i].RecordID, err)
-		}
-		data := leaf.Data()
-		hash := LeafHash(data)
-		index := wk.r.End()
-		leaves = append(leaves, StoredLeaf{Log: id, Index: index, Data: data, Hash: hash, RecordID: recs[i].RecordID, RecordedAt: recs[i].RecordedAt})
-		err = wk.r.Append(hash, func(n NodeID, h []byte) {
-			if n.Level > 0 {
-				nodes = append(nodes, StoredNode{Log: id, ID: n, Hash: [32]byte(h)})
-			}
-		})
-		if err != nil {
-			return fmt.Errorf("ledger: %s: %w", id, err)
-		}
-		wk.ls.LastTimeMs = ms
-		b.Positions[i] = consent.LogPos{Log: id, Leaf: index}
+	}
+	leaves, nodes, touched, err := w.build(&b, sites, prior)
+	if err != nil {
+		return err
 	}
 	now := w.opt.Now().UnixMilli()
 	heads := make([]Head, 0, len(touched))
@@ -409,11 +388,18 @@ func (w *Writer) AppendBatch(ctx context.Context, b consent.Batch) error {
 	if err := w.st.AppendTree(ctx, leaves, nodes); err != nil {
 		return fmt.Errorf("ledger: batch %d: store leaves: %w", b.Seq, err)
 	}
-	if err := w.next.AppendBatch(ctx, b); err != nil {
-		return err
+	var refused *consent.RefusedError
+	rowsErr := w.next.AppendBatch(ctx, b)
+	if rowsErr != nil && !errors.As(rowsErr, &refused) {
+		return rowsErr
 	}
 	if err := w.st.AppendHeads(ctx, heads, b.Seq); err != nil {
 		return fmt.Errorf("ledger: batch %d: store heads: %w", b.Seq, err)
+	}
+	if w.opt.Keep > 0 {
+		if err := w.journal(journalEntry{Seq: b.Seq, At: w.opt.Now(), Sites: sites, Prior: prior, Heads: heads}); err != nil {
+			return err
+		}
 	}
 	next := *w.state
 	next.Sites, next.Logs = maps.Clone(w.state.Sites), maps.Clone(w.state.Logs)
@@ -429,7 +415,78 @@ func (w *Writer) AppendBatch(ctx context.Context, b consent.Batch) error {
 		return err
 	}
 	w.state = &next
-	return nil
+	return rowsErr
+}
+
+// sortBatch puts the records in shipping order: by time, then record ID —
+// the same every time the batch is read, and as close to time order as the
+// spool allows.
+func sortBatch(b *consent.Batch) {
+	recs := slices.Clone(b.Records)
+	slices.SortFunc(recs, func(x, y consent.Record) int {
+		return cmp.Or(x.RecordedAt.Compare(y.RecordedAt), strings.Compare(x.RecordID.String(), y.RecordID.String()))
+	})
+	b.Records = recs
+}
+
+// work is one log's part of a batch: its state as the batch leaves it and
+// the range of its tree.
+type work struct {
+	ls LogState
+	r  *Range
+}
+
+// build appends the sorted records of b to their logs, each log starting
+// from its prior state, and sets b.Positions. It is a pure function of the
+// records and the prior states: a batch built again from the same states
+// gives the same leaves, nodes and roots.
+func (w *Writer) build(b *consent.Batch, sites map[string]string, prior map[string]LogState) ([]StoredLeaf, []StoredNode, map[string]*work, error) {
+	recs := b.Records
+	b.Positions = make([]consent.LogPos, len(recs))
+	touched := map[string]*work{}
+	var leaves []StoredLeaf
+	var nodes []StoredNode
+	for i := range recs {
+		id, ok := sites[recs[i].Site]
+		if !ok {
+			return nil, nil, nil, fmt.Errorf("ledger: batch %d: no log for site %s", b.Seq, recs[i].Site)
+		}
+		wk := touched[id]
+		if wk == nil {
+			ls := prior[id]
+			hashes, err := ParseHashes(ls.Frontier)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("ledger: state of %s: %w", id, err)
+			}
+			r, err := NewRange(0, ls.Size, hashes)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("ledger: state of %s: %w", id, err)
+			}
+			wk = &work{ls: ls, r: r}
+			touched[id] = wk
+		}
+		row := RowOf(&recs[i])
+		ms := max(recs[i].RecordedAt.UnixMilli(), wk.ls.LastTimeMs)
+		leaf, err := LeafOf(&row, ms)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("ledger: batch %d: record %s: %w", b.Seq, recs[i].RecordID, err)
+		}
+		data := leaf.Data()
+		hash := LeafHash(data)
+		index := wk.r.End()
+		leaves = append(leaves, StoredLeaf{Log: id, Index: index, Data: data, Hash: hash, RecordID: recs[i].RecordID, RecordedAt: recs[i].RecordedAt})
+		err = wk.r.Append(hash, func(n NodeID, h []byte) {
+			if n.Level > 0 {
+				nodes = append(nodes, StoredNode{Log: id, ID: n, Hash: [32]byte(h)})
+			}
+		})
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("ledger: %s: %w", id, err)
+		}
+		wk.ls.LastTimeMs = ms
+		b.Positions[i] = consent.LogPos{Log: id, Leaf: index}
+	}
+	return leaves, nodes, touched, nil
 }
 
 // Refresh signs a new head, of the same size, for every log whose newest

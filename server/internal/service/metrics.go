@@ -84,5 +84,11 @@ func (m *pipelineMetrics) watch(reg *prometheus.Registry, sp *spool.Spool, sh *s
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "samtycke_shipper_batches_total", Help: "Batches shipped to ClickHouse.",
 		}, func() float64 { return float64(sh.Stats().Batches) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "samtycke_shipper_quarantined_total", Help: "Batches ClickHouse refused for good, moved to the quarantine (samtycke spool quarantine).",
+		}, func() float64 { return float64(sh.Stats().Quarantined) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "samtycke_spool_kept_bytes", Help: "Bytes of shipped spool segments kept for SAMTYCKE_SPOOL_KEEP.",
+		}, func() float64 { return float64(sp.Stats().Kept) }),
 	)
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/samtycke/samtycke/server/internal/config"
 	"github.com/samtycke/samtycke/server/internal/dedup"
 	"github.com/samtycke/samtycke/server/internal/demo"
+	"github.com/samtycke/samtycke/server/internal/durable"
 	"github.com/samtycke/samtycke/server/internal/ledger"
 	"github.com/samtycke/samtycke/server/internal/manage"
 	"github.com/samtycke/samtycke/server/internal/retention"
@@ -62,6 +63,11 @@ type Service struct {
 	// metrics serves /metrics on SAMTYCKE_METRICS_LISTEN; nil without it.
 	metrics   *http.Server
 	metricsLn net.Listener
+	// cleanStop: New finished (any replay done), so a Close that closes
+	// everything without error is a clean stop.
+	cleanStop bool
+	// clickhouseStarted is ClickHouse's start as seen by New.
+	clickhouseStarted time.Time
 }
 
 // New connects to the services, migrates the schema and builds the app.
@@ -83,6 +89,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	s.closers = append(s.closers, st.Close)
 	if _, err := st.Migrate(ctx); err != nil {
 		return nil, err
+	}
+	if on, err := st.FsyncInserts(ctx); err != nil {
+		return nil, err
+	} else if !on {
+		log.Info("this ClickHouse cannot fsync its parts; confirmed batches are kept in the spool for SAMTYCKE_SPOOL_KEEP instead", "keep", cfg.SpoolKeep)
 	}
 
 	// Redis is shared by the instances; process memory stands in while it
@@ -146,7 +157,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 		}
 		clear(pending)
 	}
-	s.Spool, err = spool.Open(dir, spool.Options{SegmentBytes: segment, MaxBytes: cfg.SpoolMaxBytes, Log: log, OnSync: pm.synced, OnCommit: onCommit})
+	s.Spool, err = spool.Open(dir, spool.Options{SegmentBytes: segment, MaxBytes: cfg.SpoolMaxBytes, Log: log, OnSync: pm.synced, OnCommit: onCommit,
+		Keep: cfg.SpoolKeep})
 	if err != nil {
 		return nil, err
 	}
@@ -155,10 +167,35 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	if err != nil {
 		return nil, err
 	}
+	// A stop that did not leave the marker (kill -9, a crash, a power cut)
+	// may have taken ClickHouse's unwritten parts with it: the batches it
+	// confirmed within SAMTYCKE_SPOOL_KEEP are shipped again, before the
+	// ledger checks ClickHouse against its state. The marker goes first, so
+	// that a crash from here on counts as unclean too.
+	clean, err := takeCleanStop(ctx, cfg.DataDir, st)
+	if err != nil {
+		return nil, err
+	}
+	if s.clickhouseStarted, err = st.StartedAt(ctx); err != nil {
+		return nil, err
+	}
+	shipOpts := shipper.Options{Instance: s.instance, Dir: dir, Log: log, OnBatch: pm.shipped, Keep: cfg.SpoolKeep}
+	var replay func(context.Context, *ledger.Writer) error
+	if !clean {
+		replay = func(ctx context.Context, w *ledger.Writer) error {
+			sh, err := shipper.New(s.Spool, w, shipOpts)
+			if err != nil {
+				return err
+			}
+			_, err = sh.Replay(ctx, w)
+			return err
+		}
+	}
 	// Every batch goes through the ledger: leaves, rows, signed heads, then
 	// the shipper's checkpoint. Open refuses to start a log that ClickHouse
 	// no longer holds as this instance signed it.
-	s.Ledger, err = ledger.Open(ctx, st, st, ledger.Options{Dir: cfg.DataDir, Instance: s.instance, NewLogs: cfg.NewLogs, Log: log})
+	s.Ledger, err = ledger.Open(ctx, st, st, ledger.Options{Dir: cfg.DataDir, Instance: s.instance, NewLogs: cfg.NewLogs, Log: log,
+		Keep: cfg.SpoolKeep, Replay: replay})
 	if err != nil {
 		return nil, err
 	}
@@ -172,12 +209,20 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 			return nil, err
 		}
 	}
-	s.Shipper, err = shipper.New(s.Spool, s.Ledger, shipper.Options{Instance: s.instance, Dir: dir, Log: log, OnBatch: pm.shipped})
+	s.Shipper, err = shipper.New(s.Spool, s.Ledger, shipOpts)
 	if err != nil {
 		return nil, err
 	}
 	pm.watch(reg, s.Spool, s.Shipper)
-	checks = append(checks, web.Check{Name: "spool", Critical: true, Probe: s.spoolReady})
+	checks = append(checks, web.Check{Name: "spool", Critical: true, Probe: s.spoolReady},
+		// Refused batches wait for an operator, but decisions are still
+		// recorded: degraded, not unavailable.
+		web.Check{Name: "quarantine", Probe: func(context.Context) error {
+			if n := shipper.QuarantineCount(dir); n != 0 {
+				return fmt.Errorf("%d batches refused by ClickHouse are in the quarantine (samtycke spool quarantine list)", n)
+			}
+			return nil
+		}})
 
 	b, err := banner.New(cfg.PublicBase())
 	if err != nil {
@@ -230,7 +275,57 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 		return nil, err
 	}
 	ok = true
+	s.cleanStop = true
 	return s, nil
+}
+
+// CleanStopFile, in the data directory, says that the last run stopped
+// cleanly: everything it shipped was confirmed and its spool closed. It is
+// written by Close and taken by the next start. It names the machine's boot
+// and ClickHouse's start, since a power cut after a clean stop loses what
+// ClickHouse had not written yet just the same.
+const CleanStopFile = "stopped-cleanly"
+
+type cleanStop struct {
+	Boot       string    `json:"boot_id"`
+	ClickHouse time.Time `json:"clickhouse_started"`
+}
+
+// bootID names this boot of the machine (empty where the kernel does not say).
+func bootID() string {
+	b, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	return string(bytes.TrimSpace(b))
+}
+
+// takeCleanStop reports whether the last run stopped cleanly, with neither
+// the machine nor ClickHouse restarted since, and removes the marker
+// durably.
+func takeCleanStop(ctx context.Context, dataDir string, st *clickhouse.Store) (bool, error) {
+	path := filepath.Join(dataDir, CleanStopFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("clean-stop marker: %w", err)
+	}
+	if err := os.Remove(path); err != nil {
+		return false, fmt.Errorf("clean-stop marker: %w", err)
+	}
+	if err := durable.SyncDir(dataDir); err != nil {
+		return false, fmt.Errorf("clean-stop marker: %w", err)
+	}
+	var m cleanStop
+	if json.Unmarshal(b, &m) != nil || m.Boot != bootID() {
+		return false, nil
+	}
+	started, err := st.StartedAt(ctx)
+	if err != nil {
+		return false, err
+	}
+	// uptime() is in whole seconds: allow for rounding.
+	d := started.Sub(m.ClickHouse)
+	return d < 3*time.Second && d > -3*time.Second, nil
 }
 
 // Serve answers requests on ln and ships the spool until ctx ends; then it
@@ -355,7 +450,15 @@ func (s *Service) Close() error {
 		errs = append(errs, s.closers[i]())
 	}
 	s.closers = nil
-	return errors.Join(errs...)
+	err := errors.Join(errs...)
+	if err == nil && s.cleanStop {
+		// After the spool's Close: nothing is shipped after this.
+		b, _ := json.Marshal(cleanStop{Boot: bootID(), ClickHouse: s.clickhouseStarted})
+		if werr := durable.WriteFile(filepath.Join(s.Config.DataDir, CleanStopFile), b); werr != nil {
+			err = fmt.Errorf("clean-stop marker: %w", werr)
+		}
+	}
+	return err
 }
 
 // openClickHouse retries until wait has passed: in compose or `make run`,

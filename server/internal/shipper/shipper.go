@@ -10,6 +10,16 @@
 // Sink recognises. Between batches the shipper waits for MaxWait unless a
 // full batch is waiting, so ClickHouse gets few large inserts under load and
 // at most one insert per MaxWait when it is quiet.
+//
+// Confirmed batches are remembered for Options.Keep (the spool keeps their
+// segments as long): ClickHouse may hold them only in its page cache for a
+// while, so after an unclean stop Replay ships them again through a
+// consent.Replayer, which stores only what the log has lost.
+//
+// A batch the log refuses for good (consent.RefusedError: rows that do not
+// fit the table) is not retried for ever: it is moved to a quarantine file
+// in Dir/quarantine, counted, and shipping goes on with the next batch; see
+// quarantine.go.
 package shipper
 
 import (
@@ -22,6 +32,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -55,7 +66,12 @@ type Options struct {
 	MaxBackoff time.Duration
 	// InsertTimeout bounds one attempt to store a batch (default 60 s).
 	InsertTimeout time.Duration
-	Log           *slog.Logger
+	// Keep is how long a confirmed batch is remembered for Replay; the
+	// spool must keep released segments at least as long (spool.Options.Keep).
+	Keep time.Duration
+	// Now is the clock for Keep (default time.Now).
+	Now func() time.Time
+	Log *slog.Logger
 	// OnBatch, if set, hears of every attempt: rows, duration, error.
 	OnBatch func(rows int, d time.Duration, err error)
 }
@@ -79,6 +95,10 @@ type Shipper struct {
 // Stats are the shipper's counters, for metrics.
 type Stats struct {
 	Batches, Rows, InsertErrors, Rejected uint64
+	// Quarantined counts batches the log refused for good and that were
+	// moved to the quarantine; Replayed the confirmed batches shipped again
+	// after an unclean stop.
+	Quarantined, Replayed uint64
 }
 
 // checkpoint is the shipper's durable state: everything before Acked is in
@@ -87,6 +107,17 @@ type checkpoint struct {
 	Acked    spool.Pos `json:"acked"`
 	Seq      uint64    `json:"seq"` // the last acknowledged batch's number
 	InFlight *inFlight `json:"in_flight,omitempty"`
+	// Kept are the batches confirmed within Options.Keep, oldest first.
+	Kept []kept `json:"kept,omitempty"`
+}
+
+// kept is a confirmed batch that may have to be shipped again.
+type kept struct {
+	Seq     uint64    `json:"seq"`
+	From    spool.Pos `json:"from"`
+	To      spool.Pos `json:"to"`
+	Records int       `json:"records"`
+	At      time.Time `json:"at"`
 }
 
 type inFlight struct {
@@ -121,6 +152,9 @@ func New(sp Spool, sink consent.Sink, opt Options) (*Shipper, error) {
 	if opt.InsertTimeout <= 0 {
 		opt.InsertTimeout = time.Minute
 	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
@@ -142,14 +176,24 @@ func New(sp Spool, sink consent.Sink, opt Options) (*Shipper, error) {
 // spool is shipped by the next start, or by a Flush before it.
 func (s *Shipper) Run(ctx context.Context) error {
 	last := time.Time{}
+	// Kept segments are deleted by releases; a quiet spool gets one now
+	// and then.
+	expire := time.NewTicker(time.Minute)
+	defer expire.Stop()
 	for {
 		notify := s.sp.Notify()
-		if s.idle() {
+		for s.idle() {
 			select {
 			case <-notify:
+			case <-expire.C:
+				if err := s.Release(); err != nil {
+					s.log.Warn("deleting kept spool segments failed", "err", err)
+				}
+				continue
 			case <-ctx.Done():
 				return nil
 			}
+			break
 		}
 		// Let a batch fill up for MaxWait after the previous one; a backlog
 		// of full batches is shipped without pause (the inner loop).
@@ -239,6 +283,7 @@ func (s *Shipper) shipOne(ctx context.Context) (n int, full bool, err error) {
 	}
 	f := st.InFlight
 	batch := consent.NewBatch(s.opt.Instance, f.Seq, s.decode(recs))
+	var refused *consent.RefusedError
 	for pause := 100 * time.Millisecond; ; pause = min(2*pause, s.opt.MaxBackoff) {
 		start := time.Now()
 		// A ClickHouse that hangs rather than refuses must not stall
@@ -253,6 +298,15 @@ func (s *Shipper) shipOne(ctx context.Context) (n int, full bool, err error) {
 			break
 		}
 		s.count(func(st *Stats) { st.InsertErrors++ })
+		if errors.As(err, &refused) {
+			// Retrying cannot help: keep the batch aside, go on.
+			if qerr := s.quarantine(refused, recs); qerr != nil {
+				return 0, false, qerr
+			}
+			s.log.Error("the consent log refused a batch for good; moved it to the quarantine, shipping goes on",
+				"seq", f.Seq, "rows", len(batch.Records), "err", err)
+			break
+		}
 		s.log.Warn("shipping a batch failed; retrying", "seq", f.Seq, "rows", len(batch.Records), "in", pause, "err", err)
 		t := time.NewTimer(pause)
 		select {
@@ -262,18 +316,81 @@ func (s *Shipper) shipOne(ctx context.Context) (n int, full bool, err error) {
 			return 0, false, ctx.Err()
 		}
 	}
-	st = checkpoint{Acked: f.To, Seq: f.Seq}
-	if err := s.save(st); err != nil {
+	now := s.opt.Now()
+	next := checkpoint{Acked: f.To, Seq: f.Seq}
+	for _, k := range st.Kept {
+		if now.Sub(k.At) < s.opt.Keep {
+			next.Kept = append(next.Kept, k)
+		}
+	}
+	if s.opt.Keep > 0 && refused == nil {
+		next.Kept = append(next.Kept, kept{Seq: f.Seq, From: f.From, To: f.To, Records: len(recs), At: now})
+	}
+	if err := s.save(next); err != nil {
 		return 0, false, err
 	}
 	if err := s.sp.Release(f.To); err != nil {
 		s.log.Warn("releasing shipped spool segments failed; retried after the next batch", "err", err)
 	}
 	s.count(func(st *Stats) {
+		if refused != nil {
+			st.Quarantined++
+			return
+		}
 		st.Batches++
 		st.Rows += uint64(len(batch.Records))
 	})
 	return len(recs), full, nil
+}
+
+// Replay ships again, through r, every confirmed batch still remembered
+// (see Options.Keep), oldest first: after an unclean stop ClickHouse may
+// have lost what it had not yet written to disk. The batches keep their
+// numbers, hence their IDs, and r stores only what is missing. A batch
+// whose records the spool no longer holds in full is skipped and logged.
+func (s *Shipper) Replay(ctx context.Context, r consent.Replayer) (batches int, err error) {
+	s.shipMu.Lock()
+	defer s.shipMu.Unlock()
+	st := s.checkpoint()
+	all := st.Kept
+	if f := st.InFlight; f != nil {
+		// Stored, maybe, but not yet noted as confirmed: the ledger knows.
+		// If it was never stored, shipping goes on with it as usual.
+		recs, err := s.readRange(f.From, f.To)
+		if err != nil {
+			return 0, err
+		}
+		all = append(slices.Clone(all), kept{Seq: f.Seq, From: f.From, To: f.To, Records: len(recs)})
+	}
+	for _, k := range all {
+		recs, err := s.readRange(k.From, k.To)
+		if err == nil && len(recs) != k.Records {
+			err = fmt.Errorf("the spool holds %d of its %d records", len(recs), k.Records)
+		}
+		if err != nil {
+			s.log.Error("a confirmed batch cannot be shipped again", "seq", k.Seq, "err", err)
+			continue
+		}
+		batch := consent.NewBatch(s.opt.Instance, k.Seq, s.decode(recs))
+		actx, cancel := context.WithTimeout(ctx, s.opt.InsertTimeout)
+		err = r.ReplayBatch(actx, batch)
+		cancel()
+		if err != nil {
+			return batches, fmt.Errorf("shipper: ship batch %d again: %w", k.Seq, err)
+		}
+		batches++
+	}
+	s.count(func(st *Stats) { st.Replayed += uint64(batches) })
+	if batches > 0 {
+		s.log.Info("shipped the batches confirmed before an unclean stop again", "batches", batches)
+	}
+	return batches, nil
+}
+
+// Release lets the spool delete the segments kept longer than Keep, also
+// when nothing new is shipped.
+func (s *Shipper) Release() error {
+	return s.sp.Release(s.checkpoint().Acked)
 }
 
 // readRange reads exactly the records in [from, to).

@@ -2,12 +2,16 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
 	"github.com/google/uuid"
 
 	"github.com/samtycke/samtycke/server/internal/consent"
@@ -82,7 +86,20 @@ func (s *Store) AppendBatch(ctx context.Context, b consent.Batch) error {
 	}
 	if n < uint64(len(b.Records)) {
 		if err := s.insertRows(ctx, &b); err != nil {
+			if refusal(err) {
+				return &consent.RefusedError{Batch: b, Err: err}
+			}
 			return err
+		}
+	} else {
+		// Shipped before (a batch acknowledged too late, or shipped again
+		// after an unclean stop): one manifest row is enough.
+		var m uint64
+		if err := s.conn.QueryRow(ctx, "SELECT count() FROM consent_batches WHERE instance = ? AND seq = ?", b.Instance, b.Seq).Scan(&m); err != nil {
+			return fmt.Errorf("append batch %d: look for its manifest: %w", b.Seq, err)
+		}
+		if m > 0 {
+			return nil
 		}
 	}
 	mb, err := s.conn.PrepareBatch(ctx, "INSERT INTO consent_batches (batch_id, instance, seq, rows, first_recorded_at, last_recorded_at, shipped_at)")
@@ -142,6 +159,50 @@ func (s *Store) insertRows(ctx context.Context, b *consent.Batch) error {
 	return nil
 }
 
+// refusal reports whether ClickHouse (or the driver, checking the rows
+// against the table's columns) refused rows in a way that retrying cannot
+// change: the values do not fit the table, or the server rejects them.
+// Network failures, timeouts, a busy or restarting server, missing tables or
+// memory are not refusals: they pass, and the shipper retries.
+func refusal(err error) bool {
+	var conv *column.ColumnConverterError
+	var colErr *column.Error
+	var unsupported *column.UnsupportedColumnTypeError
+	if errors.As(err, &conv) || errors.As(err, &colErr) || errors.As(err, &unsupported) {
+		return true
+	}
+	// A row that does not fit the server's columns (a value too long for
+	// a FixedString, say).
+	var block *proto.BlockError
+	if errors.As(err, &block) && block.Op == "AppendRow" {
+		return true
+	}
+	var ex *ch.Exception
+	if !errors.As(err, &ex) {
+		return false
+	}
+	return refusedCodes[ex.Code]
+}
+
+// refusedCodes are the ClickHouse exception codes of rows that cannot be
+// stored as they are, with the same codes on 18.16 and current releases.
+var refusedCodes = map[int32]bool{
+	6:   true, // CANNOT_PARSE_TEXT (a view or default converting a value)
+	27:  true, // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+	38:  true, // CANNOT_PARSE_DATE
+	41:  true, // CANNOT_PARSE_DATETIME
+	43:  true, // ILLEGAL_TYPE_OF_ARGUMENT
+	44:  true, // ILLEGAL_COLUMN
+	53:  true, // TYPE_MISMATCH
+	69:  true, // ARGUMENT_OUT_OF_BOUND
+	70:  true, // CANNOT_CONVERT_TYPE
+	72:  true, // CANNOT_PARSE_NUMBER
+	117: true, // INCORRECT_DATA
+	131: true, // TOO_LARGE_STRING_SIZE
+	321: true, // VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
+	395: true, // FUNCTION_THROW_IF_VALUE_IS_NON_ZERO (a view's throwIf)
+}
+
 func boolToUint8(b bool) uint8 {
 	if b {
 		return 1
@@ -155,4 +216,59 @@ func boolsToUint8(bs []bool) []uint8 {
 		out[i] = boolToUint8(b)
 	}
 	return out
+}
+
+// durableTables are the tables a shipped batch writes to directly: the
+// evidence a confirmed batch must not lose.
+var durableTables = []string{"consent_log", "consent_batches", "log_leaves", "log_nodes", "log_heads"}
+
+// FsyncInserts makes ClickHouse fsync every part inserted into the evidence
+// tables (and their folders), on servers that have the MergeTree settings
+// fsync_after_insert and fsync_part_directory (not 18.16: it cannot fsync
+// parts at all). It reports whether it could; without it a confirmed batch
+// may sit in the page cache for a while, which the spool's kept segments
+// cover (SAMTYCKE_SPOOL_KEEP).
+func (s *Store) FsyncInserts(ctx context.Context) (bool, error) {
+	rows, err := s.conn.Query(ctx, "SELECT name FROM system.merge_tree_settings WHERE name IN ('fsync_after_insert', 'fsync_part_directory')")
+	if err != nil {
+		return false, fmt.Errorf("fsync inserts: %w", err)
+	}
+	var set []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return false, fmt.Errorf("fsync inserts: %w", err)
+		}
+		set = append(set, name+" = 1")
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("fsync inserts: %w", err)
+	}
+	if !slices.Contains(set, "fsync_after_insert = 1") {
+		return false, nil
+	}
+	slices.Sort(set)
+	for _, t := range durableTables {
+		q := "ALTER TABLE " + t
+		if s.cluster != "" {
+			q += " ON CLUSTER " + s.cluster
+		}
+		if err := s.conn.Exec(ctx, q+" MODIFY SETTING "+strings.Join(set, ", ")); err != nil {
+			return false, fmt.Errorf("fsync inserts: %s: %w", t, err)
+		}
+	}
+	return true, nil
+}
+
+// StartedAt is when the ClickHouse server started (to the second): a
+// server that restarted since a batch was confirmed may have lost it, if
+// it had not written it to disk yet.
+func (s *Store) StartedAt(ctx context.Context) (time.Time, error) {
+	var at uint32
+	if err := s.conn.QueryRow(ctx, "SELECT toUInt32(toUInt32(now()) - uptime())").Scan(&at); err != nil {
+		return time.Time{}, fmt.Errorf("clickhouse start time: %w", err)
+	}
+	return time.Unix(int64(at), 0).UTC(), nil
 }
