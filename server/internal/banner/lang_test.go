@@ -75,8 +75,8 @@ func TestWordsTravelPerLanguage(t *testing.T) {
 		grow := len(a.Brotli) - len(demo.Brotli)
 		worst = max(worst, grow)
 		t.Logf("+%s: %5d B brotli (+%3d), %5d B gzip (+%3d)", l, len(a.Brotli), grow, len(a.Gzip), len(a.Gzip)-len(demo.Gzip))
-		if grow > 450 {
-			t.Errorf("adding %s grows the banner by %d B brotli; at most 450 expected (Greek and Cyrillic, two bytes a letter, cost most)", l, grow)
+		if grow > 500 {
+			t.Errorf("adding %s grows the banner by %d B brotli; at most 500 expected (Greek and Cyrillic, two bytes a letter, cost most)", l, grow)
 		}
 	}
 	t.Logf("the demo (sv, en): %d B brotli, %d B gzip; the most one language adds: %d B brotli", len(demo.Brotli), len(demo.Gzip), worst)
