@@ -74,17 +74,7 @@ func editorRoundTrip(t *testing.T, change func(*siteconfig.Config)) {
 	app, m := handlerApp(t, "http://consent.example")
 	ctx := context.Background()
 	by := manage.Principal{Email: adminEmail}
-	if _, err := m.CreateSite(ctx, by, "shop", "Shop", nil); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile("../demo/site.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := siteconfig.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, cfg := newShop(t, m)
 	change(cfg)
 	want, err := cfg.Canonical()
 	if err != nil {
@@ -125,4 +115,22 @@ func editorRoundTrip(t *testing.T, change func(*siteconfig.Config)) {
 	if string(want) != string(d.Config) {
 		t.Errorf("the saved draft differs from the configuration shown:\n%s\n%s", want, d.Config)
 	}
+}
+
+// newShop creates the site "shop" as the admin and returns the demo's
+// configuration, raw and parsed, for the test to save or change.
+func newShop(t *testing.T, m *manage.Manager) ([]byte, *siteconfig.Config) {
+	t.Helper()
+	if _, err := m.CreateSite(context.Background(), manage.Principal{Email: adminEmail}, "shop", "Shop", nil); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("../demo/site.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := siteconfig.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw, cfg
 }

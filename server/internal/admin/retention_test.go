@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,7 +14,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/samtycke/samtycke/server/internal/manage"
-	"github.com/samtycke/samtycke/server/internal/siteconfig"
 )
 
 func apiCall(t *testing.T, app *fiber.App, secret, method, path string, body []byte) (int, string) {
@@ -43,17 +41,7 @@ func TestOnlyOwnersShortenRetention(t *testing.T) {
 	app, m := handlerApp(t, "http://consent.example")
 	ctx := context.Background()
 	by := manage.Principal{Email: adminEmail}
-	if _, err := m.CreateSite(ctx, by, "shop", "Shop", nil); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile("../demo/site.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := siteconfig.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw, cfg := newShop(t, m)
 	if _, err := m.SaveDraft(ctx, by, "shop", raw); err != nil {
 		t.Fatal(err)
 	}
@@ -130,13 +118,7 @@ func TestOverviewReadyToPublishOnlyWhenChanged(t *testing.T) {
 	app, m := handlerApp(t, "http://consent.example")
 	ctx := context.Background()
 	by := manage.Principal{Email: adminEmail}
-	if _, err := m.CreateSite(ctx, by, "shop", "Shop", nil); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile("../demo/site.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw, _ := newShop(t, m)
 	if _, err := m.SaveDraft(ctx, by, "shop", raw); err != nil {
 		t.Fatal(err)
 	}
@@ -169,17 +151,7 @@ func TestRollbackAsksBeforeReplacingTheDraft(t *testing.T) {
 	app, m := handlerApp(t, "http://consent.example")
 	ctx := context.Background()
 	by := manage.Principal{Email: adminEmail}
-	if _, err := m.CreateSite(ctx, by, "shop", "Shop", nil); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile("../demo/site.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := siteconfig.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, cfg := newShop(t, m)
 	publish := func(name string) {
 		cfg.Name = name
 		b, err := json.Marshal(cfg)
