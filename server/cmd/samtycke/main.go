@@ -36,6 +36,7 @@ func commands() []command {
 		{"verify", "check an export bundle offline against trusted keys: heads, leaves, records, versions", runVerify},
 		{"verify-receipt", "check a visitor's receipts against a live log or a bundle", runVerifyReceipt},
 		{"log", "the evidence logs: save trusted keys, save a live head, rotate the key", runLog},
+		{"spool", "batches ClickHouse refused for good: spool quarantine list, retry, export", runSpool},
 		{"version", "print the version", func(_ context.Context, env *environment, _ []string) error {
 			fmt.Fprintln(env.stdout, "samtycke", version)
 			return nil

@@ -1,14 +1,11 @@
 package shipper
 
 import (
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +34,8 @@ type Quarantined struct {
 	To        spool.Pos        `json:"to"`
 	Records   [][]byte         `json:"records"` // consent.Record.Encode
 	Positions []consent.LogPos `json:"positions,omitempty"`
+	// RetriedAt is when a retry stored the batch (files in RetriedDir).
+	RetriedAt time.Time `json:"retried_at,omitzero"`
 }
 
 // Batch decodes the kept batch.
@@ -91,34 +90,11 @@ func QuarantineFile(seq uint64) string { return fmt.Sprintf("%020d.json", seq) }
 // ListQuarantine reads the quarantined batches in dir (the shipper's Dir),
 // oldest first.
 func ListQuarantine(dir string) ([]Quarantined, error) {
-	entries, err := os.ReadDir(filepath.Join(dir, QuarantineDir))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+	qs, err := readBatches(dir, QuarantineDir)
 	if err != nil {
 		return nil, fmt.Errorf("quarantine: %w", err)
 	}
-	var out []Quarantined
-	for _, e := range entries {
-		name := e.Name()
-		if !strings.HasSuffix(name, ".json") || !e.Type().IsRegular() {
-			continue
-		}
-		if _, err := strconv.ParseUint(strings.TrimSuffix(name, ".json"), 10, 64); err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, QuarantineDir, name))
-		if err != nil {
-			return nil, fmt.Errorf("quarantine: %w", err)
-		}
-		var q Quarantined
-		if err := json.Unmarshal(b, &q); err != nil {
-			return nil, fmt.Errorf("quarantine: %s: %w", name, err)
-		}
-		out = append(out, q)
-	}
-	slices.SortFunc(out, func(a, b Quarantined) int { return cmp.Compare(a.Seq, b.Seq) })
-	return out, nil
+	return qs, nil
 }
 
 // QuarantineCount is the number of batches in the quarantine of dir, for

@@ -19,7 +19,7 @@
 // A batch the log refuses for good (consent.RefusedError: rows that do not
 // fit the table) is not retried for ever: it is moved to a quarantine file
 // in Dir/quarantine, counted, and shipping goes on with the next batch; see
-// quarantine.go.
+// quarantine.go, and retry.go for sending one back.
 package shipper
 
 import (
@@ -71,7 +71,13 @@ type Options struct {
 	Keep time.Duration
 	// Now is the clock for Keep (default time.Now).
 	Now func() time.Time
-	Log *slog.Logger
+	// Rows stores the rows of batches the ledger has logged already: the
+	// quarantined batches an operator sends back (RetryDir). Without it
+	// they wait.
+	Rows consent.Sink
+	// RetryPoll is how often Run looks for such batches (default 5 s).
+	RetryPoll time.Duration
+	Log       *slog.Logger
 	// OnBatch, if set, hears of every attempt: rows, duration, error.
 	OnBatch func(rows int, d time.Duration, err error)
 }
@@ -97,8 +103,8 @@ type Stats struct {
 	Batches, Rows, InsertErrors, Rejected uint64
 	// Quarantined counts batches the log refused for good and that were
 	// moved to the quarantine; Replayed the confirmed batches shipped again
-	// after an unclean stop.
-	Quarantined, Replayed uint64
+	// after an unclean stop; Retried the quarantined batches stored since.
+	Quarantined, Replayed, Retried uint64
 }
 
 // checkpoint is the shipper's durable state: everything before Acked is in
@@ -155,6 +161,9 @@ func New(sp Spool, sink consent.Sink, opt Options) (*Shipper, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if opt.RetryPoll <= 0 {
+		opt.RetryPoll = retryEvery
+	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
@@ -180,7 +189,15 @@ func (s *Shipper) Run(ctx context.Context) error {
 	// and then.
 	expire := time.NewTicker(time.Minute)
 	defer expire.Stop()
+	retry := time.NewTicker(s.opt.RetryPoll)
+	defer retry.Stop()
+	s.retries(ctx)
 	for {
+		select {
+		case <-retry.C: // also under a load that never lets the spool idle
+			s.retries(ctx)
+		default:
+		}
 		notify := s.sp.Notify()
 		for s.idle() {
 			select {
@@ -189,6 +206,9 @@ func (s *Shipper) Run(ctx context.Context) error {
 				if err := s.Release(); err != nil {
 					s.log.Warn("deleting kept spool segments failed", "err", err)
 				}
+				continue
+			case <-retry.C:
+				s.retries(ctx)
 				continue
 			case <-ctx.Done():
 				return nil
@@ -222,6 +242,14 @@ func (s *Shipper) Run(ctx context.Context) error {
 				break
 			}
 		}
+	}
+}
+
+// retries stores the batches sent back from the quarantine; a failure is
+// logged and tried again at the next poll.
+func (s *Shipper) retries(ctx context.Context) {
+	if _, err := s.storeRetries(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("storing batches sent back from the quarantine failed; trying again shortly", "err", err)
 	}
 }
 
@@ -380,11 +408,23 @@ func (s *Shipper) Replay(ctx context.Context, r consent.Replayer) (batches int, 
 		}
 		batches++
 	}
+	n, err := s.replayRetried(ctx)
+	batches += n
 	s.count(func(st *Stats) { st.Replayed += uint64(batches) })
+	if err != nil {
+		return batches, err
+	}
 	if batches > 0 {
 		s.log.Info("shipped the batches confirmed before an unclean stop again", "batches", batches)
 	}
 	return batches, nil
+}
+
+// CountReplayed adds to Stats.Replayed the batches another Shipper of the
+// same spool replayed (the one the ledger's Open runs before this one can
+// exist).
+func (s *Shipper) CountReplayed(batches int) {
+	s.count(func(st *Stats) { st.Replayed += uint64(batches) })
 }
 
 // Release lets the spool delete the segments kept longer than Keep, also
