@@ -82,6 +82,7 @@ function samtycke_settings_page() {
 	$check = samtycke_check_settings();
 	echo '<div class="wrap"><h1>Samtycke</h1>';
 	printf( '<div class="notice notice-%s inline"><p>%s</p></div>', $check['ok'] ? 'success' : 'error', esc_html( $check['message'] ) );
+	echo '<p>' . esc_html__( 'Two values from the Samtycke dashboard are all the banner needs: the server\'s address and the site id. The page checks them each time it opens.', 'samtycke' ) . '</p>';
 	echo '<form method="post" action="options.php">';
 	settings_fields( 'samtycke' );
 	echo '<table class="form-table" role="presentation">';
@@ -91,9 +92,10 @@ function samtycke_settings_page() {
 		esc_attr( (string) get_option( 'samtycke_server_url', '' ) )
 	);
 	printf(
-		'<tr><th scope="row"><label for="samtycke_site_id">%s</label></th><td><input type="text" class="regular-text" id="samtycke_site_id" name="samtycke_site_id" value="%s"></td></tr>',
+		'<tr><th scope="row"><label for="samtycke_site_id">%s</label></th><td><input type="text" class="regular-text" id="samtycke_site_id" name="samtycke_site_id" value="%s" aria-describedby="samtycke_site_id_help"><p class="description" id="samtycke_site_id_help">%s</p></td></tr>',
 		esc_html__( 'Site id', 'samtycke' ),
-		esc_attr( (string) get_option( 'samtycke_site_id', '' ) )
+		esc_attr( (string) get_option( 'samtycke_site_id', '' ) ),
+		esc_html__( 'As in the dashboard\'s snippet: …/b/SITE-ID.js', 'samtycke' )
 	);
 	$own = get_option( 'samtycke_scripts', array() );
 	$own = is_array( $own ) ? $own : array();
@@ -109,11 +111,40 @@ function samtycke_settings_page() {
 	);
 	echo '</table>';
 	submit_button();
-	echo '<h2>' . esc_html__( 'Built-in rules', 'samtycke' ) . '</h2><table class="widefat striped" style="max-width:40em"><thead><tr><th>' . esc_html__( 'Handle or host', 'samtycke' ) . '</th><th>' . esc_html__( 'Category', 'samtycke' ) . '</th></tr></thead><tbody>';
-	foreach ( array_merge( samtycke_builtin_handles(), samtycke_builtin_hosts() ) as $name => $category ) {
-		printf( '<tr><td><code>%s</code></td><td>%s</td></tr>', esc_html( $name ), esc_html( $category ) );
+	echo '<h2>' . esc_html__( 'Built-in rules', 'samtycke' ) . '</h2><p>' . esc_html__( 'These scripts and embeds wait for their category without any setting; the first rule that matches decides.', 'samtycke' ) . '</p>';
+	echo '<table class="widefat striped" style="max-width:56em"><thead><tr><th>' . esc_html__( 'Blocked when', 'samtycke' ) . '</th><th>' . esc_html__( 'Whose', 'samtycke' ) . '</th><th>' . esc_html__( 'Category', 'samtycke' ) . '</th></tr></thead><tbody>';
+	$rows  = array();
+	$names = array(
+		'google_gtagjs'                   => 'Site Kit by Google',
+		'monsterinsights-frontend-script' => 'MonsterInsights',
+	);
+	foreach ( samtycke_builtin_handles() as $handle => $category ) {
+		/* translators: %s: a script handle */
+		$rows[] = array( sprintf( __( 'script handle %s', 'samtycke' ), '<code>' . esc_html( $handle ) . '</code>' ), $names[ $handle ] ?? '', $category );
 	}
-	echo '</tbody></table><h2>' . esc_html__( 'What is not blocked', 'samtycke' ) . '</h2><p>' . esc_html__( 'Scripts and iframes that a theme or plugin prints outside wp_head, wp_footer, enqueued scripts, embeds and blocks (for example inside a page builder\'s own markup), images and pixels, and the dns-prefetch hints WordPress adds for enqueued hosts. Mark such code yourself with type="text/plain" data-samtycke="CATEGORY".', 'samtycke' ) . '</p>';
+	foreach ( samtycke_builtin_host_rules() as $host => $rule ) {
+		/* translators: %s: a host name */
+		$rows[] = array( sprintf( __( 'script or iframe from %s', 'samtycke' ), '<code>' . esc_html( $host ) . '</code>' ), $rule[1], $rule[0] );
+	}
+	foreach ( samtycke_builtin_markers() as $marker => $rule ) {
+		/* translators: %s: a piece of JavaScript */
+		$rows[] = array( sprintf( __( 'inline script containing %s', 'samtycke' ), '<code>' . esc_html( $marker ) . '</code>' ), $rule[1], $rule[0] );
+	}
+	foreach ( $rows as $row ) {
+		printf( '<tr><td>%s</td><td>%s</td><td>%s</td></tr>', wp_kses( $row[0], array( 'code' => array() ) ), esc_html( $row[1] ), esc_html( $row[2] ) );
+	}
+	echo '</tbody></table><h2>' . esc_html__( 'What is not blocked', 'samtycke' ) . '</h2><ul style="list-style:disc;padding-left:2em;max-width:56em">';
+	$gaps = array(
+		__( 'Scripts and iframes that a theme or page builder writes into its own markup instead of wp_head, wp_footer, enqueued scripts, embeds and blocks.', 'samtycke' ),
+		__( 'Trackers not in the table: add their script handle under "Your own script rules", or mark the tag yourself with type="text/plain" data-samtycke="CATEGORY".', 'samtycke' ),
+		__( 'What an allowed script loads in turn: a Google Tag Manager container runs the tags configured in it.', 'samtycke' ),
+		__( 'Tracking pixels in <noscript> (shown only without JavaScript) and images.', 'samtycke' ),
+		__( 'The dns-prefetch hints WordPress adds for enqueued hosts (they send no request to the tracker).', 'samtycke' ),
+	);
+	foreach ( $gaps as $gap ) {
+		echo '<li>' . esc_html( $gap ) . '</li>';
+	}
+	echo '</ul>';
 	echo '</form></div>';
 }
 

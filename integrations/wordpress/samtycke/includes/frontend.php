@@ -104,7 +104,11 @@ function samtycke_block_iframes( $html ) {
 			if ( '' === $category ) {
 				return $m[0];
 			}
-			$attrs = str_replace( $src[0], ' data-samtycke-src=' . $src[1] . $src[2] . $src[1], $attrs );
+			$attrs    = str_replace( $src[0], ' data-samtycke-src=' . $src[1] . $src[2] . $src[1], $attrs );
+			$provider = samtycke_provider_for_url( html_entity_decode( $src[2] ) );
+			if ( '' !== $provider && false === stripos( $attrs, 'data-samtycke-provider' ) ) {
+				$attrs = ' data-samtycke-provider="' . esc_attr( $provider ) . '"' . $attrs;
+			}
 			return '<iframe data-samtycke="' . esc_attr( $category ) . '"' . $attrs . '>';
 		},
 		$html

@@ -22,27 +22,64 @@ function samtycke_builtin_handles() {
 }
 
 /**
+ * Hosts whose scripts and iframes are blocked: category and who it is
+ * (the name also heads an embed's placeholder).
+ *
+ * @return array<string,array{0:string,1:string}>
+ */
+function samtycke_builtin_host_rules() {
+	return array(
+		'www.googletagmanager.com' => array( 'statistics', 'Google Analytics (gtag.js)' ),
+		'www.google-analytics.com' => array( 'statistics', 'Google Analytics' ),
+		'connect.facebook.net'     => array( 'marketing', 'Meta pixel' ),
+		'static.hotjar.com'        => array( 'statistics', 'Hotjar' ),
+		'www.clarity.ms'           => array( 'statistics', 'Microsoft Clarity' ),
+		'snap.licdn.com'           => array( 'marketing', 'LinkedIn Insight Tag' ),
+		's.pinimg.com'             => array( 'marketing', 'Pinterest Tag' ),
+		'analytics.tiktok.com'     => array( 'marketing', 'TikTok pixel' ),
+		'www.youtube.com'          => array( 'marketing', 'YouTube' ),
+		'www.youtube-nocookie.com' => array( 'marketing', 'YouTube' ),
+		'player.vimeo.com'         => array( 'marketing', 'Vimeo' ),
+		'www.google.com'           => array( 'marketing', 'Google Maps' ),
+		'open.spotify.com'         => array( 'marketing', 'Spotify' ),
+		'w.soundcloud.com'         => array( 'marketing', 'SoundCloud' ),
+		'www.instagram.com'        => array( 'marketing', 'Instagram' ),
+	);
+}
+
+/**
  * Hosts whose scripts and iframes are blocked, mapped to a category.
  *
  * @return array<string,string>
  */
 function samtycke_builtin_hosts() {
+	return array_map(
+		function ( $rule ) {
+			return $rule[0];
+		},
+		samtycke_builtin_host_rules()
+	);
+}
+
+/**
+ * Text that marks inline code as a tracker's even when it names no host:
+ * category and whose code it is.
+ *
+ * @return array<string,array{0:string,1:string}>
+ */
+function samtycke_builtin_markers() {
 	return array(
-		'www.googletagmanager.com' => 'statistics',
-		'www.google-analytics.com' => 'statistics',
-		'connect.facebook.net'     => 'marketing',
-		'static.hotjar.com'        => 'statistics',
-		'www.clarity.ms'           => 'statistics',
-		'snap.licdn.com'           => 'marketing',
-		's.pinimg.com'             => 'marketing',
-		'analytics.tiktok.com'     => 'marketing',
-		'www.youtube.com'          => 'marketing',
-		'www.youtube-nocookie.com' => 'marketing',
-		'player.vimeo.com'         => 'marketing',
-		'www.google.com'           => 'marketing', // Google Maps embeds.
-		'open.spotify.com'         => 'marketing',
-		'w.soundcloud.com'         => 'marketing',
-		'www.instagram.com'        => 'marketing',
+		'gtag('                => array( 'statistics', 'Google Analytics (gtag.js)' ),
+		'mi_track_user'        => array( 'statistics', 'MonsterInsights' ),
+		'__gtagTracker'        => array( 'statistics', 'MonsterInsights' ),
+		'_gaq.push'            => array( 'statistics', 'Google Analytics (ga.js)' ),
+		'_paq.push'            => array( 'statistics', 'Matomo' ),
+		'_mtm.push'            => array( 'statistics', 'Matomo Tag Manager' ),
+		'fbq('                 => array( 'marketing', 'Meta pixel' ),
+		'ttq.'                 => array( 'marketing', 'TikTok pixel' ),
+		'pintrk('              => array( 'marketing', 'Pinterest Tag' ),
+		'_linkedin_partner_id' => array( 'marketing', 'LinkedIn Insight Tag' ),
+		'lintrk('              => array( 'marketing', 'LinkedIn Insight Tag' ),
 	);
 }
 
@@ -75,6 +112,21 @@ function samtycke_category_for_url( $url ) {
 }
 
 /**
+ * Who serves a URL ('' when none of the rules names its host).
+ *
+ * @param string $url A script or iframe address.
+ * @return string
+ */
+function samtycke_provider_for_url( $url ) {
+	$host = wp_parse_url( $url, PHP_URL_HOST );
+	if ( ! is_string( $host ) ) {
+		return '';
+	}
+	$rules = samtycke_builtin_host_rules();
+	return $rules[ strtolower( $host ) ][1] ?? '';
+}
+
+/**
  * The category for inline code that loads or calls a tracker, or ''.
  *
  * @param string $code A script's text.
@@ -86,16 +138,9 @@ function samtycke_category_for_code( $code ) {
 			return $category;
 		}
 	}
-	$markers = array(
-		'gtag('     => 'statistics',
-		'_paq.push' => 'statistics', // Matomo.
-		'fbq('      => 'marketing',
-		'ttq.'      => 'marketing',
-		'pintrk('   => 'marketing',
-	);
-	foreach ( $markers as $marker => $category ) {
+	foreach ( samtycke_builtin_markers() as $marker => $rule ) {
 		if ( false !== strpos( $code, $marker ) ) {
-			return $category;
+			return $rule[0];
 		}
 	}
 	return '';

@@ -1,0 +1,222 @@
+package wordpress_test
+
+// The WordPress side of the test, written into a copy of Debian's WordPress.
+
+// wpConfig: the test's own wp-config.php. External HTTP is blocked (the
+// network is closed; update checks would only wait), which still lets the
+// settings page reach the Samtycke server on the site's own host.
+const wpConfig = `<?php
+define( 'DB_NAME', '{{DB}}' );
+define( 'DB_USER', 'root' );
+define( 'DB_PASSWORD', '' );
+define( 'DB_HOST', '127.0.0.1:3306' );
+define( 'DB_CHARSET', 'utf8mb4' );
+define( 'DB_COLLATE', '' );
+define( 'AUTH_KEY', '{{SALT}}a' );
+define( 'SECURE_AUTH_KEY', '{{SALT}}b' );
+define( 'LOGGED_IN_KEY', '{{SALT}}c' );
+define( 'NONCE_KEY', '{{SALT}}d' );
+define( 'AUTH_SALT', '{{SALT}}e' );
+define( 'SECURE_AUTH_SALT', '{{SALT}}f' );
+define( 'LOGGED_IN_SALT', '{{SALT}}g' );
+define( 'NONCE_SALT', '{{SALT}}h' );
+$table_prefix = 'wp_';
+define( 'WP_HOME', '{{URL}}' );
+define( 'WP_SITEURL', '{{URL}}' );
+define( 'WP_DEBUG', true );
+define( 'WP_DEBUG_LOG', '{{LOG}}' );
+define( 'WP_DEBUG_DISPLAY', false );
+define( 'DISABLE_WP_CRON', true );
+define( 'AUTOMATIC_UPDATER_DISABLED', true );
+define( 'WP_HTTP_BLOCK_EXTERNAL', true );
+if ( ! defined( 'ABSPATH' ) ) {
+	define( 'ABSPATH', __DIR__ . '/' );
+}
+require_once ABSPATH . 'wp-settings.php';
+`
+
+// wpSetup installs WordPress (install), then activates the plugin, sets
+// its two options and writes the content (configure), printing the ids.
+const wpSetup = `<?php
+$_SERVER['HTTP_HOST']   = '{{HOST}}';
+$_SERVER['REQUEST_URI'] = '/';
+$step                   = $argv[1] ?? '';
+if ( 'install' === $step ) {
+	define( 'WP_INSTALLING', true );
+}
+// There is no mail here.
+function wp_mail() {
+	return true;
+}
+function wp_new_blog_notification() {
+}
+require __DIR__ . '/wp-load.php';
+require_once ABSPATH . 'wp-admin/includes/upgrade.php';
+require_once ABSPATH . 'wp-admin/includes/plugin.php';
+
+if ( 'install' === $step ) {
+	$r = wp_install( 'Butiken', 'admin', 'admin@example.test', false, '', '{{WP_PASSWORD}}' );
+	if ( empty( $r['user_id'] ) ) {
+		fwrite( STDERR, "wp_install failed\n" );
+		exit( 1 );
+	}
+	exit( 0 );
+}
+
+$err = activate_plugin( 'samtycke/samtycke.php' );
+if ( is_wp_error( $err ) ) {
+	fwrite( STDERR, 'activate_plugin: ' . $err->get_error_message() . "\n" );
+	exit( 1 );
+}
+update_option( 'samtycke_server_url', '{{SAMTYCKE}}' );
+update_option( 'samtycke_site_id', '{{SITE}}' );
+// Content made here has no user who may post iframes: without this kses
+// would strip the embeds.
+kses_remove_filters();
+$post = wp_insert_post(
+	array(
+		'post_title'   => 'Vår nya film',
+		'post_status'  => 'publish',
+		'post_type'    => 'post',
+		'post_content' => "<!-- wp:paragraph --><p>Se filmen om butiken.</p><!-- /wp:paragraph -->\n\n" .
+			"<!-- wp:embed {\"url\":\"https://www.youtube.com/watch?v=dQw4w9WgXcQ\",\"type\":\"video\",\"providerNameSlug\":\"youtube\",\"responsive\":true} -->\n" .
+			"<figure class=\"wp-block-embed is-type-video is-provider-youtube wp-block-embed-youtube\"><div class=\"wp-block-embed__wrapper\">\nhttps://www.youtube.com/watch?v=dQw4w9WgXcQ\n</div></figure>\n<!-- /wp:embed -->\n\n" .
+			"<!-- wp:html -->\n<iframe src=\"https://player.vimeo.com/video/76979871\" width=\"640\" height=\"360\" title=\"Vimeo-film\"></iframe>\n<!-- /wp:html -->",
+	),
+	true
+);
+$page = wp_insert_post(
+	array(
+		'post_title'   => 'Cookies',
+		'post_status'  => 'publish',
+		'post_type'    => 'page',
+		'post_content' => "<!-- wp:paragraph --><p>[samtycke_settings]</p><!-- /wp:paragraph -->\n\n<!-- wp:shortcode -->\n[samtycke_declaration]\n<!-- /wp:shortcode -->",
+	),
+	true
+);
+if ( is_wp_error( $post ) || is_wp_error( $page ) ) {
+	fwrite( STDERR, "wp_insert_post failed\n" );
+	exit( 1 );
+}
+echo wp_json_encode( array( 'post' => $post, 'page' => $page ) );
+`
+
+// muPlugin enqueues and prints each tracker the way the plugin named does
+// (each checked against that plugin's public source where noted in the
+// test's report), from hosts the test serves. Each inline snippet and each
+// loaded script notes that it ran (window.__inl, window.__trk).
+const muPlugin = `<?php
+/**
+ * Plugin Name: Test trackers
+ */
+
+add_action(
+	'wp_enqueue_scripts',
+	function () {
+		// Site Kit by Google: Gtag_JS::HANDLE, its config as an inline script.
+		wp_enqueue_script( 'google_gtagjs', 'https://www.googletagmanager.com/gtag/js?id=G-SITEKIT', array(), null, false );
+		wp_add_inline_script( 'google_gtagjs', 'window.__inl=(window.__inl||[]).concat("sitekit");window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);}gtag("js",new Date());gtag("config","G-SITEKIT");' );
+		// MonsterInsights: its events script from its own folder, localized.
+		wp_enqueue_script( 'monsterinsights-frontend-script', content_url( 'mu-plugins/frontend-gtag.js' ), array(), '8.20', false );
+		wp_localize_script( 'monsterinsights-frontend-script', 'monsterinsights_frontend', array( 'v4_id' => 'G-MI' ) );
+	}
+);
+
+// MonsterInsights prints gtag.js (protocol-relative) and its tracker in wp_head, priority 6.
+add_action(
+	'wp_head',
+	function () {
+		echo "<!-- This site uses the Google Analytics by MonsterInsights plugin -->\n";
+		echo '<script src="//www.googletagmanager.com/gtag/js?id=G-MI"  data-cfasync="false" data-wpfc-render="false" async></script>' . "\n";
+		echo '<script data-cfasync="false" data-wpfc-render="false">var mi_version = "8.20"; var mi_track_user = true; window.__inl=(window.__inl||[]).concat("monsterinsights"); window.dataLayer = window.dataLayer || []; function __gtagDataLayer(){dataLayer.push(arguments);} function __gtagTracker(){__gtagDataLayer.apply(null, arguments);} __gtagTracker("js", new Date()); __gtagTracker("config", "G-MI", {});</script>' . "\n";
+	},
+	6
+);
+
+// GA Google Analytics prints gtag.js in wp_head.
+add_action(
+	'wp_head',
+	function () {
+		echo "<!-- GA Google Analytics @ https://m0n.co/ga -->\n";
+		echo '<script async src="https://www.googletagmanager.com/gtag/js?id=G-GAGA"></script>' . "\n";
+		echo "<script>\nwindow.__inl=(window.__inl||[]).concat('gaga');\nwindow.dataLayer = window.dataLayer || [];\nfunction gtag(){dataLayer.push(arguments);}\ngtag('js', new Date());\ngtag('config', 'G-GAGA');\n</script>\n";
+	}
+);
+
+// Meta pixel for WordPress prints the base code in wp_head.
+add_action(
+	'wp_head',
+	function () {
+		echo "<!-- Meta Pixel Code -->\n<script type='text/javascript'>\nwindow.__inl=(window.__inl||[]).concat('meta');\n!function(w,d,src){if(w.fbq)return;var n=w.fbq=function(){n.queue.push(arguments)};n.queue=[];w._fbq=n;var t=d.createElement('script');t.async=true;t.src=src;var s=d.getElementsByTagName('script')[0];s.parentNode.insertBefore(t,s)}(window,document,'https://connect.facebook.net/en_US/fbevents.js');\nfbq('init', '1234567890');\nfbq('track', 'PageView');\n</script>\n<!-- End Meta Pixel Code -->\n";
+	}
+);
+
+// Microsoft Clarity prints its loader in wp_head.
+add_action(
+	'wp_head',
+	function () {
+		echo "<script type=\"text/javascript\">\nwindow.__inl=(window.__inl||[]).concat('clarity');\n(function(c,l,a,r,i){c[a]=c[a]||function(){(c[a].q=c[a].q||[]).push(arguments)};var t=l.createElement(r);t.async=1;t.src=\"https://www.clarity.ms/tag/\"+i+\"?ref=wordpress\";var y=l.getElementsByTagName(r)[0];y.parentNode.insertBefore(t,y);})(window, document, \"clarity\", \"script\", \"abc123\");\n</script>\n";
+	}
+);
+
+// Hotjar's snippet in wp_head.
+add_action(
+	'wp_head',
+	function () {
+		echo "<script>\nwindow.__inl=(window.__inl||[]).concat('hotjar');\n(function(h,o,t,j){h.hj=h.hj||function(){(h.hj.q=h.hj.q||[]).push(arguments)};h._hjSettings={hjid:123456,hjsv:6};var a=o.getElementsByTagName('head')[0];var r=o.createElement('script');r.async=1;r.src=t+h._hjSettings.hjid+j+h._hjSettings.hjsv;a.appendChild(r);})(window,document,'https://static.hotjar.com/c/hotjar-','.js?sv=');\n</script>\n";
+	}
+);
+
+// TikTok's pixel in wp_head.
+add_action(
+	'wp_head',
+	function () {
+		echo "<script>\nwindow.__inl=(window.__inl||[]).concat('tiktok');\n!function(w,d,t){w.TiktokAnalyticsObject=t;var ttq=w[t]=w[t]||[];ttq.load=function(e){var s=d.createElement('script');s.async=true;s.src='https://analytics.tiktok.com/i18n/pixel/events.js?sdkid='+e+'&lib='+t;var f=d.getElementsByTagName('script')[0];f.parentNode.insertBefore(s,f)};ttq.load('TESTPIXEL');ttq.page=function(){};ttq.page();}(window,document,'ttq');\n</script>\n";
+	}
+);
+
+// Matomo for WordPress prints its tracker; matomo.js comes from the site itself.
+add_action(
+	'wp_footer',
+	function () {
+		$js = wp_json_encode( content_url( 'uploads/matomo/matomo.js' ) );
+		echo '<!-- Matomo --><script  >var _paq = window._paq = window._paq || [];' . "\nwindow.__inl=(window.__inl||[]).concat('matomo');\n_paq.push(['trackPageView']);_paq.push(['enableLinkTracking']);_paq.push(['setSiteId', '1']);var d=document, g=d.createElement('script'), s=d.getElementsByTagName('script')[0];\ng.type='text/javascript'; g.async=true; g.src=" . $js . '; s.parentNode.insertBefore(g,s);</script><!-- End Matomo Code -->' . "\n";
+	}
+);
+
+// LinkedIn Insight Tag: the partner id, then the loader.
+add_action(
+	'wp_footer',
+	function () {
+		echo "<script type=\"text/javascript\">\nwindow.__inl=(window.__inl||[]).concat('linkedin-id');\n_linkedin_partner_id = \"123456\";\nwindow._linkedin_data_partner_ids = window._linkedin_data_partner_ids || [];\nwindow._linkedin_data_partner_ids.push(_linkedin_partner_id);\n</script>\n";
+		echo "<script type=\"text/javascript\">\nwindow.__inl=(window.__inl||[]).concat('linkedin');\n(function(l){if(!l){window.lintrk=function(a,b){window.lintrk.q.push([a,b])};window.lintrk.q=[]}var s=document.getElementsByTagName('script')[0];var b=document.createElement('script');b.type='text/javascript';b.async=true;b.src='https://snap.licdn.com/li.lms-analytics/insight.min.js';s.parentNode.insertBefore(b,s);})(window.lintrk);\n</script>\n";
+	}
+);
+
+// Pinterest for WooCommerce prints its tag in wp_footer with wp_print_inline_script_tag().
+add_action(
+	'wp_footer',
+	function () {
+		echo "<!-- Pinterest Pixel Base Code -->\n";
+		wp_print_inline_script_tag( "window.__inl=(window.__inl||[]).concat('pinterest');\n!function(e){if(!window.pintrk){window.pintrk=function(){window.pintrk.queue.push(Array.prototype.slice.call(arguments))};var n=window.pintrk;n.queue=[];var t=document.createElement('script');t.async=!0;t.src=e;var r=document.getElementsByTagName('script')[0];r.parentNode.insertBefore(t,r)}}('https://s.pinimg.com/ct/core.js');\npintrk('load', '2612345678901');\npintrk('page');", array( 'type' => 'text/javascript' ) );
+		echo "<!-- End Pinterest Pixel Base Code -->\n";
+	}
+);
+
+// YouTube's oEmbed answer, as the closed network cannot ask YouTube.
+add_filter(
+	'pre_oembed_result',
+	function ( $result, $url ) {
+		if ( false !== strpos( $url, 'youtube.com/watch' ) ) {
+			return '<iframe title="Butikens film" width="560" height="315" src="https://www.youtube.com/embed/dQw4w9WgXcQ?feature=oembed" frameborder="0" allow="autoplay; encrypted-media" allowfullscreen></iframe>';
+		}
+		return $result;
+	},
+	10,
+	2
+);
+`
+
+// localTracker is a tracker script that WordPress serves itself
+// (MonsterInsights' events script, Matomo's matomo.js).
+const localTracker = `(function(){var l=%q;window.__trk=window.__trk||{};window.__trk[l]=true;document.cookie="_trk_"+l.replace(/[^a-z0-9]/gi,"_")+"=1; path=/";localStorage.setItem("trk_"+l,"1");})();`

@@ -1,0 +1,519 @@
+// Package wordpress_test runs the Samtycke plugin for WordPress on Debian's
+// WordPress (PHP's built-in server, a fresh MariaDB database) against a real
+// Samtycke server, and drives it in Chromium.
+package wordpress_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+)
+
+const debianWordPress = "/usr/share/wordpress"
+
+// Every tracker's inline snippet (window.__inl) and loaded script
+// (window.__trk), and the hosts the test serves for them.
+var (
+	wantInline = []string{"sitekit", "monsterinsights", "gaga", "meta", "clarity", "hotjar", "tiktok", "matomo",
+		"linkedin-id", "linkedin", "pinterest"}
+	wantScripts = []string{"gtag:G-SITEKIT", "mi-frontend", "gtag:G-MI", "gtag:G-GAGA", "connect.facebook.net",
+		"www.clarity.ms", "static.hotjar.com", "analytics.tiktok.com", "matomo", "snap.licdn.com", "s.pinimg.com"}
+	trackerHostNames = []string{"www.googletagmanager.com", "connect.facebook.net", "www.clarity.ms", "static.hotjar.com",
+		"analytics.tiktok.com", "snap.licdn.com", "s.pinimg.com", "www.youtube.com", "player.vimeo.com"}
+)
+
+func TestWordPressPlugin(t *testing.T) {
+	started := time.Now()
+	defer func() { t.Logf("the WordPress test took %v", time.Since(started).Round(100*time.Millisecond)) }()
+	php, err := exec.LookPath("php")
+	if err != nil {
+		need(t, "SAMTYCKE_TEST_SERVICES", "php (Debian's php-cli)", err)
+	}
+	if _, err := os.Stat(filepath.Join(debianWordPress, "wp-settings.php")); err != nil {
+		need(t, "SAMTYCKE_TEST_SERVICES", "Debian's wordpress package", err)
+	}
+	mysql, err := exec.LookPath("mysql")
+	if err != nil {
+		need(t, "SAMTYCKE_TEST_SERVICES", "the MariaDB client", err)
+	}
+	chromium := chromiumPath(t)
+
+	// php -l on every file of the plugin.
+	plugin, err := filepath.Abs("samtycke")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var phpFiles []string
+	if err := filepath.WalkDir(plugin, func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(p, ".php") {
+			phpFiles = append(phpFiles, p)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(phpFiles) < 5 {
+		t.Fatalf("only %d PHP files under %s", len(phpFiles), plugin)
+	}
+	for _, f := range phpFiles {
+		if out, err := exec.Command(php, "-l", f).CombinedOutput(); err != nil {
+			t.Errorf("php -l %s: %v\n%s", f, err, out)
+		}
+	}
+
+	// A fresh MariaDB database.
+	db := "samtycke_wp_" + randomHex(6)
+	sql := func(q string) error {
+		out, err := exec.Command(mysql, "-h", "127.0.0.1", "-P", "3306", "-u", "root", "-e", q).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%s: %v: %s", q, err, out)
+		}
+		return nil
+	}
+	if err := sql("CREATE DATABASE " + db + " CHARACTER SET utf8mb4"); err != nil {
+		need(t, "SAMTYCKE_TEST_SERVICES", "MariaDB on 127.0.0.1:3306 (root, no password)", err)
+	}
+	t.Cleanup(func() {
+		if err := sql("DROP DATABASE IF EXISTS " + db); err != nil {
+			t.Error(err)
+		}
+	})
+
+	// Samtycke, with a site whose origin is the WordPress site's.
+	email, password := "owner@example.test", "wp-owner-"+randomHex(8)
+	base := samtyckeServer(t, email, password)
+	wpPort := freePort(t)
+	wpURL := fmt.Sprintf("http://127.0.0.1:%d", wpPort)
+	const site = "butiken"
+	createSite(t, base, email, password, site, wpURL)
+
+	// WordPress: a copy of Debian's, the plugin installed, set up with PHP.
+	wpPassword := "wp-admin-" + randomHex(8)
+	wpDir := filepath.Join(t.TempDir(), "wordpress")
+	if out, err := exec.Command("cp", "-a", debianWordPress, wpDir).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("cp", "-a", plugin, filepath.Join(wpDir, "wp-content", "plugins")).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	debugLog := filepath.Join(wpDir, "wp-content", "debug.log")
+	fill := strings.NewReplacer("{{DB}}", db, "{{SALT}}", randomHex(16), "{{URL}}", wpURL, "{{LOG}}", debugLog,
+		"{{HOST}}", fmt.Sprintf("127.0.0.1:%d", wpPort), "{{WP_PASSWORD}}", wpPassword, "{{SAMTYCKE}}", base, "{{SITE}}", site)
+	writeFile(t, filepath.Join(wpDir, "wp-config.php"), fill.Replace(wpConfig))
+	writeFile(t, filepath.Join(wpDir, "samtycke-setup.php"), fill.Replace(wpSetup))
+	writeFile(t, filepath.Join(wpDir, "wp-content", "mu-plugins", "test-trackers.php"), muPlugin)
+	writeFile(t, filepath.Join(wpDir, "wp-content", "mu-plugins", "frontend-gtag.js"), fmt.Sprintf(localTracker, "mi-frontend"))
+	writeFile(t, filepath.Join(wpDir, "wp-content", "uploads", "matomo", "matomo.js"), fmt.Sprintf(localTracker, "matomo"))
+	runPHP := func(step string) []byte {
+		cmd := exec.Command(php, "samtycke-setup.php", step)
+		cmd.Dir = wpDir
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("samtycke-setup.php %s: %v\n%s%s", step, err, out, stderr.Bytes())
+		}
+		return out
+	}
+	runPHP("install")
+	var ids struct{ Post, Page int }
+	if out := runPHP("configure"); json.Unmarshal(out, &ids) != nil || ids.Post == 0 || ids.Page == 0 {
+		t.Fatalf("configure printed %q", out)
+	}
+	// PHP's own server; WordPress needs no rewrites with plain permalinks.
+	startProc(t, "php-server", wpDir, []string{"PHP_CLI_SERVER_WORKERS=4"}, php, "-S", fmt.Sprintf("127.0.0.1:%d", wpPort), "-t", wpDir)
+	waitUntil(t, 30*time.Second, "WordPress", func() error {
+		res, err := http.Get(wpURL + "/")
+		if err != nil {
+			return err
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET /: %s", res.Status)
+		}
+		return nil
+	})
+
+	// The trackers' hosts, as Chromium sees them.
+	seen := &hits{}
+	trackerPort := trackerHosts(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.Host)
+		if err != nil {
+			host = r.Host
+		}
+		if r.URL.Path == "/favicon.ico" {
+			http.NotFound(w, r)
+			return
+		}
+		seen.add(host + r.URL.RequestURI())
+		if strings.HasPrefix(r.URL.Path, "/embed/") || strings.HasPrefix(r.URL.Path, "/video/") {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprintf(w, `<!doctype html><title>Player</title><p class="player">%s</p>`, host)
+			return
+		}
+		label := host
+		if r.URL.Path == "/gtag/js" {
+			label = "gtag:" + r.URL.Query().Get("id")
+		}
+		w.Header().Set("Content-Type", "application/javascript")
+		fmt.Fprintf(w, localTracker, label)
+	}))
+	var rules []string
+	for _, h := range trackerHostNames {
+		rules = append(rules, fmt.Sprintf("MAP %s 127.0.0.1:%d", h, trackerPort))
+	}
+	ctx := browser(t, chromium, strings.Join(rules, ", "))
+
+	checkNothingRan := func(where string) {
+		t.Helper()
+		st := pageState(t, ctx)
+		if len(st.Inline) > 0 || len(st.Scripts) > 0 || len(st.Globals) > 0 || strings.Contains(st.Cookies, "_trk_") ||
+			slices.ContainsFunc(st.Storage, func(k string) bool { return strings.HasPrefix(k, "trk_") }) {
+			t.Errorf("%s: trackers ran or stored before consent: %+v", where, st)
+		}
+		if got := seen.all(); len(got) > 0 {
+			t.Errorf("%s: the trackers' hosts were asked before consent: %v", where, got)
+		}
+	}
+
+	// The front page: the banner first in <head>, nothing of a tracker.
+	visit(t, ctx, wpURL+"/")
+	if src := js[string](t, ctx, `document.head.querySelector("script")?.src || ""`); src != base+"/b/"+site+".js" {
+		t.Errorf("the first script in <head> is %q, want the banner", src)
+	}
+	checkNothingRan("front page")
+	screenshot(t, ctx, "wordpress-front-banner", false)
+
+	// A post with a YouTube embed (oEmbed) and a Vimeo iframe (HTML block): placeholders.
+	postURL := fmt.Sprintf("%s/?p=%d", wpURL, ids.Post)
+	visit(t, ctx, postURL)
+	checkNothingRan("post")
+	waitFor(t, ctx, `document.querySelectorAll("[data-samtycke-placeholder]").length == 2`, "two placeholders")
+	if n := js[int](t, ctx, `[...document.querySelectorAll("iframe")].filter(f => f.getAttribute("src")).length`); n != 0 {
+		t.Errorf("%d iframes have a src before consent", n)
+	}
+	if txt := js[string](t, ctx, `[...document.querySelectorAll("[data-samtycke-placeholder]")].map(p => p.shadowRoot.textContent).join(" | ")`); !strings.Contains(txt, "YouTube") || !strings.Contains(txt, "Vimeo") {
+		t.Errorf("the placeholders do not name YouTube and Vimeo: %q", txt)
+	}
+	js[bool](t, ctx, `(document.querySelector("[data-samtycke-placeholder]").scrollIntoView({block: "center"}), true)`)
+	screenshot(t, ctx, "wordpress-post-placeholder", false)
+
+	// Reject all: still nothing, also on the next page view.
+	click(t, ctx, inShadow(`[data-action=reject_all]`))
+	waitFor(t, ctx, `!document.querySelector("#samtycke-root")?.shadowRoot.querySelector(".b")`, "the first layer to close")
+	do(t, ctx, chromedp.Reload())
+	waitFor(t, ctx, `document.readyState == "complete" && document.querySelectorAll("[data-samtycke-placeholder]").length == 2`, "the post again")
+	if js[bool](t, ctx, `!!document.querySelector("#samtycke-root")?.shadowRoot.querySelector(".b")`) {
+		t.Error("the banner asks again after Reject all")
+	}
+	checkNothingRan("post after Reject all")
+
+	// The cookie page: the declaration's table, then Accept all from the settings link.
+	visitPage(t, ctx, fmt.Sprintf("%s/?page_id=%d", wpURL, ids.Page))
+	waitFor(t, ctx, `document.querySelector("[data-samtycke-declaration]")?.shadowRoot?.querySelector("table")`, "the declaration's table")
+	if txt := js[string](t, ctx, `document.querySelector("[data-samtycke-declaration]").shadowRoot.textContent`); !strings.Contains(txt, "_ga") || !strings.Contains(txt, "_fbp") {
+		t.Errorf("the declaration lacks the site's items: %.300q", txt)
+	}
+	checkNothingRan("cookie page after Reject all")
+	click(t, ctx, `document.querySelector("a[data-samtycke-open]")`)
+	waitFor(t, ctx, inShadow("dialog[open]"), "the cookie settings")
+	click(t, ctx, inShadow(`dialog [data-action=accept_all]`))
+	waitFor(t, ctx, fmt.Sprintf(`(() => { const s = %s, i = %s; return s.every(l => (window.__trk || {})[l]) && i.every(l => (window.__inl || []).includes(l)) })()`,
+		jsonString(t, wantScripts), jsonString(t, wantInline)), "every tracker to run after Accept all")
+	for _, h := range trackerHostNames[:7] {
+		if seen.matching(h+"/") == 0 {
+			t.Errorf("nothing was asked of %s after Accept all", h)
+		}
+	}
+
+	// The embeds load on the post.
+	visitPage(t, ctx, postURL)
+	waitFor(t, ctx, `document.querySelectorAll("iframe[src]").length == 2 && !document.querySelector("[data-samtycke-placeholder]")`, "the embeds to load")
+	waitUntil(t, 15*time.Second, "the players", func() error {
+		if seen.matching("www.youtube.com/embed/dQw4w9WgXcQ") == 0 || seen.matching("player.vimeo.com/video/76979871") == 0 {
+			return fmt.Errorf("asked: %v", seen.all())
+		}
+		return nil
+	})
+
+	// The settings page, signed in: the check passes, then a wrong site id is named.
+	settings := wpURL + "/wp-admin/options-general.php?page=samtycke"
+	do(t, ctx, chromedp.Navigate(wpURL+"/wp-login.php?redirect_to="+url.QueryEscape(settings)),
+		chromedp.WaitVisible(chromedp.ID("user_login")),
+		chromedp.SendKeys(chromedp.ID("user_login"), "admin"), chromedp.SendKeys(chromedp.ID("user_pass"), wpPassword),
+		chromedp.Click(chromedp.ID("wp-submit")), chromedp.WaitVisible(chromedp.ID("samtycke_site_id")))
+	if txt := js[string](t, ctx, `document.querySelector(".wrap .notice")?.textContent || ""`); !strings.Contains(txt, "load from the server") {
+		t.Errorf("the settings page's check: %q", txt)
+	}
+	screenshot(t, ctx, "wordpress-settings", true)
+	js[bool](t, ctx, `(document.getElementById("samtycke_site_id").value = "no-such-site", true)`)
+	do(t, ctx, chromedp.Click(chromedp.ID("submit")), chromedp.WaitVisible(chromedp.ID("samtycke_site_id")))
+	waitFor(t, ctx, `document.getElementById("samtycke_site_id").value == "no-such-site"`, "the saved site id")
+	notice := js[string](t, ctx, `document.querySelector(".wrap .notice-error")?.textContent || ""`)
+	if !strings.Contains(notice, "Unknown site") || !strings.Contains(notice, `"no-such-site"`) {
+		t.Errorf("a wrong site id is not reported clearly: %q", notice)
+	}
+	screenshot(t, ctx, "wordpress-settings-unknown-site", false)
+
+	// No PHP warning or notice from the plugin's own files.
+	if b, err := os.ReadFile(debugLog); err == nil {
+		var ours []string
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "/plugins/samtycke/") {
+				ours = append(ours, line)
+			}
+		}
+		if len(ours) > 0 {
+			t.Errorf("debug.log has the plugin's own messages:\n%s", strings.Join(ours, "\n"))
+		}
+	} else if !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+}
+
+// createSite signs in to the dashboard as the bootstrap owner, creates the
+// site with the WordPress origin, saves the demo configuration as its draft
+// and publishes it.
+func createSite(t *testing.T, base, email, password, site, origin string) {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	csrf := regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+	get := func(path string) string {
+		res, err := c.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := csrf.FindSubmatch(b)
+		if res.StatusCode != http.StatusOK || m == nil {
+			t.Fatalf("GET %s: %s, no CSRF token:\n%.500s", path, res.Status, b)
+		}
+		return string(m[1])
+	}
+	token := get("/admin/login")
+	res, err := c.PostForm(base+"/admin/login", url.Values{"email": {email}, "password": {password}, "_csrf": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	token = get("/admin/")
+	api := func(method, path string, body any, want int) {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := http.NewRequest(method, base+path, bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-CSRF-Token", token)
+		if method == "PUT" {
+			req.Header.Set("If-Match", "*") // a new site's starter draft
+		}
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		out, _ := io.ReadAll(res.Body)
+		if res.StatusCode != want {
+			t.Fatalf("%s %s: %s, want %d: %s", method, path, res.Status, want, out)
+		}
+	}
+	api("POST", "/v1/sites", map[string]any{"id": site, "name": "Butiken", "allowed_origins": []string{origin}}, http.StatusCreated)
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "server", "internal", "demo", "site.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["name"], cfg["allowed_origins"] = "Butiken", []string{origin}
+	api("PUT", "/v1/sites/"+site+"/draft", cfg, http.StatusOK)
+	api("POST", "/v1/sites/"+site+"/publish", map[string]string{"note": "WordPress test"}, http.StatusCreated)
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func jsonString(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// The browser side.
+
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("SAMTYCKE_CHROMIUM"), "/usr/bin/chromium"} {
+		if p == "" {
+			continue
+		}
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	need(t, "SAMTYCKE_TEST_BROWSER", "Chromium (/usr/bin/chromium)", os.ErrNotExist)
+	return ""
+}
+
+// browser starts headless Chromium with a fresh profile and the trackers'
+// host names mapped to the test's server.
+func browser(t *testing.T, exe, resolverRules string) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("host-resolver-rules", resolverRules),
+		chromedp.Flag("ignore-certificate-errors", true),
+		chromedp.UserDataDir(t.TempDir()),
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(cancel3)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	// A headless window never has the focus a visitor's has.
+	if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+		t.Fatalf("focus emulation: %v", err)
+	}
+	return ctx
+}
+
+func inShadow(sel string) string {
+	return fmt.Sprintf(`document.querySelector("#samtycke-root")?.shadowRoot.querySelector(%q)`, sel)
+}
+
+func js[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
+func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, ctx context.Context, pred, what string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !js[bool](t, ctx, "!!("+pred+")") {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s (%s)", what, pred)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func click(t *testing.T, ctx context.Context, jsPath string) {
+	t.Helper()
+	do(t, ctx, chromedp.Click(chromedp.JSPath(jsPath)))
+}
+
+// visit opens a page and waits until it has loaded and the banner's first
+// layer shows.
+func visit(t *testing.T, ctx context.Context, u string) {
+	t.Helper()
+	do(t, ctx, chromedp.Navigate(u))
+	waitFor(t, ctx, `document.readyState == "complete" && `+inShadow(".b h2"), "the banner on "+u)
+}
+
+// visitPage opens a page of a visitor who has chosen: no first layer.
+func visitPage(t *testing.T, ctx context.Context, u string) {
+	t.Helper()
+	do(t, ctx, chromedp.Navigate(u))
+	waitFor(t, ctx, `document.readyState == "complete" && document.querySelector("#samtycke-root")`, u)
+}
+
+type state struct {
+	Inline, Scripts, Storage, Globals []string
+	Cookies                           string
+}
+
+func pageState(t *testing.T, ctx context.Context) state {
+	t.Helper()
+	return js[state](t, ctx, `({Inline: window.__inl || [], Scripts: Object.keys(window.__trk || {}), Storage: Object.keys(localStorage),
+		Globals: ["fbq", "_fbq", "hj", "clarity", "ttq", "pintrk", "lintrk", "_linkedin_partner_id", "mi_track_user", "__gtagTracker", "_paq"].filter(k => k in window),
+		Cookies: document.cookie})`)
+}
+
+// screenshot saves a PNG under $SAMTYCKE_ARTIFACTS (make test: .data/artifacts).
+func screenshot(t *testing.T, ctx context.Context, name string, full bool) {
+	t.Helper()
+	dir := os.Getenv("SAMTYCKE_ARTIFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	// Let the banner's entrance animation finish first.
+	settle := `Promise.all(document.getAnimations({subtree: true}).concat(
+		[...document.querySelectorAll("#samtycke-root")].flatMap(h => h.shadowRoot.getAnimations())).map(a => a.finished)).then(() => true)`
+	js[bool](t, ctx, settle)
+	capture := chromedp.CaptureScreenshot()
+	if full {
+		capture = chromedp.FullScreenshot(100)
+	}
+	png, err := chromedp.Run(ctx, capture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
