@@ -81,7 +81,11 @@ $post = wp_insert_post(
 		'post_content' => "<!-- wp:paragraph --><p>Se filmen om butiken.</p><!-- /wp:paragraph -->\n\n" .
 			"<!-- wp:embed {\"url\":\"https://www.youtube.com/watch?v=dQw4w9WgXcQ\",\"type\":\"video\",\"providerNameSlug\":\"youtube\",\"responsive\":true} -->\n" .
 			"<figure class=\"wp-block-embed is-type-video is-provider-youtube wp-block-embed-youtube\"><div class=\"wp-block-embed__wrapper\">\nhttps://www.youtube.com/watch?v=dQw4w9WgXcQ\n</div></figure>\n<!-- /wp:embed -->\n\n" .
-			"<!-- wp:html -->\n<iframe src=\"https://player.vimeo.com/video/76979871\" width=\"640\" height=\"360\" title=\"Vimeo-film\"></iframe>\n<!-- /wp:html -->",
+			"<!-- wp:html -->\n<iframe src=\"https://player.vimeo.com/video/76979871\" width=\"640\" height=\"360\" title=\"Vimeo-film\"></iframe>\n" .
+			"<iframe src=\"https://www.google.com/maps/embed?pb=!1m18!1m12\" width=\"600\" height=\"300\" title=\"Karta\" loading=\"lazy\"></iframe>\n" .
+			"<iframe src=\"https://open.spotify.com/embed/playlist/37i9dQZF1DXcBWIGoYBM5M\" width=\"100%\" height=\"152\" title=\"Spotify\"></iframe>\n" .
+			"<iframe src=\"https://w.soundcloud.com/player/?url=https%3A//api.soundcloud.com/tracks/1\" width=\"100%\" height=\"166\" title=\"SoundCloud\"></iframe>\n" .
+			"<iframe src=\"https://www.instagram.com/p/C0ABCDEFGH/embed\" width=\"400\" height=\"480\" title=\"Instagram\"></iframe>\n<!-- /wp:html -->",
 	),
 	true
 );

@@ -36,7 +36,14 @@ var (
 	wantScripts = []string{"gtag:G-SITEKIT", "mi-frontend", "gtag:G-MI", "gtag:G-GAGA", "connect.facebook.net",
 		"www.clarity.ms", "static.hotjar.com", "analytics.tiktok.com", "matomo", "snap.licdn.com", "s.pinimg.com"}
 	trackerHostNames = []string{"www.googletagmanager.com", "connect.facebook.net", "www.clarity.ms", "static.hotjar.com",
-		"analytics.tiktok.com", "snap.licdn.com", "s.pinimg.com", "www.youtube.com", "player.vimeo.com"}
+		"analytics.tiktok.com", "snap.licdn.com", "s.pinimg.com", "www.youtube.com", "player.vimeo.com", "www.google.com",
+		"open.spotify.com", "w.soundcloud.com", "www.instagram.com"}
+	// The embeds of the post, in its order: YouTube by oEmbed, the others in an HTML block.
+	embeds = []struct{ provider, request string }{
+		{"YouTube", "www.youtube.com/embed/dQw4w9WgXcQ"}, {"Vimeo", "player.vimeo.com/video/76979871"},
+		{"Google Maps", "www.google.com/maps/embed"}, {"Spotify", "open.spotify.com/embed/playlist/"},
+		{"SoundCloud", "w.soundcloud.com/player/"}, {"Instagram", "www.instagram.com/p/C0ABCDEFGH/embed"},
+	}
 )
 
 func TestWordPressPlugin(t *testing.T) {
@@ -201,16 +208,19 @@ func TestWordPressPlugin(t *testing.T) {
 	checkNothingRan("front page")
 	screenshot(t, ctx, "wordpress-front-banner", false)
 
-	// A post with a YouTube embed (oEmbed) and a Vimeo iframe (HTML block): placeholders.
+	// A post with a YouTube embed (oEmbed) and iframes of the other providers (HTML block): placeholders.
 	postURL := fmt.Sprintf("%s/?p=%d", wpURL, ids.Post)
 	visit(t, ctx, postURL)
 	checkNothingRan("post")
-	waitFor(t, ctx, `document.querySelectorAll("[data-samtycke-placeholder]").length == 2`, "two placeholders")
+	waitFor(t, ctx, fmt.Sprintf(`document.querySelectorAll("[data-samtycke-placeholder]").length == %d`, len(embeds)), "a placeholder for each embed")
 	if n := js[int](t, ctx, `[...document.querySelectorAll("iframe")].filter(f => f.getAttribute("src")).length`); n != 0 {
 		t.Errorf("%d iframes have a src before consent", n)
 	}
-	if txt := js[string](t, ctx, `[...document.querySelectorAll("[data-samtycke-placeholder]")].map(p => p.shadowRoot.textContent).join(" | ")`); !strings.Contains(txt, "YouTube") || !strings.Contains(txt, "Vimeo") {
-		t.Errorf("the placeholders do not name YouTube and Vimeo: %q", txt)
+	names := js[[]string](t, ctx, `[...document.querySelectorAll("[data-samtycke-placeholder]")].map(p => p.shadowRoot.textContent)`)
+	for i, e := range embeds {
+		if i >= len(names) || !strings.Contains(names[i], "content from "+e.provider+" ") {
+			t.Errorf("placeholder %d does not name %s: %q", i, e.provider, names)
+		}
 	}
 	js[bool](t, ctx, `(document.querySelector("[data-samtycke-placeholder]").scrollIntoView({block: "center"}), true)`)
 	screenshot(t, ctx, "wordpress-post-placeholder", false)
@@ -219,7 +229,7 @@ func TestWordPressPlugin(t *testing.T) {
 	click(t, ctx, inShadow(`[data-action=reject_all]`))
 	waitFor(t, ctx, `!document.querySelector("#samtycke-root")?.shadowRoot.querySelector(".b")`, "the first layer to close")
 	do(t, ctx, chromedp.Reload())
-	waitFor(t, ctx, `document.readyState == "complete" && document.querySelectorAll("[data-samtycke-placeholder]").length == 2`, "the post again")
+	waitFor(t, ctx, fmt.Sprintf(`document.readyState == "complete" && document.querySelectorAll("[data-samtycke-placeholder]").length == %d`, len(embeds)), "the post again")
 	if js[bool](t, ctx, `!!document.querySelector("#samtycke-root")?.shadowRoot.querySelector(".b")`) {
 		t.Error("the banner asks again after Reject all")
 	}
@@ -245,10 +255,14 @@ func TestWordPressPlugin(t *testing.T) {
 
 	// The embeds load on the post.
 	visitPage(t, ctx, postURL)
-	waitFor(t, ctx, `document.querySelectorAll("iframe[src]").length == 2 && !document.querySelector("[data-samtycke-placeholder]")`, "the embeds to load")
-	waitUntil(t, 15*time.Second, "the players", func() error {
-		if seen.matching("www.youtube.com/embed/dQw4w9WgXcQ") == 0 || seen.matching("player.vimeo.com/video/76979871") == 0 {
-			return fmt.Errorf("asked: %v", seen.all())
+	waitFor(t, ctx, fmt.Sprintf(`document.querySelectorAll("iframe[src]").length == %d && !document.querySelector("[data-samtycke-placeholder]")`, len(embeds)), "the embeds to load")
+	// Google Maps' iframe is lazy: bring each into view.
+	js[bool](t, ctx, `(document.querySelectorAll("iframe").forEach(f => f.loading = "eager"), true)`)
+	waitUntil(t, 15*time.Second, "the embeds' requests", func() error {
+		for _, e := range embeds {
+			if seen.matching(e.request) == 0 {
+				return fmt.Errorf("nothing asked of %s; asked: %v", e.request, seen.all())
+			}
 		}
 		return nil
 	})
