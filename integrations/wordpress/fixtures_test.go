@@ -224,3 +224,44 @@ add_filter(
 // localTracker is a tracker script that WordPress serves itself
 // (MonsterInsights' events script, Matomo's matomo.js).
 const localTracker = `(function(){var l=%q;window.__trk=window.__trk||{};window.__trk[l]=true;document.cookie="_trk_"+l.replace(/[^a-z0-9]/gi,"_")+"=1; path=/";localStorage.setItem("trk_"+l,"1");})();`
+
+// rcbExport is a Real Cookie Banner settings export (its shape as its
+// Export class writes it: cookieGroups, and cookies with their group's slug
+// and metas) of a shop with a few services; the test imports it into the
+// Samtycke draft.
+const rcbExport = `{
+  "settings": {"rcb-banner-active": true},
+  "cookieGroups": [
+    {"term_id": 1, "slug": "essential", "name": "Essential", "description": "Needed for the site to work."},
+    {"term_id": 2, "slug": "functional", "name": "Functional", "description": "Comfort features."},
+    {"term_id": 3, "slug": "statistics", "name": "Statistics", "description": "Visitor statistics."},
+    {"term_id": 4, "slug": "marketing", "name": "Marketing", "description": "Advertising."},
+    {"term_id": 5, "slug": "social-media", "name": "Social media", "description": "<p>Sharing buttons.</p>"}
+  ],
+  "cookies": [
+    {"group": "essential", "ID": 10, "post_name": "real-cookie-banner", "post_status": "publish", "post_title": "Real Cookie Banner",
+     "post_content": "Stores the consent.", "metas": {"provider": "Butiken", "technicalDefinitions": [
+       {"type": "http", "name": "real_cookie_banner*", "host": "127.0.0.1", "duration": 1, "durationUnit": "y", "isSessionDuration": false}]}},
+    {"group": "statistics", "ID": 11, "post_name": "google-analytics-analytics-4", "post_status": "publish", "post_title": "Google Analytics",
+     "post_content": "<p>Counts <strong>visits</strong>.</p>", "metas": {"provider": "Google Ireland Limited", "dataProcessingInCountries": ["US", "IE"],
+       "technicalDefinitions": [
+         {"type": "http", "name": "_ga", "host": "127.0.0.1", "duration": 2, "durationUnit": "y", "isSessionDuration": false},
+         {"type": "http", "name": "_gid", "host": ".127.0.0.1", "duration": 1, "durationUnit": "d", "isSessionDuration": false}]}},
+    {"group": "marketing", "ID": 12, "post_name": "facebook-pixel", "post_status": "publish", "post_title": "Facebook Pixel",
+     "post_content": "Measures ads.", "metas": {"provider": "Meta Platforms Ireland Limited", "dataProcessingInCountries": ["US"],
+       "technicalDefinitions": [
+         {"type": "http", "name": "_fbp", "host": "127.0.0.1", "duration": 3, "durationUnit": "mo", "isSessionDuration": false},
+         {"type": "http", "name": "fr", "host": ".facebook.com", "duration": 3, "durationUnit": "mo", "isSessionDuration": false}]}},
+    {"group": "functional", "ID": 13, "post_name": "chat", "post_status": "publish", "post_title": "Chat",
+     "post_content": "", "metas": {"provider": "", "technicalDefinitions": [
+       {"type": "local", "name": "chat_state", "host": "127.0.0.1", "duration": 0, "durationUnit": "y", "isSessionDuration": false}]}},
+    {"group": "social-media", "ID": 14, "post_name": "addtoany", "post_status": "publish", "post_title": "AddToAny",
+     "post_content": "Share buttons.", "metas": {"provider": "AddToAny LLC", "dataProcessingInCountries": ["SE"], "technicalDefinitions": [
+       {"type": "session", "name": "a2a_session", "host": "", "duration": 0, "durationUnit": "y", "isSessionDuration": true}]}},
+    {"group": "marketing", "ID": 15, "post_name": "old-pixel", "post_status": "draft", "post_title": "Old pixel",
+     "post_content": "", "metas": {"technicalDefinitions": [{"type": "http", "name": "old", "host": "127.0.0.1", "duration": 1, "durationUnit": "y"}]}},
+    {"group": "essential", "ID": 16, "post_name": "fonts", "post_status": "publish", "post_title": "Local fonts",
+     "post_content": "", "metas": {"technicalDefinitions": []}}
+  ],
+  "blocker": []
+}`

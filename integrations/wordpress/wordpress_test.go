@@ -109,7 +109,7 @@ func TestWordPressPlugin(t *testing.T) {
 	wpPort := freePort(t)
 	wpURL := fmt.Sprintf("http://127.0.0.1:%d", wpPort)
 	const site = "butiken"
-	createSite(t, base, email, password, site, wpURL)
+	apiToken := createSite(t, base, email, password, site, wpURL)
 
 	// WordPress: a copy of Debian's, the plugin installed, set up with PHP.
 	wpPassword := "wp-admin-" + randomHex(8)
@@ -277,6 +277,29 @@ func TestWordPressPlugin(t *testing.T) {
 		t.Errorf("the settings page's check: %q", txt)
 	}
 	screenshot(t, ctx, "wordpress-settings", true)
+
+	// A Real Cookie Banner export into the draft: without a token it says what is missing.
+	exportFile := filepath.Join(t.TempDir(), "real-cookie-banner-export.json")
+	writeFile(t, exportFile, rcbExport)
+	do(t, ctx, chromedp.SetUploadFiles(chromedp.ID("samtycke_rcb_file"), []string{exportFile}),
+		chromedp.Click(chromedp.ID("samtycke_import_submit")), chromedp.WaitVisible(chromedp.CSS(".samtycke-import-result")))
+	if txt := js[string](t, ctx, `document.querySelector(".samtycke-import-result.notice-error")?.textContent || ""`); !strings.Contains(txt, "needs an API token") {
+		t.Errorf("an import without a token: %q", txt)
+	}
+	do(t, ctx, chromedp.SetUploadFiles(chromedp.ID("samtycke_rcb_file"), []string{exportFile}),
+		chromedp.SendKeys(chromedp.ID("samtycke_api_token"), apiToken),
+		chromedp.Click(chromedp.ID("samtycke_import_submit")), chromedp.WaitVisible(chromedp.CSS(".samtycke-import-result")))
+	result := js[string](t, ctx, `document.querySelector(".samtycke-import-result")?.textContent || ""`)
+	if !strings.Contains(result, `Imported 4 items of 4 services into the draft of "butiken"`) ||
+		!strings.Contains(result, "_ga (already in the draft)") || !strings.Contains(result, "Old pixel (not published)") ||
+		!strings.Contains(result, "Local fonts (lists no cookies)") || strings.Contains(result, "real_cookie_banner") {
+		t.Errorf("the import says: %q", result)
+	}
+	// The form sends its user back to itself, where the outcome is.
+	waitFor(t, ctx, `(() => { const r = document.querySelector(".samtycke-import-result").getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight })()`,
+		"the import's outcome in view")
+	screenshot(t, ctx, "wordpress-settings-import", false)
+	checkImportedDraft(t, base, site, apiToken)
 	js[bool](t, ctx, `(document.getElementById("samtycke_site_id").value = "no-such-site", true)`)
 	do(t, ctx, chromedp.Click(chromedp.ID("submit")), chromedp.WaitVisible(chromedp.ID("samtycke_site_id")))
 	waitFor(t, ctx, `document.getElementById("samtycke_site_id").value == "no-such-site"`, "the saved site id")
@@ -305,7 +328,7 @@ func TestWordPressPlugin(t *testing.T) {
 // createSite signs in to the dashboard as the bootstrap owner, creates the
 // site with the WordPress origin, saves the demo configuration as its draft
 // and publishes it.
-func createSite(t *testing.T, base, email, password, site, origin string) {
+func createSite(t *testing.T, base, email, password, site, origin string) (editorToken string) {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -336,7 +359,7 @@ func createSite(t *testing.T, base, email, password, site, origin string) {
 	}
 	res.Body.Close()
 	token = get("/admin/")
-	api := func(method, path string, body any, want int) {
+	api := func(method, path string, body any, want int) []byte {
 		b, err := json.Marshal(body)
 		if err != nil {
 			t.Fatal(err)
@@ -359,6 +382,7 @@ func createSite(t *testing.T, base, email, password, site, origin string) {
 		if res.StatusCode != want {
 			t.Fatalf("%s %s: %s, want %d: %s", method, path, res.Status, want, out)
 		}
+		return out
 	}
 	api("POST", "/v1/sites", map[string]any{"id": site, "name": "Butiken", "allowed_origins": []string{origin}}, http.StatusCreated)
 	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "server", "internal", "demo", "site.json"))
@@ -372,6 +396,91 @@ func createSite(t *testing.T, base, email, password, site, origin string) {
 	cfg["name"], cfg["allowed_origins"] = "Butiken", []string{origin}
 	api("PUT", "/v1/sites/"+site+"/draft", cfg, http.StatusOK)
 	api("POST", "/v1/sites/"+site+"/publish", map[string]string{"note": "WordPress test"}, http.StatusCreated)
+	var tok struct{ Secret string }
+	if err := json.Unmarshal(api("POST", "/v1/sites/"+site+"/tokens", map[string]string{"name": "WordPress", "role": "editor"}, http.StatusCreated), &tok); err != nil || tok.Secret == "" {
+		t.Fatalf("token: %v %q", err, tok.Secret)
+	}
+	return tok.Secret
+}
+
+// checkImportedDraft reads the draft with the token: the export's services
+// are items of the right kinds, lifetimes and categories, a new group is a
+// category, and nothing was published.
+func checkImportedDraft(t *testing.T, base, site, token string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", base+"/v1/sites/"+site+"/draft", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	type item struct {
+		Name, Type, Provider, Party, Domain, Category, Duration string
+		Purpose                                                 map[string]string
+		ThirdCountry                                            struct {
+			Transfer  bool
+			Countries []string
+		} `json:"third_country"`
+	}
+	var d struct {
+		Config struct {
+			Categories []struct {
+				ID    string
+				Title map[string]string
+			}
+			Items []item
+		}
+		Published uint32 `json:"published_version"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&d); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET draft: %s %v", res.Status, err)
+	}
+	got := map[string]item{}
+	count := map[string]int{}
+	for _, it := range d.Config.Items {
+		got[it.Name] = it
+		count[it.Name]++
+	}
+	want := map[string]string{
+		"_gid":        "cookie first  statistics P1D Google Ireland Limited true [US]",
+		"fr":          "cookie third facebook.com marketing P3M Meta Platforms Ireland Limited true [US]",
+		"chat_state":  "local_storage first  preferences persistent Chat false []",
+		"a2a_session": "session_storage first  social_media session AddToAny LLC false []",
+	}
+	for name, w := range want {
+		it := got[name]
+		if g := fmt.Sprintf("%s %s %s %s %s %s %v %v", it.Type, it.Party, it.Domain, it.Category, it.Duration, it.Provider,
+			it.ThirdCountry.Transfer, it.ThirdCountry.Countries); g != w {
+			t.Errorf("imported %s: %q, want %q", name, g, w)
+		}
+	}
+	if p := got["_gid"].Purpose["sv"]; p != "Google Analytics: Counts visits." {
+		t.Errorf("_gid's purpose %q", p)
+	}
+	for _, name := range []string{"_ga", "_fbp"} {
+		if count[name] != 1 {
+			t.Errorf("%s is in the draft %d times", name, count[name])
+		}
+	}
+	for _, name := range []string{"real_cookie_banner*", "old"} {
+		if _, ok := got[name]; ok {
+			t.Errorf("%s was imported", name)
+		}
+	}
+	found := false
+	for _, c := range d.Config.Categories {
+		found = found || (c.ID == "social_media" && c.Title["sv"] == "Social media")
+	}
+	if !found {
+		t.Errorf("no social_media category: %+v", d.Config.Categories)
+	}
+	if d.Published != 1 {
+		t.Errorf("published version %d, want 1: the import only changes the draft", d.Published)
+	}
 }
 
 func writeFile(t *testing.T, path, content string) {

@@ -17,6 +17,7 @@ defined( 'ABSPATH' ) || exit;
 require_once __DIR__ . '/includes/rules.php';
 require_once __DIR__ . '/includes/frontend.php';
 require_once __DIR__ . '/includes/admin.php';
+require_once __DIR__ . '/includes/import.php';
 
 add_action( 'wp_head', 'samtycke_print_banner', 1 );
 add_action( 'wp_head', 'samtycke_buffer_start', 2 );
@@ -32,3 +33,4 @@ add_action( 'init', 'samtycke_register_block' );
 add_action( 'admin_menu', 'samtycke_admin_menu' );
 add_action( 'admin_init', 'samtycke_register_settings' );
 add_action( 'admin_init', 'samtycke_privacy_policy_content' );
+add_action( 'admin_post_samtycke_import', 'samtycke_handle_import' );

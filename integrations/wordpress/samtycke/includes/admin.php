@@ -111,6 +111,7 @@ function samtycke_settings_page() {
 	);
 	echo '</table>';
 	submit_button();
+	echo '</form>';
 	echo '<h2>' . esc_html__( 'Built-in rules', 'samtycke' ) . '</h2><p>' . esc_html__( 'These scripts and embeds wait for their category without any setting; the first rule that matches decides.', 'samtycke' ) . '</p>';
 	echo '<table class="widefat striped" style="max-width:56em"><thead><tr><th>' . esc_html__( 'Blocked when', 'samtycke' ) . '</th><th>' . esc_html__( 'Whose', 'samtycke' ) . '</th><th>' . esc_html__( 'Category', 'samtycke' ) . '</th></tr></thead><tbody>';
 	$rows  = array();
@@ -145,7 +146,8 @@ function samtycke_settings_page() {
 		echo '<li>' . esc_html( $gap ) . '</li>';
 	}
 	echo '</ul>';
-	echo '</form></div>';
+	samtycke_import_form();
+	echo '</div>';
 }
 
 /**
@@ -205,4 +207,34 @@ function samtycke_check_settings() {
 		return array( 'ok' => false, 'message' => sprintf( __( 'Origin not allowed: add %s to the site\'s allowed origins in the Samtycke dashboard, then publish.', 'samtycke' ), $origin ) );
 	}
 	return array( 'ok' => true, 'message' => __( 'The banner and the cookie notice load from the server.', 'samtycke' ) );
+}
+
+/**
+ * The import of a Real Cookie Banner export, into the site's draft.
+ */
+function samtycke_import_form() {
+	echo '<h2 id="samtycke-import">' . esc_html__( 'Import from Real Cookie Banner', 'samtycke' ) . '</h2>';
+	// The last import's outcome, shown once, where the form sends its user back to.
+	$import = get_transient( 'samtycke_import_' . get_current_user_id() );
+	if ( is_array( $import ) && 2 === count( $import ) ) {
+		delete_transient( 'samtycke_import_' . get_current_user_id() );
+		printf( '<div class="notice notice-%s inline samtycke-import-result"><p>%s</p></div>', 'success' === $import[0] ? 'success' : 'error', esc_html( (string) $import[1] ) );
+	}
+	echo '<p style="max-width:56em">' . esc_html__( 'In Real Cookie Banner, Settings → Import/Export: export the services and groups as a file. Their groups become categories of your Samtycke site (Essential → necessary, Functional → preferences, Statistics, Marketing) and each cookie or storage entry of a service an item, added to the draft; nothing is published. The token is used for this import only and not stored.', 'samtycke' ) . '</p>';
+	echo '<form method="post" enctype="multipart/form-data" action="' . esc_url( admin_url( 'admin-post.php' ) ) . '">';
+	echo '<input type="hidden" name="action" value="samtycke_import">';
+	wp_nonce_field( 'samtycke_import' );
+	echo '<table class="form-table" role="presentation">';
+	printf(
+		'<tr><th scope="row"><label for="samtycke_rcb_file">%s</label></th><td><input type="file" id="samtycke_rcb_file" name="samtycke_rcb_file" accept=".json,application/json"></td></tr>',
+		esc_html__( 'Export file', 'samtycke' )
+	);
+	printf(
+		'<tr><th scope="row"><label for="samtycke_api_token">%s</label></th><td><input type="password" class="regular-text" id="samtycke_api_token" name="samtycke_api_token" autocomplete="off" aria-describedby="samtycke_api_token_help"><p class="description" id="samtycke_api_token_help">%s</p></td></tr>',
+		esc_html__( 'API token', 'samtycke' ),
+		esc_html__( 'A token of this site with the editor or owner role, from the Samtycke dashboard (the site → Tokens).', 'samtycke' )
+	);
+	echo '</table>';
+	submit_button( __( 'Import into the draft', 'samtycke' ), 'secondary', 'samtycke_import_submit' );
+	echo '</form>';
 }
