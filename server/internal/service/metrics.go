@@ -87,6 +87,12 @@ func (m *pipelineMetrics) watch(reg *prometheus.Registry, sp *spool.Spool, sh *s
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "samtycke_shipper_quarantined_total", Help: "Batches ClickHouse refused for good, moved to the quarantine (samtycke spool quarantine).",
 		}, func() float64 { return float64(sh.Stats().Quarantined) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "samtycke_shipper_replayed_total", Help: "Confirmed batches shipped again at start after an unclean stop (SAMTYCKE_SPOOL_KEEP).",
+		}, func() float64 { return float64(sh.Stats().Replayed) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "samtycke_shipper_retried_total", Help: "Quarantined batches sent back (samtycke spool quarantine retry) and stored.",
+		}, func() float64 { return float64(sh.Stats().Retried) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "samtycke_spool_kept_bytes", Help: "Bytes of shipped spool segments kept for SAMTYCKE_SPOOL_KEEP.",
 		}, func() float64 { return float64(sp.Stats().Kept) }),

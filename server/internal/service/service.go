@@ -179,15 +179,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	if s.clickhouseStarted, err = st.StartedAt(ctx); err != nil {
 		return nil, err
 	}
-	shipOpts := shipper.Options{Instance: s.instance, Dir: dir, Log: log, OnBatch: pm.shipped, Keep: cfg.SpoolKeep}
+	// Rows: batches sent back from the quarantine are logged already, so
+	// their rows go to ClickHouse past the ledger.
+	shipOpts := shipper.Options{Instance: s.instance, Dir: dir, Log: log, OnBatch: pm.shipped, Keep: cfg.SpoolKeep, Rows: st}
 	var replay func(context.Context, *ledger.Writer) error
+	replayed := 0
 	if !clean {
 		replay = func(ctx context.Context, w *ledger.Writer) error {
 			sh, err := shipper.New(s.Spool, w, shipOpts)
 			if err != nil {
 				return err
 			}
-			_, err = sh.Replay(ctx, w)
+			replayed, err = sh.Replay(ctx, w)
 			return err
 		}
 	}
@@ -213,6 +216,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	if err != nil {
 		return nil, err
 	}
+	s.Shipper.CountReplayed(replayed)
 	pm.watch(reg, s.Spool, s.Shipper)
 	checks = append(checks, web.Check{Name: "spool", Critical: true, Probe: s.spoolReady},
 		// Refused batches wait for an operator, but decisions are still
