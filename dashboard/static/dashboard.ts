@@ -53,20 +53,74 @@ function showProblems(form: HTMLFormElement, problems: Problem[]) {
   if (panel) panel.hidden = problems.length === 0;
 }
 
+// The preview's real widths: a desktop and a small phone, drawn at full
+// size in the frame and scaled down to fit the pane.
+const previewSizes: Record<string, [number, number]> = { desktop: [1280, 800], mobile: [360, 740] };
+
+// previewControls wires a preview's language, layer and width buttons
+// (inside root) to its frame; src(lang, layer) is the frame's address.
+// It returns reload, for the editor to call after each save.
+function previewControls(root: ParentNode, frame: HTMLIFrameElement, src: (lang: string, layer: string) => string) {
+  const view = { lang: "sv", layer: "1", width: "desktop" };
+  const pressed = (attr: string) => $<HTMLElement>(`[${attr}][aria-pressed=true]`, root)?.getAttribute(attr);
+  view.lang = pressed("data-preview-lang") || view.lang;
+  view.layer = pressed("data-preview-layer") || view.layer;
+  view.width = pressed("data-preview-width") || view.width;
+  const reload = () => { frame.src = src(view.lang, view.layer); };
+  const fit = () => {
+    const wrap = frame.parentElement;
+    if (!wrap) return;
+    const [w, h] = previewSizes[view.width] || previewSizes.desktop;
+    const pad = 20;
+    const avail = Math.max(wrap.clientWidth - pad, 100);
+    const scale = Math.min(1, avail / w);
+    frame.style.width = `${w}px`;
+    frame.style.height = `${h}px`;
+    frame.style.maxWidth = "none";
+    frame.style.transformOrigin = "0 0";
+    frame.style.transform = `scale(${scale})`;
+    frame.style.marginLeft = `${Math.max(0, (avail - w * scale) / 2)}px`;
+    wrap.style.display = "block";
+    wrap.style.overflow = "hidden";
+    wrap.style.height = `${Math.ceil(h * scale) + pad}px`;
+    frame.dataset.scale = scale.toFixed(3);
+    const label = $<HTMLElement>("[data-preview-scale]", root);
+    if (label) label.textContent = `${w} × ${h} px${scale < 1 ? `, shown at ${Math.round(scale * 100)} %` : ""}`;
+  };
+  const group = (attr: string, apply: (value: string) => void) => {
+    root.addEventListener("click", (e) => {
+      const b = (e.target as Element).closest && (e.target as Element).closest<HTMLButtonElement>(`[${attr}]`);
+      if (!b) return;
+      for (const o of $$<HTMLButtonElement>(`[${attr}]`, root)) o.setAttribute("aria-pressed", String(o === b));
+      apply(b.getAttribute(attr) || "");
+    });
+  };
+  group("data-preview-lang", (v) => { view.lang = v; reload(); });
+  group("data-preview-layer", (v) => { view.layer = v; reload(); });
+  group("data-preview-width", (v) => { view.width = v; fit(); });
+  window.addEventListener("resize", fit);
+  fit();
+  return reload;
+}
+
+// Where their draft and yours differ, as the server listed it after a
+// refused save: old is theirs, new is yours.
+interface Differ { path: string; old?: string; new?: string }
+
 function editor(form: HTMLFormElement) {
   const frame = document.getElementById(form.dataset.preview || "") as HTMLIFrameElement | null;
   const state = $<HTMLElement>("#save-state");
+  const rev = $<HTMLInputElement>("#draft-rev");
   const site = form.action.replace(/\/edit$/, "");
-  const view = { lang: "sv", layer: "1" };
-  const pressed = $<HTMLElement>("[data-preview-lang][aria-pressed=true]");
-  if (pressed) view.lang = pressed.dataset.previewLang || "sv";
-
-  const reload = () => {
-    if (frame) frame.src = `${site}/preview?lang=${encodeURIComponent(view.lang)}&layer=${view.layer}&t=${Date.now()}`;
-  };
+  const pane = $<HTMLElement>(".preview-pane") || document;
+  const reload = frame ? previewControls(pane, frame, (lang, layer) =>
+    `${site}/preview?lang=${encodeURIComponent(lang)}&layer=${layer}&t=${Date.now()}`) : () => {};
   let timer = 0;
   let busy = false;
   let again = false;
+  // conflicted: a save was refused because someone saved in between; no
+  // more saves until the user chooses theirs or deliberately keeps theirs.
+  let conflicted = false;
   // A button that submits the form (add or remove a category or item)
   // waits for a save in flight, which would otherwise land after it and
   // undo it.
@@ -80,7 +134,34 @@ function editor(form: HTMLFormElement) {
       held = (e as SubmitEvent).submitter || null;
     }
   });
+  const conflict = (data: { error: { message: string }; current: { revision: string; updated_by: string; updated_at: string }; differs: Differ[] }) => {
+    conflicted = true;
+    const panel = $<HTMLElement>("#conflict");
+    const who = $<HTMLElement>("#conflict-who");
+    const rows = $<HTMLElement>("#conflict-rows");
+    const at = new Date(data.current.updated_at);
+    const when = isNaN(at.getTime()) ? data.current.updated_at : at.toISOString().slice(0, 19).replace("T", " ") + " UTC";
+    if (who) who.textContent = `${data.current.updated_by} saved this draft at ${when}, after you opened it.`;
+    if (rows) {
+      rows.textContent = "";
+      for (const d of data.differs || []) {
+        const tr = document.createElement("tr");
+        for (const [text, cls] of [[d.path, ""], [d.old || "", "old"], [d.new || "", "new"]]) {
+          const td = document.createElement("td");
+          td.textContent = text;
+          if (cls) td.className = cls;
+          tr.appendChild(td);
+        }
+        rows.appendChild(tr);
+      }
+    }
+    // Saving mine now replaces their revision, deliberately.
+    if (rev) rev.value = data.current.revision;
+    if (panel) { panel.hidden = false; panel.scrollIntoView({ block: "start" }); }
+    if (state) state.textContent = `Not saved: ${data.current.updated_by} changed the draft meanwhile`;
+  };
   const save = async () => {
+    if (conflicted) return;
     if (busy) { again = true; return; }
     busy = true;
     if (state) state.textContent = "Saving…";
@@ -89,13 +170,19 @@ function editor(form: HTMLFormElement) {
       body.set("op", "save");
       const res = await fetch(form.action, { method: "POST", body, headers: { Accept: "application/json" }, credentials: "same-origin" });
       const data = await res.json();
+      if (res.status === 412 && data.current) {
+        conflict(data);
+        return;
+      }
       if (!res.ok) {
         if (state) state.textContent = "Not saved: " + (data.error ? data.error.message : res.statusText);
         return;
       }
+      if (rev && data.revision) rev.value = data.revision;
       showProblems(form, data.problems || []);
       if (state) state.textContent = data.saved;
       reload();
+      if (data.languages && !pending) await languages(data.languages);
     } catch (e) {
       if (state) state.textContent = "Not saved: the server did not answer. Your changes are still in the form.";
     } finally {
@@ -108,23 +195,52 @@ function editor(form: HTMLFormElement) {
       } else if (again) { again = false; save(); }
     }
   };
+  // A language added or removed changes which fields the texts, categories
+  // and items have: they are laid out again from the saved draft, without
+  // reloading the page (what has focus is not replaced).
+  const shown = () => $$<HTMLElement>("[data-preview-lang]", pane).map((b) => b.dataset.previewLang || "");
+  const languages = async (langs: string[]) => {
+    if (langs.join(",") === shown().join(",")) return;
+    const res = await fetch(form.action, { credentials: "same-origin" });
+    if (!res.ok || pending) return;
+    const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+    const swap = (sel: string) => {
+      const now = $<HTMLElement>(sel);
+      const next = $<HTMLElement>(sel, doc);
+      if (now && next && !now.contains(document.activeElement)) now.replaceWith(document.importNode(next, true));
+    };
+    for (const id of ["sec-texts", "sec-categories", "sec-items"]) swap("#" + id);
+    swap('[data-field="/default_language"]');
+    swap('.preview-pane [aria-label="Language"]');
+  };
   // pending: typed but not yet sent; inflight: the save being sent.
   let pending = false;
   let submitting = false;
   let inflight: Promise<void> | null = null;
-  const send = () => { pending = false; inflight = save().finally(() => { inflight = null; }); return inflight; };
-  const schedule = () => { window.clearTimeout(timer); pending = true; timer = window.setTimeout(send, 600); };
+  const send = () => { if (conflicted) return Promise.resolve(); pending = false; inflight = save().finally(() => { inflight = null; }); return inflight; };
+  const schedule = () => { window.clearTimeout(timer); pending = true; if (!conflicted) timer = window.setTimeout(send, 600); };
   // flush sends what is typed now and waits for every save to land.
   const flush = async () => {
     window.clearTimeout(timer);
     if (pending) await send();
     while (inflight || busy) await (inflight || new Promise((r) => window.setTimeout(r, 50)));
   };
+  const mine = $<HTMLButtonElement>("#conflict-mine");
+  if (mine) mine.addEventListener("click", (e) => {
+    e.preventDefault();
+    e.stopPropagation();
+    conflicted = false;
+    const panel = $<HTMLElement>("#conflict");
+    if (panel) panel.hidden = true;
+    send();
+  });
   // A link (Review and publish, a tab, a section of another page) leaves
   // only once the last edit is saved: the publish page reads the draft.
   document.addEventListener("click", (e) => {
     const a = (e.target as Element).closest && (e.target as Element).closest<HTMLAnchorElement>("a[href]");
     if (!a || a.target || a.origin !== location.origin || a.getAttribute("href")!.startsWith("#")) return;
+    // Loading their draft drops mine: the user chose it.
+    if (a.id === "conflict-theirs") { submitting = true; return; }
     if (!pending && !inflight && !busy) return;
     e.preventDefault();
     if (state) state.textContent = "Saving before leaving…";
@@ -143,18 +259,14 @@ function editor(form: HTMLFormElement) {
   });
   form.addEventListener("input", schedule);
   form.addEventListener("change", schedule);
+}
 
-  const group = (attr: string, apply: (value: string) => void) => {
-    for (const b of $$<HTMLButtonElement>(`[${attr}]`)) {
-      b.addEventListener("click", () => {
-        for (const o of $$<HTMLButtonElement>(`[${attr}]`)) o.setAttribute("aria-pressed", String(o === b));
-        apply(b.getAttribute(attr) || "");
-      });
-    }
-  };
-  group("data-preview-lang", (v) => { view.lang = v; reload(); });
-  group("data-preview-layer", (v) => { view.layer = v; reload(); });
-  group("data-preview-width", (v) => { if (frame) frame.classList.toggle("mobile", v === "mobile"); });
+// A version's preview: the same language, layer and width buttons.
+function versionPreview(root: HTMLElement) {
+  const frame = $<HTMLIFrameElement>("iframe", root);
+  const src = root.dataset.previewSrc;
+  if (!frame || !src) return;
+  previewControls(root, frame, (lang, layer) => `${src}&lang=${encodeURIComponent(lang)}&layer=${layer}`);
 }
 
 function copyButtons() {
@@ -235,6 +347,8 @@ function exportWithProgress(form: HTMLFormElement) {
 
 const exportForm = document.getElementById("export-form");
 if (exportForm instanceof HTMLFormElement) exportWithProgress(exportForm);
+
+for (const p of $$<HTMLElement>("[data-preview-src]")) versionPreview(p);
 
 const form = document.getElementById("editor");
 if (form instanceof HTMLFormElement) editor(form);

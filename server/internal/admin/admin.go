@@ -28,7 +28,7 @@ import (
 // Previewer builds the banner script for a configuration that is not
 // published (the draft), for the editor's live preview.
 type Previewer interface {
-	Preview(site string, cfg *siteconfig.Config) ([]byte, error)
+	Preview(site string, cfg *siteconfig.Config, details string) ([]byte, error)
 }
 
 // Deps is what the handlers use.

@@ -3,9 +3,11 @@ package admin
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/samtycke/samtycke/server/internal/apierr"
 	"github.com/samtycke/samtycke/server/internal/manage"
 )
 
@@ -62,26 +64,82 @@ func (h *Handler) snippet(site string) string {
 	return `<script src="` + h.PublicBase + `/b/` + site + `.js" async></script>`
 }
 
-// apiGetDraft: GET /v1/sites/{site}/draft.
+// apiGetDraft: GET /v1/sites/{site}/draft — with the draft's revision as
+// its ETag, which a PUT sends back in If-Match.
 func (h *Handler) apiGetDraft(c *fiber.Ctx) error {
 	d, err := h.Manager.Draft(ctx(c), siteOf(c))
 	if err != nil {
 		return err
 	}
+	c.Set(fiber.HeaderETag, etag(d.Revision))
 	return c.JSON(d)
 }
 
-// apiPutDraft: PUT /v1/sites/{site}/draft — the body is the configuration.
-// A draft may be invalid; the answer lists its problems.
+// apiPutDraft: PUT /v1/sites/{site}/draft — the body is the configuration,
+// If-Match the ETag of the draft it was made from (or * to replace the
+// draft whatever it is). A draft may be invalid; the answer lists its
+// problems.
 func (h *Handler) apiPutDraft(c *fiber.Ctx) error {
 	if err := decodeJSON(c, new(map[string]any)); err != nil {
 		return err
 	}
-	d, err := h.Manager.SaveDraft(ctx(c), principal(c), siteOf(c), c.Body())
+	base, err := ifMatch(c.Get(fiber.HeaderIfMatch))
 	if err != nil {
 		return err
 	}
+	d, err := h.Manager.SaveDraftAt(ctx(c), principal(c), siteOf(c), base, c.Body())
+	var stale *manage.StaleDraftError
+	if errors.As(err, &stale) {
+		return staleDraft(c, stale, c.Body())
+	}
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderETag, etag(d.Revision))
 	return c.JSON(d)
+}
+
+func etag(rev string) string { return `"` + rev + `"` }
+
+// ifMatch reads the revision a draft save is based on. Without it a save
+// could undo one it never saw, so it is required (428), and it names one
+// strong ETag or *.
+func ifMatch(h string) (string, error) {
+	h = strings.TrimSpace(h)
+	switch {
+	case h == "":
+		return "", apierr.New(http.StatusPreconditionRequired, "precondition_required", "If-Match",
+			"saving the draft needs If-Match: the ETag of GET /v1/sites/{site}/draft when you read it, so that the save cannot overwrite a change you have not seen; If-Match: * replaces the draft whatever it is")
+	case h == manage.AnyRevision:
+		return h, nil
+	case len(h) > 2 && h[0] == '"' && h[len(h)-1] == '"' && !strings.ContainsAny(h[1:len(h)-1], `",`):
+		return h[1 : len(h)-1], nil
+	}
+	return "", apierr.New(http.StatusBadRequest, "invalid_if_match", "If-Match",
+		"If-Match is one ETag of the draft, in quotes as GET /v1/sites/{site}/draft sent it, or *")
+}
+
+// staleDraft is 412: the save was based on an older revision and nothing
+// was saved. The answer carries the draft as it is now (who saved it, when,
+// the configuration) and, when mine is a configuration, how it differs
+// from the one refused.
+func staleDraft(c *fiber.Ctx, e *manage.StaleDraftError, mine []byte) error {
+	cur := e.Current
+	c.Set(fiber.HeaderETag, etag(cur.Revision))
+	differs := []manage.Change{}
+	if mine != nil {
+		if ch := manage.Diff(cur.Config, mine); ch != nil {
+			differs = ch
+		}
+	}
+	return c.Status(http.StatusPreconditionFailed).JSON(fiber.Map{
+		"error": fiber.Map{"code": "draft_changed", "message": e.Error(), "field": "If-Match"},
+		"current": fiber.Map{"revision": cur.Revision, "updated_by": cur.UpdatedBy, "updated_at": cur.UpdatedAt,
+			"config": cur.Config, "valid": cur.Valid},
+		"based_on": e.Base,
+		// old: the saved draft's value, new: the refused save's.
+		"differs": differs,
+	})
 }
 
 // apiValidate: POST /v1/sites/{site}/validate — checks the body (a

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/samtycke/samtycke/server/internal/banner"
 	"github.com/samtycke/samtycke/server/internal/manage"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
 )
@@ -40,28 +41,27 @@ func (h *Handler) getPreview(c *fiber.Ctx) error {
 	return c.Send(buf.Bytes())
 }
 
-// getPreviewScript is the banner script for the draft, or for published
-// version ?version=n.
-func (h *Handler) getPreviewScript(c *fiber.Ctx) error {
-	var cfg *siteconfig.Config
-	if c.Query("version") != "" {
-		n, err := strconv.ParseUint(c.Query("version"), 10, 32)
-		if err != nil {
-			return errVersionNotFound
+// previewConfig is the configuration a preview shows: published version
+// which ("1", "2", …) or, for "draft", the draft.
+func (h *Handler) previewConfig(c *fiber.Ctx, which string) (*siteconfig.Config, error) {
+	if which != "draft" {
+		n, err := strconv.ParseUint(which, 10, 32)
+		if err != nil || n == 0 {
+			return nil, errVersionNotFound
 		}
 		v, err := h.Manager.Version(ctx(c), siteOf(c), uint32(n))
 		if err != nil {
-			return errVersionNotFound
+			return nil, errVersionNotFound
 		}
-		cfg = v.Config
-	} else {
-		d, err := h.Manager.Draft(ctx(c), siteOf(c))
-		if err != nil {
-			return err
-		}
-		if cfg, err = manage.LenientConfig(d.Config); err != nil {
-			return err
-		}
+		return v.Config, nil
+	}
+	d, err := h.Manager.Draft(ctx(c), siteOf(c))
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := manage.LenientConfig(d.Config)
+	if err != nil {
+		return nil, err
 	}
 	// A language the draft lacks would leave the banner without texts.
 	if !slices.Contains(cfg.Languages, cfg.DefaultLanguage) && len(cfg.Languages) > 0 {
@@ -69,11 +69,42 @@ func (h *Handler) getPreviewScript(c *fiber.Ctx) error {
 		c2.DefaultLanguage = cfg.Languages[0]
 		cfg = &c2
 	}
-	js, err := h.Preview.Preview(siteOf(c), cfg)
+	return cfg, nil
+}
+
+// getPreviewScript is the banner script for the draft, or for published
+// version ?version=n. Its second layer loads the items from
+// getPreviewDetails, for the same configuration.
+func (h *Handler) getPreviewScript(c *fiber.Ctx) error {
+	which := "draft"
+	if c.Query("version") != "" {
+		which = c.Query("version")
+	}
+	cfg, err := h.previewConfig(c, which)
+	if err != nil {
+		return err
+	}
+	// Relative: the frame is on the dashboard's origin, whatever the
+	// public base, and preview.js sends the session cookie with it.
+	details := "/admin/sites/" + siteOf(c) + "/preview/" + which + "/details.json"
+	js, err := h.Preview.Preview(siteOf(c), cfg, details)
 	if err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "text/javascript; charset=utf-8")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Send(js)
+}
+
+// getPreviewDetails is what the preview's second layer loads when it opens:
+// the items of the draft (which = "draft") or of published version which,
+// worded in ?lang=, as /b/SITE/N/details.json words a published version's.
+// Only the site's members read it (a draft is not public).
+func (h *Handler) getPreviewDetails(c *fiber.Ctx) error {
+	cfg, err := h.previewConfig(c, c.Params("which"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(banner.DetailsOf(cfg, c.Query("lang")))
 }

@@ -33,9 +33,12 @@ func TestPublishChangesTheBannerOnEveryInstance(t *testing.T) {
 	beforeA, beforeB := etag(a), etag(b)
 
 	admin := a.login(t, adminEmail, adminPassword)
-	d := decode[struct{ Config map[string]any }](t, a.do(t, admin, "GET", "/v1/sites/demo/draft", nil))
+	d := decode[struct {
+		Config   map[string]any
+		Revision string
+	}](t, a.do(t, admin, "GET", "/v1/sites/demo/draft", nil))
 	d.Config["name"] = "Demobutiken (ny)"
-	if r := a.do(t, admin, "PUT", "/v1/sites/demo/draft", d.Config); r.status != http.StatusOK {
+	if r := a.do(t, admin, "PUT", "/v1/sites/demo/draft", withIfMatch{`"` + d.Revision + `"`, d.Config}); r.status != http.StatusOK {
 		t.Fatalf("draft: %d %s", r.status, r.body)
 	}
 	start := time.Now()

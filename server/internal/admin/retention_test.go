@@ -61,7 +61,7 @@ func TestOnlyOwnersShortenRetention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, b := apiCall(t, app, secret[manage.Editor], "PUT", "/v1/sites/shop/draft", short); st != http.StatusOK {
+	if st, b := putDraftOverAny(t, app, secret[manage.Editor], "shop", short); st != http.StatusOK {
 		t.Fatalf("editor's draft: %d %s", st, b)
 	}
 	st, b := apiCall(t, app, secret[manage.Editor], "POST", "/v1/sites/shop/publish", []byte(`{"note":"shorter"}`))
@@ -89,11 +89,11 @@ func TestOnlyOwnersShortenRetention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	apiCall(t, app, secret[manage.Editor], "PUT", "/v1/sites/shop/draft", long)
+	putDraftOverAny(t, app, secret[manage.Editor], "shop", long)
 	if st, b := apiCall(t, app, secret[manage.Editor], "POST", "/v1/sites/shop/publish", nil); st != http.StatusCreated {
 		t.Errorf("an editor lengthening retention: %d %s", st, b)
 	}
-	apiCall(t, app, secret[manage.Owner], "PUT", "/v1/sites/shop/draft", short)
+	putDraftOverAny(t, app, secret[manage.Owner], "shop", short)
 	if st, b := apiCall(t, app, secret[manage.Owner], "POST", "/v1/sites/shop/publish", nil); st != http.StatusCreated {
 		t.Fatalf("an owner shortening retention: %d %s", st, b)
 	}

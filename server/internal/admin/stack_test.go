@@ -91,9 +91,19 @@ type response struct {
 	body   []byte
 }
 
+// withIfMatch is a request body sent with If-Match (a draft's ETag, or *).
+type withIfMatch struct {
+	etag string
+	body any
+}
+
 func (s *stack) do(t *testing.T, cl client, method, path string, body any) response {
 	t.Helper()
 	var rd io.Reader
+	ifMatch := ""
+	if w, ok := body.(withIfMatch); ok {
+		ifMatch, body = w.etag, w.body
+	}
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
@@ -107,6 +117,9 @@ func (s *stack) do(t *testing.T, cl client, method, path string, body any) respo
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if ifMatch != "" {
+		req.Header.Set("If-Match", ifMatch)
 	}
 	if cl.cookie != "" {
 		req.AddCookie(&http.Cookie{Name: "samtycke_session", Value: cl.cookie})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,7 +18,11 @@ import (
 
 // DraftView is a draft with what the editor shows about it.
 type DraftView struct {
-	Config    json.RawMessage      `json:"config"`
+	Config json.RawMessage `json:"config"`
+	// Revision names this state of the draft (the API's ETag); a save
+	// based on another revision is refused (StaleDraftError). A string:
+	// revisions exceed what a JavaScript number holds exactly.
+	Revision  string               `json:"revision"`
 	UpdatedBy string               `json:"updated_by"`
 	UpdatedAt time.Time            `json:"updated_at"`
 	Problems  []siteconfig.Problem `json:"problems"`
@@ -26,21 +31,41 @@ type DraftView struct {
 	Published uint32 `json:"published_version"`
 }
 
+// draftStore keeps each draft with its revision, the newest row's rev: a
+// store that has drafts has these too (Store's Draft and PutDraft are
+// DraftAt without the revision and PutDraftAt at the clock's).
+type draftStore interface {
+	DraftAt(ctx context.Context, site string) (*Draft, uint64, error)
+	PutDraftAt(ctx context.Context, d Draft, rev uint64) error
+}
+
+func (m *Manager) drafts() (draftStore, error) {
+	ds, ok := m.st.(draftStore)
+	if !ok {
+		return nil, fmt.Errorf("manage: the store %T keeps no draft revisions", m.st)
+	}
+	return ds, nil
+}
+
 // Draft returns the site's draft: the one being edited, else the current
-// published version.
+// published version (revision 0: no draft was saved yet).
 func (m *Manager) Draft(ctx context.Context, site string) (*DraftView, error) {
-	d, err := m.st.Draft(ctx, site)
+	ds, err := m.drafts()
+	if err != nil {
+		return nil, err
+	}
+	d, rev, err := ds.DraftAt(ctx, site)
 	cur, cerr := m.versions.Current(ctx, site)
 	if cerr != nil && !IsNotFound(cerr) {
 		return nil, cerr
 	}
 	if IsNotFound(err) && cur != nil {
-		d, err = &Draft{Site: site, JSON: cur.JSON, UpdatedBy: cur.PublishedBy, UpdatedAt: cur.PublishedAt}, nil
+		d, rev, err = &Draft{Site: site, JSON: cur.JSON, UpdatedBy: cur.PublishedBy, UpdatedAt: cur.PublishedAt}, 0, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	v := &DraftView{Config: d.JSON, UpdatedBy: d.UpdatedBy, UpdatedAt: d.UpdatedAt}
+	v := &DraftView{Config: d.JSON, Revision: strconv.FormatUint(rev, 10), UpdatedBy: d.UpdatedBy, UpdatedAt: d.UpdatedAt}
 	v.Problems = Problems(d.JSON)
 	v.Valid = len(v.Problems) == 0
 	if cur != nil {
@@ -80,9 +105,68 @@ func LenientConfig(js []byte) (*siteconfig.Config, error) {
 // maxDraft bounds a draft; the schema's own limits are far below it.
 const maxDraft = 512 << 10
 
-// SaveDraft stores a new draft, valid or not (work in progress), as long as
-// it has the shape of a configuration, and returns its problems.
+// AnyRevision as the base of a save replaces the draft whatever its
+// revision (If-Match: *): a deliberate overwrite.
+const AnyRevision = "*"
+
+// StaleDraftError is a save based on a revision that is no longer the
+// draft's: someone saved in between. Nothing was saved; Current is the
+// draft now.
+type StaleDraftError struct {
+	Base    string
+	Current *DraftView
+}
+
+func (e *StaleDraftError) Error() string {
+	return fmt.Sprintf("the draft was saved by %s at %s (revision %s) after revision %s, which this save was based on; nothing was saved",
+		e.Current.UpdatedBy, e.Current.UpdatedAt.UTC().Format("2006-01-02 15:04:05 UTC"), e.Current.Revision, e.Base)
+}
+
+// ErrDraftSaveInProgress: another save of the draft holds the revision this
+// one is based on and has not landed yet.
+var ErrDraftSaveInProgress = apierr.New(http.StatusConflict, "draft_save_in_progress", "",
+	"another save of this draft is under way; try again in a moment")
+
+// SaveDraft stores js as the draft over whatever the draft is now: a later
+// save of someone else is replaced, not merged. Saves that come from a
+// read of the draft use SaveDraftAt with that read's revision, or
+// UpdateDraft, so that they cannot undo a change they never saw.
 func (m *Manager) SaveDraft(ctx context.Context, p Principal, site string, js []byte) (*DraftView, error) {
+	return m.SaveDraftAt(ctx, p, site, AnyRevision, js)
+}
+
+// UpdateDraft changes the draft with change, which gets the draft's
+// configuration and returns the new one: a read-modify-write that is done
+// again on the newer draft when someone saves in between.
+func (m *Manager) UpdateDraft(ctx context.Context, p Principal, site string, change func(config []byte) ([]byte, error)) (*DraftView, error) {
+	for attempt := 0; ; attempt++ {
+		d, err := m.Draft(ctx, site)
+		if err != nil {
+			return nil, err
+		}
+		js, err := change(d.Config)
+		if err != nil {
+			return nil, err
+		}
+		v, err := m.SaveDraftAt(ctx, p, site, d.Revision, js)
+		var stale *StaleDraftError
+		if (errors.As(err, &stale) || errors.Is(err, ErrDraftSaveInProgress)) && attempt < 4 {
+			continue
+		}
+		return v, err
+	}
+}
+
+// SaveDraftAt stores a new draft, valid or not (work in progress), as long
+// as it has the shape of a configuration, and returns its problems. base is
+// the revision the save was made from (or AnyRevision); when the draft has
+// another revision now, nothing is saved and the error is a
+// *StaleDraftError with the draft as it is.
+func (m *Manager) SaveDraftAt(ctx context.Context, p Principal, site, base string, js []byte) (*DraftView, error) {
+	want, err := parseRevision(base)
+	if err != nil {
+		return nil, err
+	}
 	if len(js) > maxDraft {
 		return nil, apierr.New(http.StatusRequestEntityTooLarge, "body_too_large", "", "a configuration is at most %d KiB", maxDraft>>10)
 	}
@@ -96,29 +180,135 @@ func (m *Manager) SaveDraft(ctx context.Context, p Principal, site string, js []
 	if err != nil {
 		return nil, err
 	}
-	prev, err := m.st.Draft(ctx, site)
-	if err != nil && !IsNotFound(err) {
+	by, now := p.Name(), m.now().UTC()
+	prev, rev, err := m.writeDraft(ctx, site, want, Draft{Site: site, JSON: canonical, UpdatedBy: by, UpdatedAt: now})
+	if err != nil {
 		return nil, err
 	}
-	now := m.now().UTC()
-	if prev == nil || !bytes.Equal(prev.JSON, canonical) {
-		if err := m.st.PutDraft(ctx, Draft{Site: site, JSON: canonical, UpdatedBy: p.Name(), UpdatedAt: now}); err != nil {
-			return nil, err
-		}
+	if prev != nil && bytes.Equal(prev.JSON, canonical) {
+		// Nothing changed: the draft keeps its revision and its author.
+		by, now = prev.UpdatedBy, prev.UpdatedAt
+	} else {
 		var changes []Change
 		if prev != nil {
 			changes = Diff(prev.JSON, canonical)
 		}
-		if err := m.Audit(ctx, p, site, "draft.save", map[string]any{"changed": changedPaths(changes)}); err != nil {
+		if err := m.Audit(ctx, p, site, "draft.save", map[string]any{"changed": changedPaths(changes), "revision": strconv.FormatUint(rev, 10)}); err != nil {
 			return nil, err
 		}
 	}
-	v := &DraftView{Config: canonical, UpdatedBy: p.Name(), UpdatedAt: now, Problems: Problems(canonical)}
+	v := &DraftView{Config: canonical, Revision: strconv.FormatUint(rev, 10), UpdatedBy: by, UpdatedAt: now, Problems: Problems(canonical)}
 	v.Valid = len(v.Problems) == 0
 	if cur, err := m.versions.Current(ctx, site); err == nil {
 		v.Published = cur.Number
 	}
 	return v, nil
+}
+
+// parseRevision reads a save's base revision; nil is AnyRevision.
+func parseRevision(s string) (*uint64, error) {
+	if s == AnyRevision {
+		return nil, nil
+	}
+	r, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return nil, apierr.New(http.StatusBadRequest, "invalid_revision", "revision",
+			"%q is not a revision of a draft: send the revision (ETag) the draft had when you read it, or * to replace it whatever it is", s)
+	}
+	return &r, nil
+}
+
+// draftClaimTTL is how long the claim of a revision's successor lasts: far
+// longer than one save's insert, so a rival save meets the claim until the
+// winner's row is in ClickHouse, where the revision check sees it.
+const draftClaimTTL = 30 * time.Second
+
+// writeDraft saves d over revision want (nil: over any), unless d equals
+// the draft. It returns the draft it replaced (nil when there was none) and
+// the revision now. Two saves over one revision, on any instance: the one
+// that claims the revision's successor in the shared store (Redis SET NX on
+// draft-next:SITE:REV) writes, the other gets a *StaleDraftError once the
+// winner's row is readable.
+func (m *Manager) writeDraft(ctx context.Context, site string, want *uint64, d Draft) (*Draft, uint64, error) {
+	ds, err := m.drafts()
+	if err != nil {
+		return nil, 0, err
+	}
+	for attempt := 0; ; attempt++ {
+		prev, cur, err := ds.DraftAt(ctx, site)
+		if IsNotFound(err) {
+			prev, cur, err = nil, 0, nil
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		if want != nil && cur != *want {
+			return nil, 0, m.stale(ctx, site, *want)
+		}
+		if prev != nil && bytes.Equal(prev.JSON, d.JSON) {
+			return prev, cur, nil
+		}
+		next := max(cur+1, uint64(m.now().UnixNano()))
+		won := true
+		if m.claims != nil {
+			held, err := m.claims.SetNX(ctx, "draft-next:"+site+":"+strconv.FormatUint(cur, 10), []byte(strconv.FormatUint(next, 10)), draftClaimTTL)
+			if err != nil {
+				return nil, 0, err
+			}
+			won = held == nil
+		}
+		if won {
+			// The claim of an older save may have lapsed before this one
+			// reached it: the revision must still be cur.
+			if _, again, err := ds.DraftAt(ctx, site); err != nil && !IsNotFound(err) {
+				return nil, 0, err
+			} else if again != cur {
+				won = false
+			}
+		}
+		if won {
+			return prev, next, ds.PutDraftAt(ctx, d, next)
+		}
+		// Someone else saves over cur: wait until their row is readable.
+		if err := m.awaitDraftPast(ctx, ds, site, cur); err != nil {
+			return nil, 0, err
+		}
+		if want != nil {
+			return nil, 0, m.stale(ctx, site, *want)
+		}
+		if attempt >= 4 {
+			return nil, 0, ErrDraftSaveInProgress
+		}
+	}
+}
+
+// awaitDraftPast polls until the draft's revision is past rev (the
+// claimant's insert landed), for at most two seconds.
+func (m *Manager) awaitDraftPast(ctx context.Context, ds draftStore, site string, rev uint64) error {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		if _, r, err := ds.DraftAt(ctx, site); err != nil && !IsNotFound(err) {
+			return err
+		} else if r != rev {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return ErrDraftSaveInProgress
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+func (m *Manager) stale(ctx context.Context, site string, base uint64) error {
+	cur, err := m.Draft(ctx, site)
+	if err != nil {
+		return err
+	}
+	return &StaleDraftError{Base: strconv.FormatUint(base, 10), Current: cur}
 }
 
 func changedPaths(cs []Change) []string {
@@ -241,7 +431,8 @@ func (m *Manager) publish(ctx context.Context, p Principal, site string, js []by
 		return nil, false, err
 	}
 	if action == "rollback" {
-		if err := m.st.PutDraft(ctx, Draft{Site: site, JSON: v.JSON, UpdatedBy: p.Name(), UpdatedAt: m.now().UTC()}); err != nil {
+		// Over whatever the draft is now: the rollback page asked first.
+		if _, _, err := m.writeDraft(ctx, site, nil, Draft{Site: site, JSON: v.JSON, UpdatedBy: p.Name(), UpdatedAt: m.now().UTC()}); err != nil {
 			return nil, false, err
 		}
 	}

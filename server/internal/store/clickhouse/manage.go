@@ -68,24 +68,37 @@ func (s *Store) PutSiteInfo(ctx context.Context, st manage.Site) error {
 
 // Draft returns the site's draft.
 func (s *Store) Draft(ctx context.Context, site string) (*manage.Draft, error) {
+	d, _, err := s.DraftAt(ctx, site)
+	return d, err
+}
+
+// DraftAt returns the site's draft and its revision (the newest row's rev).
+func (s *Store) DraftAt(ctx context.Context, site string) (*manage.Draft, uint64, error) {
 	d := &manage.Draft{Site: site}
 	var js string
-	err := s.conn.QueryRow(ctx, `SELECT argMax(config, rev), argMax(updated_by, rev), argMax(updated_at, rev)
-		FROM site_drafts WHERE site = ? GROUP BY site`, site).Scan(&js, &d.UpdatedBy, &d.UpdatedAt)
+	var r uint64
+	err := s.conn.QueryRow(ctx, `SELECT argMax(config, rev), argMax(updated_by, rev), argMax(updated_at, rev), max(rev)
+		FROM site_drafts WHERE site = ? GROUP BY site`, site).Scan(&js, &d.UpdatedBy, &d.UpdatedAt, &r)
 	if errors.Is(err, errNoRows) {
-		return nil, manage.ErrNotFound
+		return nil, 0, manage.ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("draft %s: %w", site, err)
+		return nil, 0, fmt.Errorf("draft %s: %w", site, err)
 	}
 	d.JSON = []byte(js)
-	return d, nil
+	return d, r, nil
 }
 
 // PutDraft saves the site's draft.
 func (s *Store) PutDraft(ctx context.Context, d manage.Draft) error {
+	return s.PutDraftAt(ctx, d, rev())
+}
+
+// PutDraftAt saves the site's draft as revision r, which must be above
+// the current one (the newest rev wins).
+func (s *Store) PutDraftAt(ctx context.Context, d manage.Draft, r uint64) error {
 	err := s.insertOne(ctx, "INSERT INTO site_drafts (site, config, updated_by, updated_at, rev)",
-		d.Site, string(d.JSON), d.UpdatedBy, d.UpdatedAt.UTC(), rev())
+		d.Site, string(d.JSON), d.UpdatedBy, d.UpdatedAt.UTC(), r)
 	if err != nil {
 		return fmt.Errorf("put draft %s: %w", d.Site, err)
 	}
