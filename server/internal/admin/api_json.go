@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -87,9 +88,10 @@ func (r rawJSON) MarshalJSON() ([]byte, error) { return r, nil }
 
 // emailParam is :email, percent-decoded (clients may escape the @).
 func emailParam(c *fiber.Ctx) string {
-	s, err := url.PathUnescape(c.Params("email"))
-	if err != nil {
-		return c.Params("email")
+	// A copy: Fiber's params point into a buffer the next request reuses.
+	raw := strings.Clone(c.Params("email"))
+	if s, err := url.PathUnescape(raw); err == nil {
+		return s
 	}
-	return s
+	return raw
 }

@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -29,22 +30,52 @@ func (h *Handler) apiMembers(c *fiber.Ctx) error {
 }
 
 type memberRequest struct {
-	Role     manage.Role `json:"role"`
-	Password string      `json:"password"`
+	Role manage.Role `json:"role"`
+	// Password is refused with a clear error: people are invited and
+	// choose their own (an API that set it once did).
+	Password string `json:"password"`
 }
 
-// apiPutMember: PUT /v1/sites/{site}/members/{email} — adds or changes a
-// role; an unknown email needs an initial password.
+// apiPutMember: PUT /v1/sites/{site}/members/{email} — changes a member's
+// role (200), or invites anyone else (202, with the link to pass on). The
+// answer does not say whether the email has an account.
 func (h *Handler) apiPutMember(c *fiber.Ctx) error {
 	var req memberRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	m, err := h.Manager.PutMember(ctx(c), principal(c), siteOf(c), emailParam(c), req.Role, req.Password)
+	if req.Password != "" {
+		return apierr.New(http.StatusBadRequest, "password_not_accepted", "password",
+			"members are invited: the answer carries a link, and the person chooses their own password when they accept")
+	}
+	inv, err := h.Manager.Invite(ctx(c), principal(c), siteOf(c), emailParam(c), req.Role)
 	if err != nil {
 		return err
 	}
-	return c.JSON(m)
+	if inv.Member != nil {
+		return c.JSON(inv.Member)
+	}
+	return c.Status(http.StatusAccepted).JSON(inv)
+}
+
+// apiInvitations: GET /v1/sites/{site}/invitations — the open ones.
+func (h *Handler) apiInvitations(c *fiber.Ctx) error {
+	invs, err := h.Manager.Invitations(ctx(c), siteOf(c))
+	if err != nil {
+		return err
+	}
+	if invs == nil {
+		invs = []manage.Invitation{}
+	}
+	return c.JSON(fiber.Map{"invitations": invs})
+}
+
+// apiWithdrawInvitation: DELETE /v1/sites/{site}/invitations/{id}.
+func (h *Handler) apiWithdrawInvitation(c *fiber.Ctx) error {
+	if err := h.Manager.WithdrawInvitation(ctx(c), principal(c), siteOf(c), strings.Clone(c.Params("id"))); err != nil {
+		return err
+	}
+	return c.SendStatus(http.StatusNoContent)
 }
 
 // apiDeleteMember: DELETE /v1/sites/{site}/members/{email}.

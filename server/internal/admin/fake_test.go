@@ -15,16 +15,16 @@ import (
 // memStore is manage.Store in memory, for handler tests that need no
 // ClickHouse (the real store is tested against ClickHouse elsewhere).
 type memStore struct {
-	mu        sync.Mutex
-	users     map[string]manage.User
-	members   map[[2]string]manage.Member
-	tokens    map[string]manage.Token
-	sites     map[string]manage.Site
-	drafts    map[string]manage.Draft
-	draftRevs map[string]uint64
-	versions  map[string][]*siteconfig.Version
-	events    []manage.Event
-	claims    map[string]string
+	mu       sync.Mutex
+	users    map[string]manage.User
+	members  map[[2]string]manage.Member
+	tokens   map[string]manage.Token
+	sites    map[string]manage.Site
+	drafts   map[string]manage.Draft
+	versions map[string][]*siteconfig.Version
+	events   []manage.Event
+	claims   map[string]string
+	invites  []manage.Invitation // every row written, as in ClickHouse
 }
 
 var _ manage.Store = (*memStore)(nil)
@@ -32,7 +32,7 @@ var _ manage.Versions = (*memStore)(nil)
 
 func newMemStore() *memStore {
 	return &memStore{users: map[string]manage.User{}, members: map[[2]string]manage.Member{}, tokens: map[string]manage.Token{},
-		sites: map[string]manage.Site{}, drafts: map[string]manage.Draft{}, draftRevs: map[string]uint64{}, versions: map[string][]*siteconfig.Version{}}
+		sites: map[string]manage.Site{}, drafts: map[string]manage.Draft{}, versions: map[string][]*siteconfig.Version{}}
 }
 
 func (m *memStore) User(_ context.Context, email string) (*manage.User, error) {
@@ -183,31 +183,20 @@ func (m *memStore) PutSiteInfo(_ context.Context, s manage.Site) error {
 	return nil
 }
 
-func (m *memStore) Draft(ctx context.Context, site string) (*manage.Draft, error) {
-	d, _, err := m.DraftAt(ctx, site)
-	return d, err
-}
-
-func (m *memStore) DraftAt(_ context.Context, site string) (*manage.Draft, uint64, error) {
+func (m *memStore) Draft(_ context.Context, site string) (*manage.Draft, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d, ok := m.drafts[site]
 	if !ok {
-		return nil, 0, manage.ErrNotFound
+		return nil, manage.ErrNotFound
 	}
-	return &d, m.draftRevs[site], nil
+	return &d, nil
 }
 
-func (m *memStore) PutDraft(ctx context.Context, d manage.Draft) error {
-	return m.PutDraftAt(ctx, d, uint64(time.Now().UnixNano()))
-}
-
-func (m *memStore) PutDraftAt(_ context.Context, d manage.Draft, r uint64) error {
+func (m *memStore) PutDraft(_ context.Context, d manage.Draft) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if r > m.draftRevs[d.Site] {
-		m.drafts[d.Site], m.draftRevs[d.Site] = d, r
-	}
+	m.drafts[d.Site] = d
 	return nil
 }
 
@@ -290,3 +279,49 @@ func (m *memStore) Publish(_ context.Context, site string, cfg *siteconfig.Confi
 
 // Unpublish has nothing to forget: Current reads the site's deleted flag.
 func (m *memStore) Unpublish(context.Context, string) error { return nil }
+
+func (m *memStore) Invitations(_ context.Context, site string) ([]manage.Invitation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []manage.Invitation
+	for _, inv := range m.invitationsLocked() {
+		if inv.Site == site && inv.Closed == manage.InviteOpen {
+			out = append(out, inv)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) InvitationBySecret(_ context.Context, hash string) (*manage.Invitation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, inv := range m.invitationsLocked() {
+		if inv.SecretHash == hash {
+			return &inv, nil
+		}
+	}
+	return nil, manage.ErrNotFound
+}
+
+// invitationsLocked folds the rows as the ClickHouse store does: the first
+// row's fields, the highest close.
+func (m *memStore) invitationsLocked() []manage.Invitation {
+	var out []manage.Invitation
+	at := map[string]int{}
+	for _, inv := range m.invites {
+		if i, ok := at[inv.ID]; ok {
+			out[i].Closed = max(out[i].Closed, inv.Closed)
+			continue
+		}
+		at[inv.ID] = len(out)
+		out = append(out, inv)
+	}
+	return out
+}
+
+func (m *memStore) PutInvitation(_ context.Context, inv manage.Invitation, _ string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.invites = append(m.invites, inv)
+	return nil
+}

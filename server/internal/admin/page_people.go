@@ -11,38 +11,60 @@ import (
 	"github.com/samtycke/samtycke/server/internal/manage"
 )
 
-// getMembers lists the site's members, with the form to add one.
-func (h *Handler) getMembers(c *fiber.Ctx) error { return h.showMembers(c, http.StatusOK, "") }
+// getMembers lists the site's members and open invitations, with the form
+// to invite someone.
+func (h *Handler) getMembers(c *fiber.Ctx) error { return h.showMembers(c, http.StatusOK, "", nil) }
 
-func (h *Handler) showMembers(c *fiber.Ctx, status int, msg string) error {
+func (h *Handler) showMembers(c *fiber.Ctx, status int, msg string, invited *manage.Invited) error {
 	ms, err := h.Manager.Members(ctx(c), siteOf(c))
+	if err != nil {
+		return err
+	}
+	invs, err := h.Manager.Invitations(ctx(c), siteOf(c))
 	if err != nil {
 		return err
 	}
 	v := h.newView(c, "Members")
 	v.Tab, v.Error = "members", msg
-	v.Data = map[string]any{"Members": ms, "Roles": manage.Roles}
+	v.Data = map[string]any{"Members": ms, "Invitations": invs, "Roles": manage.Roles, "Invited": invited}
 	return h.render(c.Status(status), "members", v)
 }
 
-// postMember adds a member or changes a role.
+// postMember invites someone, or changes a member's role. The page says the
+// same for an email with an account and one without.
 func (h *Handler) postMember(c *fiber.Ctx) error {
-	_, err := h.Manager.PutMember(ctx(c), principal(c), siteOf(c), strings.Clone(c.FormValue("email")),
-		manage.Role(c.FormValue("role")), c.FormValue("password"))
+	inv, err := h.Manager.Invite(ctx(c), principal(c), siteOf(c), strings.Clone(c.FormValue("email")),
+		manage.Role(c.FormValue("role")))
 	if ae := clientError(err); ae != nil {
-		return h.showMembers(c, ae.Status, ae.Message)
+		return h.showMembers(c, ae.Status, ae.Message, nil)
 	}
 	if err != nil {
 		return err
 	}
-	return c.Redirect("/admin/sites/"+siteOf(c)+"/members?done=member", http.StatusSeeOther)
+	if inv.Member != nil {
+		return c.Redirect("/admin/sites/"+siteOf(c)+"/members?done=member", http.StatusSeeOther)
+	}
+	// The link is shown this once, so no redirect.
+	return h.showMembers(c, http.StatusCreated, "", inv)
+}
+
+// postWithdrawInvitation closes an open invitation.
+func (h *Handler) postWithdrawInvitation(c *fiber.Ctx) error {
+	err := h.Manager.WithdrawInvitation(ctx(c), principal(c), siteOf(c), strings.Clone(c.FormValue("id")))
+	if ae := clientError(err); ae != nil {
+		return h.showMembers(c, ae.Status, ae.Message, nil)
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect("/admin/sites/"+siteOf(c)+"/members?done=withdrawn", http.StatusSeeOther)
 }
 
 // postRemoveMember takes a member's role away.
 func (h *Handler) postRemoveMember(c *fiber.Ctx) error {
 	err := h.Manager.RemoveMember(ctx(c), principal(c), siteOf(c), strings.Clone(c.FormValue("email")))
 	if ae := clientError(err); ae != nil {
-		return h.showMembers(c, ae.Status, ae.Message)
+		return h.showMembers(c, ae.Status, ae.Message, nil)
 	}
 	if err != nil {
 		return err

@@ -26,6 +26,11 @@ func (h *Handler) mountPages(app fiber.Router, read, edit, own, audit fiber.Hand
 	pub := app.Group("/admin", h.securityHeaders, h.htmlErrors)
 	pub.Get("/login", h.getLogin)
 	pub.Post("/login", h.postLogin)
+	// An invitation link works signed in or not: it offers sign-in or a
+	// new account for the invited address.
+	pub.Get("/invitations/:secret", h.getInvitation)
+	pub.Post("/invitations/:secret/account", h.postInvitationAccount)
+	pub.Post("/invitations/:secret", h.signedIn, h.postAcceptInvitation)
 
 	a := pub.Group("", h.signedIn)
 	a.Get("/", h.getSites)
@@ -38,7 +43,6 @@ func (h *Handler) mountPages(app fiber.Router, read, edit, own, audit fiber.Hand
 	a.Post("/sites/:site/edit", edit, h.postEditor)
 	a.Get("/sites/:site/preview", read, h.getPreview)
 	a.Get("/sites/:site/preview.js", read, h.getPreviewScript)
-	a.Get("/sites/:site/preview/:which/details.json", read, h.getPreviewDetails)
 	a.Get("/sites/:site/publish", read, h.getPublish)
 	a.Post("/sites/:site/publish", edit, h.postPublish)
 	a.Get("/sites/:site/versions", read, h.getVersions)
@@ -52,6 +56,7 @@ func (h *Handler) mountPages(app fiber.Router, read, edit, own, audit fiber.Hand
 	a.Get("/sites/:site/members", own, h.getMembers)
 	a.Post("/sites/:site/members", own, h.postMember)
 	a.Post("/sites/:site/members/remove", own, h.postRemoveMember)
+	a.Post("/sites/:site/invitations/withdraw", own, h.postWithdrawInvitation)
 	a.Get("/sites/:site/tokens", own, h.getTokens)
 	a.Post("/sites/:site/tokens", own, h.postToken)
 	a.Post("/sites/:site/tokens/revoke", own, h.postRevokeToken)
@@ -135,7 +140,7 @@ func (h *Handler) newView(c *fiber.Ctx, title string) *view {
 func flash(c *fiber.Ctx) string {
 	return map[string]string{
 		"saved": "Draft saved.", "published": "Published.", "rolledback": "Rolled back: the old configuration is published as a new version.",
-		"member": "Member saved.", "removed": "Member removed.", "revoked": "Token revoked.", "created": "Site created.",
+		"member": "Member saved.", "removed": "Member removed.", "withdrawn": "Invitation withdrawn.", "joined": "Invitation accepted: you are a member of this site.", "revoked": "Token revoked.", "created": "Site created.",
 		"unchanged": "Nothing to publish: the draft equals the current version.",
 	}[c.Query("done")]
 }

@@ -36,6 +36,8 @@ func (h *Handler) Mount(app fiber.Router) {
 	api.Get("/:site/members", own, h.apiMembers)
 	api.Put("/:site/members/:email", own, h.apiPutMember)
 	api.Delete("/:site/members/:email", own, h.apiDeleteMember)
+	api.Get("/:site/invitations", own, h.apiInvitations)
+	api.Delete("/:site/invitations/:id", own, h.apiWithdrawInvitation)
 	api.Get("/:site/tokens", own, h.apiTokens)
 	api.Post("/:site/tokens", own, h.apiCreateToken)
 	api.Delete("/:site/tokens/:id", own, h.apiRevokeToken)

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/samtycke/samtycke/server/internal/mail"
 )
 
 // Config is the parsed configuration. It is passed explicitly; there are no
@@ -43,6 +45,9 @@ type Config struct {
 	// Authorization: Bearer TOKEN (empty: /metrics is not on it at all).
 	MetricsListen string
 	MetricsToken  string
+	// SMTPURL is the mail server invitations are sent through (empty: the
+	// dashboard shows the link to pass on).
+	SMTPURL string
 	// NewLogs are evidence logs the operator lets this instance start anew
 	// (samtycke serve --new-log), because ClickHouse no longer holds them as
 	// this instance signed them. Not an environment setting on purpose: it
@@ -80,6 +85,15 @@ var options = []option{
 			return fmt.Errorf("want an absolute http(s) URL without query, like https://consent.example.se")
 		}
 		c.PublicURL = u
+		return nil
+	}},
+	{"SAMTYCKE_SMTP_URL", "", false, func(c *Config, v string) error {
+		if v != "" {
+			if _, err := mail.Parse(v); err != nil {
+				return fmt.Errorf("want smtp://[user:password@]host[:587]?from=ADDRESS or smtps://…:465: %w", err)
+			}
+		}
+		c.SMTPURL = v
 		return nil
 	}},
 	{"SAMTYCKE_CLICKHOUSE_URL", "clickhouse://127.0.0.1:9000/samtycke", true, func(c *Config, v string) error {

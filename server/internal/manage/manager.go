@@ -12,6 +12,7 @@ import (
 
 	"github.com/samtycke/samtycke/server/internal/apierr"
 	"github.com/samtycke/samtycke/server/internal/auth"
+	"github.com/samtycke/samtycke/server/internal/mail"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
 )
 
@@ -25,6 +26,8 @@ type Manager struct {
 	versions Versions
 	sessions *auth.Sessions
 	limit    *auth.LoginLimit
+	mailer   mail.Mailer
+	base     string // the public URL, for links in mail
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -242,7 +245,6 @@ func (m *Manager) starterConfig(name string, origins []string) ([]byte, error) {
 		return nil, fmt.Errorf("starter configuration: %w", err)
 	}
 	c.Name, c.Controller.Name = name, name
-	starterDescriptions(&c)
 	c.AllowedOrigins = []string{}
 	for _, o := range origins {
 		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {

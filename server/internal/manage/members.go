@@ -14,9 +14,11 @@ func (m *Manager) Members(ctx context.Context, site string) ([]Member, error) {
 	return m.st.Members(ctx, site)
 }
 
-// PutMember gives email a role on site. An unknown email gets an account
-// when a password is given (the owner passes it on); otherwise it is an
-// error. The last owner cannot be demoted.
+// PutMember gives email a role on site at once, without an invitation: for
+// operators (the CLI) and the bootstrap owner. An unknown email gets an
+// account when a password is given; otherwise it is an error. People in the
+// dashboard and the API invite instead (Invite). The last owner cannot be
+// demoted.
 func (m *Manager) PutMember(ctx context.Context, p Principal, site, email string, role Role, password string) (*Member, error) {
 	email, err := NormalizeEmail(email)
 	if err != nil {
@@ -40,21 +42,27 @@ func (m *Manager) PutMember(ctx context.Context, p Principal, site, email string
 	if err != nil {
 		return nil, err
 	}
-	if role != Owner && isLastOwner(members, email) {
-		return nil, apierr.New(http.StatusConflict, "last_owner", "role", "a site keeps at least one owner")
-	}
-	mb := Member{Site: site, Email: email, Role: role, AddedBy: p.Name(), AddedAt: m.now().UTC()}
+	mb := Member{Site: site, Email: email, AddedBy: p.Name(), AddedAt: m.now().UTC()}
 	for _, old := range members {
 		if old.Email == email {
-			// A role change is a change of this membership, not a new one:
-			// a removal of it that lands meanwhile stays final.
-			mb.AddedAt, mb.AddedBy = old.AddedAt, old.AddedBy
+			mb = old
 		}
 	}
+	return m.setRole(ctx, p, members, mb, role)
+}
+
+// setRole writes mb with role. A role change is a change of this
+// membership, not a new one (mb keeps its AddedAt): a removal of it that
+// lands meanwhile stays final.
+func (m *Manager) setRole(ctx context.Context, p Principal, members []Member, mb Member, role Role) (*Member, error) {
+	if role != Owner && isLastOwner(members, mb.Email) {
+		return nil, apierr.New(http.StatusConflict, "last_owner", "role", "a site keeps at least one owner")
+	}
+	mb.Role = role
 	if err := m.st.PutMember(ctx, mb); err != nil {
 		return nil, err
 	}
-	return &mb, m.Audit(ctx, p, site, "member.put", map[string]any{"email": email, "role": role})
+	return &mb, m.Audit(ctx, p, mb.Site, "member.put", map[string]any{"email": mb.Email, "role": role})
 }
 
 func isLastOwner(members []Member, email string) bool {

@@ -75,6 +75,30 @@ type Token struct {
 	Revoked bool   `json:"-"`
 }
 
+// Invitation offers a role on a site to an email. It gives nothing until
+// the person accepts it, signed in as that email.
+type Invitation struct {
+	ID         string      `json:"id"`
+	Site       string      `json:"site"`
+	Email      string      `json:"email"`
+	Role       Role        `json:"role"`
+	SecretHash string      `json:"-"`
+	InvitedBy  string      `json:"invited_by"`
+	InvitedAt  time.Time   `json:"invited_at"`
+	ExpiresAt  time.Time   `json:"expires_at"`
+	Closed     InviteState `json:"-"`
+}
+
+// InviteState is whether an invitation is open, accepted or withdrawn;
+// a close is final.
+type InviteState uint8
+
+const (
+	InviteOpen InviteState = iota
+	InviteAccepted
+	InviteWithdrawn
+)
+
 // Site is a site's identity; its configuration lives in drafts and versions.
 type Site struct {
 	ID        string    `json:"id"`
@@ -140,6 +164,13 @@ type Store interface {
 	Members(ctx context.Context, site string) ([]Member, error)
 	Memberships(ctx context.Context, email string) ([]Member, error)
 	PutMember(ctx context.Context, m Member) error
+
+	// Invitations lists a site's open invitations (expired ones too);
+	// InvitationBySecret finds one by its secret's hash, closed or not.
+	// PutInvitation writes one; a write with Closed set closes it for good.
+	Invitations(ctx context.Context, site string) ([]Invitation, error)
+	InvitationBySecret(ctx context.Context, secretHash string) (*Invitation, error)
+	PutInvitation(ctx context.Context, inv Invitation, closedBy string) error
 
 	// Tokens lists a site's tokens that are not revoked (expired ones too).
 	Tokens(ctx context.Context, site string) ([]Token, error)

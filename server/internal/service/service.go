@@ -34,6 +34,7 @@ import (
 	"github.com/samtycke/samtycke/server/internal/demo"
 	"github.com/samtycke/samtycke/server/internal/durable"
 	"github.com/samtycke/samtycke/server/internal/ledger"
+	"github.com/samtycke/samtycke/server/internal/mail"
 	"github.com/samtycke/samtycke/server/internal/manage"
 	"github.com/samtycke/samtycke/server/internal/retention"
 	"github.com/samtycke/samtycke/server/internal/shipper"
@@ -253,6 +254,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	s.closers = append(s.closers, func() error { stopListening(); return nil })
 	sessions := auth.NewSessions(counter, SessionIdle, SessionAbsolute)
 	s.Manager = manage.New(st, publisher, sessions, auth.NewLoginLimit(counter), log).WithClaims(kv)
+	var mailer mail.Mailer // none: the dashboard shows invitation links to pass on
+	if cfg.SMTPURL != "" {
+		smtp, err := mail.Parse(cfg.SMTPURL) // checked by config already
+		if err != nil {
+			return nil, err
+		}
+		mailer = smtp
+	}
+	s.Manager.WithMail(mailer, cfg.PublicBase())
 	if err := bootstrapOwner(ctx, s.Manager, cfg, log); err != nil {
 		return nil, err
 	}

@@ -272,3 +272,40 @@ func Samtycke(t testing.TB, listen string, env ...string) *Proc {
 		return c.Close()
 	})
 }
+
+// SMTP is a mail server for a test: Python's own smtpd (Debian's python3),
+// which prints every message it receives. Mail returns what it printed.
+type SMTP struct {
+	URL string // smtp://127.0.0.1:PORT?from=samtycke@example.se
+	p   *Proc
+}
+
+// Mail is everything the server has received so far, as printed.
+func (s *SMTP) Mail() string {
+	b, err := os.ReadFile(s.p.log)
+	if err != nil {
+		s.p.t.Fatal(err)
+	}
+	return string(b)
+}
+
+// PrivateSMTP starts a mail server on a free loopback port.
+func PrivateSMTP(t testing.TB) *SMTP {
+	t.Helper()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		unavailable(t, "SAMTYCKE_TEST_SERVICES", "python3 (its smtpd is the test mail server)", err)
+	}
+	port := FreePort(t)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	// -W ignore: smtpd is deprecated (it is still the stdlib's own server).
+	p := newProc(t, "smtpd", []string{py, "-u", "-W", "ignore", "-m", "smtpd", "-n", "-c", "DebuggingServer", addr}, nil, func() error {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	})
+	p.Start()
+	return &SMTP{URL: "smtp://" + addr + "?from=samtycke@example.se", p: p}
+}

@@ -350,3 +350,63 @@ func fromEpoch(t time.Time) time.Time {
 	}
 	return t.UTC()
 }
+
+// An invitation's fields are written once (argMin); closed is final (max).
+const inviteCols = `invite_id, argMin(site, rev), argMin(email, rev), argMin(role, rev), argMin(secret_hash, rev),
+	argMin(invited_by, rev), argMin(invited_at, rev), argMin(expires_at, rev), max(closed) AS cl`
+
+func (s *Store) scanInvitations(ctx context.Context, query string, args ...any) ([]manage.Invitation, error) {
+	rows, err := s.conn.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("invitations: %w", err)
+	}
+	defer rows.Close()
+	var out []manage.Invitation
+	for rows.Next() {
+		var inv manage.Invitation
+		var role string
+		var closed uint8
+		if err := rows.Scan(&inv.ID, &inv.Site, &inv.Email, &role, &inv.SecretHash, &inv.InvitedBy,
+			&inv.InvitedAt, &inv.ExpiresAt, &closed); err != nil {
+			return nil, fmt.Errorf("invitations: %w", err)
+		}
+		inv.Role, inv.Closed = manage.Role(role), manage.InviteState(closed)
+		inv.InvitedAt, inv.ExpiresAt = inv.InvitedAt.UTC(), inv.ExpiresAt.UTC()
+		out = append(out, inv)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("invitations: %w", err)
+	}
+	return out, nil
+}
+
+// Invitations lists a site's open invitations, oldest first.
+func (s *Store) Invitations(ctx context.Context, site string) ([]manage.Invitation, error) {
+	return s.scanInvitations(ctx, `SELECT `+inviteCols+` FROM invitations
+		WHERE invite_id IN (SELECT invite_id FROM invitations WHERE site = ?)
+		GROUP BY invite_id HAVING cl = 0 ORDER BY argMin(invited_at, rev), invite_id`, site)
+}
+
+// InvitationBySecret finds an invitation by the hash of its link's secret.
+func (s *Store) InvitationBySecret(ctx context.Context, secretHash string) (*manage.Invitation, error) {
+	out, err := s.scanInvitations(ctx, `SELECT `+inviteCols+` FROM invitations
+		WHERE invite_id IN (SELECT invite_id FROM invitations WHERE secret_hash = ?) GROUP BY invite_id`, secretHash)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, manage.ErrNotFound
+	}
+	return &out[0], nil
+}
+
+// PutInvitation writes an invitation; with Closed set, the row closes it.
+func (s *Store) PutInvitation(ctx context.Context, inv manage.Invitation, closedBy string) error {
+	err := s.insertOne(ctx, `INSERT INTO invitations (invite_id, site, email, role, secret_hash, invited_by,
+		invited_at, expires_at, closed, closed_by, rev)`, inv.ID, inv.Site, inv.Email, string(inv.Role), inv.SecretHash,
+		inv.InvitedBy, inv.InvitedAt.UTC(), inv.ExpiresAt.UTC(), uint8(inv.Closed), closedBy, rev())
+	if err != nil {
+		return fmt.Errorf("put invitation: %w", err)
+	}
+	return nil
+}
