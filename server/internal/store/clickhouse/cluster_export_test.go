@@ -4,4 +4,5 @@ var (
 	QualifyViews  = qualifyViews
 	QuorumInsert  = quorumInsert
 	DDLTaskTimout = ddlTaskTimeout
+	FsyncPending  = fsyncPending
 )

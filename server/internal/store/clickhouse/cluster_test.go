@@ -105,3 +105,22 @@ func TestQuorumInsert(t *testing.T) {
 		t.Errorf("ON CLUSTER wait %d s is not below the connection's 60 s read timeout", clickhouse.DDLTaskTimout)
 	}
 }
+
+// A start sends the fsync settings only to tables without them: on a
+// cluster every such ALTER is ON CLUSTER and waits for the other nodes.
+// engine_full as current releases write it after MODIFY SETTING (seen on
+// chdb); 18.16 has no such settings.
+func TestFsyncPending(t *testing.T) {
+	set := []string{"fsync_after_insert = 1", "fsync_part_directory = 1"}
+	for engine, want := range map[string]bool{
+		"ReplicatedReplacingMergeTree('/p', '{replica}') ORDER BY x SETTINGS index_granularity = 8192":                                                   true,
+		"ReplicatedReplacingMergeTree('/p', '{replica}') ORDER BY x SETTINGS index_granularity = 8192, fsync_after_insert = 1":                           true,
+		"ReplicatedReplacingMergeTree('/p', '{replica}') ORDER BY x SETTINGS index_granularity = 8192, fsync_after_insert = 1, fsync_part_directory = 1": false,
+		"ReplacingMergeTree ORDER BY x SETTINGS fsync_part_directory = 1, fsync_after_insert = 1, index_granularity = 8192":                              false,
+		"": true, // not there: the ALTER names it
+	} {
+		if got := clickhouse.FsyncPending(engine, set); got != want {
+			t.Errorf("%q: pending %v, want %v", engine, got, want)
+		}
+	}
+}

@@ -228,6 +228,12 @@ var durableTables = []string{"consent_log", "consent_batches", "log_leaves", "lo
 // parts at all). It reports whether it could; without it a confirmed batch
 // may sit in the page cache for a while, which the spool's kept segments
 // cover (SAMTYCKE_SPOOL_KEEP).
+//
+// It runs at every start, so it sends no DDL for a table that has the
+// settings already. On a cluster the ALTER runs ON CLUSTER (the settings
+// are each replica's own) but waits only fsyncDDLTimeout for the other
+// nodes: a node that is down takes it from the DDL queue when it returns,
+// and the start goes on meanwhile.
 func (s *Store) FsyncInserts(ctx context.Context) (bool, error) {
 	rows, err := s.conn.Query(ctx, "SELECT name FROM system.merge_tree_settings WHERE name IN ('fsync_after_insert', 'fsync_part_directory')")
 	if err != nil {
@@ -250,16 +256,57 @@ func (s *Store) FsyncInserts(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	slices.Sort(set)
+	engines := map[string]string{}
+	trows, err := s.conn.Query(ctx, "SELECT name, engine_full FROM system.tables WHERE database = ?", s.database)
+	if err != nil {
+		return false, fmt.Errorf("fsync inserts: %w", err)
+	}
+	for trows.Next() {
+		var name, engine string
+		if err := trows.Scan(&name, &engine); err != nil {
+			trows.Close()
+			return false, fmt.Errorf("fsync inserts: %w", err)
+		}
+		engines[name] = engine
+	}
+	trows.Close()
+	if err := trows.Err(); err != nil {
+		return false, fmt.Errorf("fsync inserts: %w", err)
+	}
 	for _, t := range durableTables {
-		q := "ALTER TABLE " + t
+		if !fsyncPending(engines[t], set) {
+			continue
+		}
+		q, qctx := "ALTER TABLE "+t, ctx
 		if s.cluster != "" {
 			q += " ON CLUSTER " + s.cluster
+			qctx = ch.Context(ctx, ch.WithSettings(ch.Settings{"distributed_ddl_task_timeout": fsyncDDLTimeout}))
 		}
-		if err := s.conn.Exec(ctx, q+" MODIFY SETTING "+strings.Join(set, ", ")); err != nil {
+		if err := s.conn.Exec(qctx, q+" MODIFY SETTING "+strings.Join(set, ", ")); err != nil {
+			var ex *ch.Exception
+			if s.cluster != "" && errors.As(err, &ex) && ex.Code == 159 { // TIMEOUT_EXCEEDED: a node did not answer
+				s.log.Warn("fsync settings not yet on every node; a node that is down applies them from the DDL queue when it returns", "table", t, "err", err)
+				continue
+			}
 			return false, fmt.Errorf("fsync inserts: %s: %w", t, err)
 		}
 	}
 	return true, nil
+}
+
+// fsyncDDLTimeout is how long (s) the fsync settings wait for the other
+// nodes of a cluster at start.
+const fsyncDDLTimeout = 5
+
+// fsyncPending reports whether a table whose engine_full is engine lacks one
+// of the settings set ("name = 1").
+func fsyncPending(engine string, set []string) bool {
+	for _, kv := range set {
+		if !strings.Contains(engine, kv) {
+			return true
+		}
+	}
+	return false
 }
 
 // StartedAt is when the ClickHouse server started (to the second): a
