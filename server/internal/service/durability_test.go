@@ -325,6 +325,29 @@ func TestPowerLossAfterConfirm(t *testing.T) {
 		t.Errorf("after 10 more: %v", e)
 	}
 	t.Logf("after 10 more: %v", e)
+
+	// And an auditor's bundle of the day verifies: every leaf has its row.
+	cli := func(args ...string) (stdout, stderr string) {
+		t.Helper()
+		cmd := exec.Command(testutil.Binary(t), args...)
+		cmd.Env = append(os.Environ(), "SAMTYCKE_DATA_DIR="+data, "SAMTYCKE_CLICKHOUSE_URL="+chURL, "SAMTYCKE_LOG_LEVEL=warn")
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("samtycke %v: %v\n%s%s", args, err, out.String(), errb.String())
+		}
+		return out.String(), errb.String()
+	}
+	dir := t.TempDir()
+	trusted, bundle := filepath.Join(dir, "trusted.json"), filepath.Join(dir, "bundle.zip")
+	cli("log", "keys", "--out", trusted)
+	day := time.Now().UTC().Format(time.DateOnly)
+	if _, stderr := cli("export", "--site", "demo", "--from", day, "--to", day, "--format", "ndjson", "--out", bundle); !strings.Contains(stderr, "510 records of") {
+		t.Errorf("export after the restart: %s", stderr)
+	}
+	if out, _ := cli("verify", "--trust", trusted, bundle); !strings.Contains(strings.SplitN(out, "\n", 2)[0], " verifies.") {
+		t.Errorf("verify of the export after the restart:\n%s", out)
+	}
 }
 
 // A record ClickHouse refuses for good (a method its Enum8 lacks; the
