@@ -232,14 +232,14 @@ const localTracker = `(function(){var l=%q;window.__trk=window.__trk||{};window.
 const rcbExport = `{
   "settings": {"rcb-banner-active": true},
   "cookieGroups": [
-    {"term_id": 1, "slug": "essential", "name": "Essential", "description": "Needed for the site to work."},
-    {"term_id": 2, "slug": "functional", "name": "Functional", "description": "Comfort features."},
+    {"term_id": 1, "slug": "nodvandiga", "name": "Nödvändiga", "description": "Needed for the site to work."},
+    {"term_id": 2, "slug": "funktionella", "name": "Funktionella", "description": "Comfort features."},
     {"term_id": 3, "slug": "statistics", "name": "Statistics", "description": "Visitor statistics."},
     {"term_id": 4, "slug": "marketing", "name": "Marketing", "description": "Advertising."},
     {"term_id": 5, "slug": "social-media", "name": "Social media", "description": "<p>Sharing buttons.</p>"}
   ],
   "cookies": [
-    {"group": "essential", "ID": 10, "post_name": "real-cookie-banner", "post_status": "publish", "post_title": "Real Cookie Banner",
+    {"group": "nodvandiga", "ID": 10, "post_name": "real-cookie-banner", "post_status": "publish", "post_title": "Real Cookie Banner",
      "post_content": "Stores the consent.", "metas": {"provider": "Butiken", "technicalDefinitions": [
        {"type": "http", "name": "real_cookie_banner*", "host": "127.0.0.1", "duration": 1, "durationUnit": "y", "isSessionDuration": false}]}},
     {"group": "statistics", "ID": 11, "post_name": "google-analytics-analytics-4", "post_status": "publish", "post_title": "Google Analytics",
@@ -252,7 +252,10 @@ const rcbExport = `{
        "technicalDefinitions": [
          {"type": "http", "name": "_fbp", "host": "127.0.0.1", "duration": 3, "durationUnit": "mo", "isSessionDuration": false},
          {"type": "http", "name": "fr", "host": ".facebook.com", "duration": 3, "durationUnit": "mo", "isSessionDuration": false}]}},
-    {"group": "functional", "ID": 13, "post_name": "chat", "post_status": "publish", "post_title": "Chat",
+    {"group": "nodvandiga", "ID": 17, "post_name": "woocommerce", "post_status": "publish", "post_title": "WooCommerce",
+     "post_content": "The cart.", "metas": {"provider": "Butiken", "technicalDefinitions": [
+       {"type": "http", "name": "woocommerce_cart_hash", "host": "127.0.0.1", "duration": 0, "durationUnit": "y", "isSessionDuration": true}]}},
+    {"group": "funktionella", "ID": 13, "post_name": "chat", "post_status": "publish", "post_title": "Chat",
      "post_content": "", "metas": {"provider": "", "technicalDefinitions": [
        {"type": "local", "name": "chat_state", "host": "127.0.0.1", "duration": 0, "durationUnit": "y", "isSessionDuration": false}]}},
     {"group": "social-media", "ID": 14, "post_name": "addtoany", "post_status": "publish", "post_title": "AddToAny",
@@ -260,7 +263,7 @@ const rcbExport = `{
        {"type": "session", "name": "a2a_session", "host": "", "duration": 0, "durationUnit": "y", "isSessionDuration": true}]}},
     {"group": "marketing", "ID": 15, "post_name": "old-pixel", "post_status": "draft", "post_title": "Old pixel",
      "post_content": "", "metas": {"technicalDefinitions": [{"type": "http", "name": "old", "host": "127.0.0.1", "duration": 1, "durationUnit": "y"}]}},
-    {"group": "essential", "ID": 16, "post_name": "fonts", "post_status": "publish", "post_title": "Local fonts",
+    {"group": "nodvandiga", "ID": 16, "post_name": "fonts", "post_status": "publish", "post_title": "Local fonts",
      "post_content": "", "metas": {"technicalDefinitions": []}}
   ],
   "blocker": []

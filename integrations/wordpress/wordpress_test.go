@@ -281,16 +281,16 @@ func TestWordPressPlugin(t *testing.T) {
 	// A Real Cookie Banner export into the draft: without a token it says what is missing.
 	exportFile := filepath.Join(t.TempDir(), "real-cookie-banner-export.json")
 	writeFile(t, exportFile, rcbExport)
-	do(t, ctx, chromedp.SetUploadFiles(chromedp.ID("samtycke_rcb_file"), []string{exportFile}),
-		chromedp.Click(chromedp.ID("samtycke_import_submit")), chromedp.WaitVisible(chromedp.CSS(".samtycke-import-result")))
+	do(t, ctx, chromedp.SetUploadFiles(chromedp.ID("samtycke_rcb_file"), []string{exportFile}))
+	submit(t, ctx, "samtycke_import_submit", `document.querySelector(".samtycke-import-result")`)
 	if txt := js[string](t, ctx, `document.querySelector(".samtycke-import-result.notice-error")?.textContent || ""`); !strings.Contains(txt, "needs an API token") {
 		t.Errorf("an import without a token: %q", txt)
 	}
 	do(t, ctx, chromedp.SetUploadFiles(chromedp.ID("samtycke_rcb_file"), []string{exportFile}),
-		chromedp.SendKeys(chromedp.ID("samtycke_api_token"), apiToken),
-		chromedp.Click(chromedp.ID("samtycke_import_submit")), chromedp.WaitVisible(chromedp.CSS(".samtycke-import-result")))
+		chromedp.SendKeys(chromedp.ID("samtycke_api_token"), apiToken))
+	submit(t, ctx, "samtycke_import_submit", `document.querySelector(".samtycke-import-result")`)
 	result := js[string](t, ctx, `document.querySelector(".samtycke-import-result")?.textContent || ""`)
-	if !strings.Contains(result, `Imported 4 items of 4 services into the draft of "butiken"`) ||
+	if !strings.Contains(result, `Imported 5 items of 5 services into the draft of "butiken"`) ||
 		!strings.Contains(result, "_ga (already in the draft)") || !strings.Contains(result, "Old pixel (not published)") ||
 		!strings.Contains(result, "Local fonts (lists no cookies)") || strings.Contains(result, "real_cookie_banner") {
 		t.Errorf("the import says: %q", result)
@@ -301,8 +301,7 @@ func TestWordPressPlugin(t *testing.T) {
 	screenshot(t, ctx, "wordpress-settings-import", false)
 	checkImportedDraft(t, base, site, apiToken)
 	js[bool](t, ctx, `(document.getElementById("samtycke_site_id").value = "no-such-site", true)`)
-	do(t, ctx, chromedp.Click(chromedp.ID("submit")), chromedp.WaitVisible(chromedp.ID("samtycke_site_id")))
-	waitFor(t, ctx, `document.getElementById("samtycke_site_id").value == "no-such-site"`, "the saved site id")
+	submit(t, ctx, "submit", `document.getElementById("samtycke_site_id")?.value == "no-such-site"`)
 	notice := js[string](t, ctx, `document.querySelector(".wrap .notice-error")?.textContent || ""`)
 	if !strings.Contains(notice, "Unknown site") || !strings.Contains(notice, `"no-such-site"`) {
 		t.Errorf("a wrong site id is not reported clearly: %q", notice)
@@ -446,10 +445,11 @@ func checkImportedDraft(t *testing.T, base, site, token string) {
 		count[it.Name]++
 	}
 	want := map[string]string{
-		"_gid":        "cookie first  statistics P1D Google Ireland Limited true [US]",
-		"fr":          "cookie third facebook.com marketing P3M Meta Platforms Ireland Limited true [US]",
-		"chat_state":  "local_storage first  preferences persistent Chat false []",
-		"a2a_session": "session_storage first  social_media session AddToAny LLC false []",
+		"woocommerce_cart_hash": "cookie first  necessary session Butiken false []",
+		"_gid":                  "cookie first  statistics P1D Google Ireland Limited true [US]",
+		"fr":                    "cookie third facebook.com marketing P3M Meta Platforms Ireland Limited true [US]",
+		"chat_state":            "local_storage first  preferences persistent Chat false []",
+		"a2a_session":           "session_storage first  social_media session AddToAny LLC false []",
 	}
 	for name, w := range want {
 		it := got[name]
@@ -583,6 +583,15 @@ func waitFor(t *testing.T, ctx context.Context, pred, what string) {
 func click(t *testing.T, ctx context.Context, jsPath string) {
 	t.Helper()
 	do(t, ctx, chromedp.Click(chromedp.JSPath(jsPath)))
+}
+
+// submit clicks a form's button and waits for the page it leads to (not the
+// one it was on) to load and to satisfy ready.
+func submit(t *testing.T, ctx context.Context, buttonID, ready string) {
+	t.Helper()
+	js[bool](t, ctx, `(window.__leaving = true)`)
+	do(t, ctx, chromedp.Click(chromedp.ID(buttonID)))
+	waitFor(t, ctx, `!window.__leaving && document.readyState == "complete" && `+ready, "the page after "+buttonID)
 }
 
 // visit opens a page and waits until it has loaded and the banner's first

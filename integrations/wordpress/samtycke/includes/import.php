@@ -10,19 +10,35 @@
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Real Cookie Banner's default group slugs and the Samtycke category ids
- * they stand for. Other groups keep their slug as the id.
+ * The Samtycke category for a Real Cookie Banner group. Its groups are named
+ * in the site's language when it is installed (Essential, Funktionella…),
+ * so they are known by their words; its essential group is the one its own
+ * service is in. Other groups keep their slug as the id.
  *
- * @return array<string,string>
+ * @param string $slug      The group's slug.
+ * @param string $name      The group's name.
+ * @param string $essential The slug of the group of Real Cookie Banner's own service.
+ * @return string
  */
-function samtycke_rcb_group_map() {
-	return array(
-		'essential'  => 'necessary',
-		'functional' => 'preferences',
-		'statistics' => 'statistics',
-		'statistic'  => 'statistics',
-		'marketing'  => 'marketing',
+function samtycke_rcb_category( $slug, $name, $essential ) {
+	if ( '' !== $slug && $slug === $essential ) {
+		return 'necessary';
+	}
+	$words = array(
+		'necessary'   => array( 'essen', 'necess', 'nodvand', 'nödvänd', 'notwendig' ),
+		'preferences' => array( 'func', 'funk', 'prefer', 'inställning', 'installning' ),
+		'statistics'  => array( 'stat', 'analy' ),
+		'marketing'   => array( 'market', 'marknad', 'werbung', 'advert' ),
 	);
+	$text = function_exists( 'mb_strtolower' ) ? mb_strtolower( $slug . ' ' . $name ) : strtolower( $slug . ' ' . $name );
+	foreach ( $words as $category => $stems ) {
+		foreach ( $stems as $stem ) {
+			if ( false !== strpos( $text, $stem ) ) {
+				return $category;
+			}
+		}
+	}
+	return substr( preg_replace( '/[^a-z0-9_]/', '_', strtolower( $slug ) ), 0, 32 );
 }
 
 /**
@@ -97,7 +113,13 @@ function samtycke_rcb_import( $export, $config, $home ) {
 		'session'   => 'session_storage',
 		'indexedDb' => 'indexeddb',
 	);
-	$eea     = samtycke_eea_countries();
+	$eea       = samtycke_eea_countries();
+	$essential = '';
+	foreach ( $export['cookies'] as $service ) {
+		if ( is_array( $service ) && 'real-cookie-banner' === ( $service['post_name'] ?? '' ) && is_string( $service['group'] ?? null ) ) {
+			$essential = $service['group'];
+		}
+	}
 	$added   = 0;
 	$served  = 0;
 	$skipped = array();
@@ -117,8 +139,8 @@ function samtycke_rcb_import( $export, $config, $home ) {
 			continue;
 		}
 		$slug     = is_string( $service['group'] ?? null ) ? $service['group'] : '';
-		$map      = samtycke_rcb_group_map();
-		$category = $map[ $slug ] ?? substr( preg_replace( '/[^a-z0-9_]/', '_', strtolower( $slug ) ), 0, 32 );
+		$gname    = is_string( $groups[ $slug ]['name'] ?? null ) ? $groups[ $slug ]['name'] : '';
+		$category = samtycke_rcb_category( $slug, $gname, $essential );
 		if ( ! preg_match( '/^[a-z][a-z0-9_]{0,31}$/', $category ) ) {
 			/* translators: %s: a service's name */
 			$skipped[] = sprintf( __( '%s (no usable group)', 'samtycke' ), $title );
