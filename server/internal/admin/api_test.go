@@ -25,7 +25,7 @@ func draftBody(s *stack, site string) any {
 	if err != nil {
 		panic(err)
 	}
-	return d.Config
+	return withIfMatch{`"` + d.Revision + `"`, d.Config}
 }
 
 // siteRoutes is every /v1/sites/{site}… route (DELETE of the site itself is
@@ -99,9 +99,12 @@ func TestEveryRouteEveryRole(t *testing.T) {
 			t.Fatalf("create %s: %d %s", id, r.status, r.body)
 		}
 		// Make the draft valid and publish version 1, so every route has something to read.
-		d := decode[struct{ Config map[string]any }](t, s.do(t, admin, "GET", "/v1/sites/"+id+"/draft", nil))
+		d := decode[struct {
+			Config   map[string]any
+			Revision string
+		}](t, s.do(t, admin, "GET", "/v1/sites/"+id+"/draft", nil))
 		d.Config["controller"] = map[string]any{"name": "Site AB", "email": "privacy@" + id + ".example"}
-		if r := s.do(t, admin, "PUT", "/v1/sites/"+id+"/draft", d.Config); r.status != 200 {
+		if r := s.do(t, admin, "PUT", "/v1/sites/"+id+"/draft", withIfMatch{`"` + d.Revision + `"`, d.Config}); r.status != 200 {
 			t.Fatalf("draft: %d %s", r.status, r.body)
 		}
 		if r := s.do(t, admin, "POST", "/v1/sites/"+id+"/publish", nil); r.status != http.StatusCreated {

@@ -15,16 +15,17 @@ import (
 // memStore is manage.Store in memory, for handler tests that need no
 // ClickHouse (the real store is tested against ClickHouse elsewhere).
 type memStore struct {
-	mu       sync.Mutex
-	users    map[string]manage.User
-	members  map[[2]string]manage.Member
-	tokens   map[string]manage.Token
-	sites    map[string]manage.Site
-	drafts   map[string]manage.Draft
-	versions map[string][]*siteconfig.Version
-	events   []manage.Event
-	claims   map[string]string
-	invites  []manage.Invitation // every row written, as in ClickHouse
+	mu        sync.Mutex
+	users     map[string]manage.User
+	members   map[[2]string]manage.Member
+	tokens    map[string]manage.Token
+	sites     map[string]manage.Site
+	drafts    map[string]manage.Draft
+	draftRevs map[string]uint64
+	versions  map[string][]*siteconfig.Version
+	events    []manage.Event
+	claims    map[string]string
+	invites   []manage.Invitation // every row written, as in ClickHouse
 }
 
 var _ manage.Store = (*memStore)(nil)
@@ -32,7 +33,7 @@ var _ manage.Versions = (*memStore)(nil)
 
 func newMemStore() *memStore {
 	return &memStore{users: map[string]manage.User{}, members: map[[2]string]manage.Member{}, tokens: map[string]manage.Token{},
-		sites: map[string]manage.Site{}, drafts: map[string]manage.Draft{}, versions: map[string][]*siteconfig.Version{}}
+		sites: map[string]manage.Site{}, drafts: map[string]manage.Draft{}, draftRevs: map[string]uint64{}, versions: map[string][]*siteconfig.Version{}}
 }
 
 func (m *memStore) User(_ context.Context, email string) (*manage.User, error) {
@@ -183,20 +184,31 @@ func (m *memStore) PutSiteInfo(_ context.Context, s manage.Site) error {
 	return nil
 }
 
-func (m *memStore) Draft(_ context.Context, site string) (*manage.Draft, error) {
+func (m *memStore) Draft(ctx context.Context, site string) (*manage.Draft, error) {
+	d, _, err := m.DraftAt(ctx, site)
+	return d, err
+}
+
+func (m *memStore) DraftAt(_ context.Context, site string) (*manage.Draft, uint64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d, ok := m.drafts[site]
 	if !ok {
-		return nil, manage.ErrNotFound
+		return nil, 0, manage.ErrNotFound
 	}
-	return &d, nil
+	return &d, m.draftRevs[site], nil
 }
 
-func (m *memStore) PutDraft(_ context.Context, d manage.Draft) error {
+func (m *memStore) PutDraft(ctx context.Context, d manage.Draft) error {
+	return m.PutDraftAt(ctx, d, uint64(time.Now().UnixNano()))
+}
+
+func (m *memStore) PutDraftAt(_ context.Context, d manage.Draft, r uint64) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.drafts[d.Site] = d
+	if r > m.draftRevs[d.Site] {
+		m.drafts[d.Site], m.draftRevs[d.Site] = d, r
+	}
 	return nil
 }
 

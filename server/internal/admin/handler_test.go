@@ -25,7 +25,7 @@ import (
 
 type noPreview struct{}
 
-func (noPreview) Preview(string, *siteconfig.Config) ([]byte, error) {
+func (noPreview) Preview(string, *siteconfig.Config, string) ([]byte, error) {
 	return []byte("/* preview */"), nil
 }
 

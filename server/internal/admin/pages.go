@@ -43,6 +43,7 @@ func (h *Handler) mountPages(app fiber.Router, read, edit, own, audit fiber.Hand
 	a.Post("/sites/:site/edit", edit, h.postEditor)
 	a.Get("/sites/:site/preview", read, h.getPreview)
 	a.Get("/sites/:site/preview.js", read, h.getPreviewScript)
+	a.Get("/sites/:site/preview/:which/details.json", read, h.getPreviewDetails)
 	a.Get("/sites/:site/publish", read, h.getPublish)
 	a.Post("/sites/:site/publish", edit, h.postPublish)
 	a.Get("/sites/:site/versions", read, h.getVersions)

@@ -245,6 +245,7 @@ func (m *Manager) starterConfig(name string, origins []string) ([]byte, error) {
 		return nil, fmt.Errorf("starter configuration: %w", err)
 	}
 	c.Name, c.Controller.Name = name, name
+	starterDescriptions(&c)
 	c.AllowedOrigins = []string{}
 	for _, o := range origins {
 		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {
