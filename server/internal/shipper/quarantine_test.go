@@ -2,6 +2,7 @@ package shipper_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -151,4 +152,47 @@ type rowsReplayer struct{ consent.Sink }
 
 func (r rowsReplayer) ReplayBatch(ctx context.Context, b consent.Batch) error {
 	return r.AppendBatch(ctx, b)
+}
+
+// A batch sent back whose records do not decode returns to the quarantine
+// with the reason and does not hold up the one sent back after it.
+func TestRetryOfUndecodableBatch(t *testing.T) {
+	st := testutil.ClickHouse(t)
+	dir := t.TempDir()
+	sp := openSpool(t, dir)
+	good := record(1)
+	for seq, recs := range map[uint64][][]byte{5: {[]byte("not a record")}, 6: {good.Encode()}} {
+		b, err := json.Marshal(shipper.Quarantined{Instance: "a", Seq: seq, BatchID: consent.NewBatch("a", seq, nil).ID, Records: recs, Error: "refused"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, shipper.QuarantineDir), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, shipper.QuarantineDir, shipper.QuarantineFile(seq)), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := shipper.Retry(dir, seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sh, err := shipper.New(sp, st, shipper.Options{Instance: "a", Dir: dir, Rows: st, RetryPoll: 20 * time.Millisecond, Log: testutil.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sh.Run(ctx) }()
+	poll(t, "batch 6 is not stored", func() bool { return sh.Stats().Retried == 1 })
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	qs, err := shipper.ListQuarantine(dir)
+	if err != nil || len(qs) != 1 || qs[0].Seq != 5 || !strings.Contains(qs[0].Error, "record 0") {
+		t.Fatalf("quarantine: %+v %v", qs, err)
+	}
+	if n, d := rows(t, st); n != 1 || d != 1 {
+		t.Fatalf("%d rows (%d distinct), want batch 6's one", n, d)
+	}
 }

@@ -104,7 +104,14 @@ func (s *Shipper) storeRetries(ctx context.Context) (int, error) {
 		q := &qs[i]
 		b, err := q.Batch()
 		if err != nil {
-			return stored, err
+			// Nothing can store it: back to the quarantine, or it would
+			// hold up the batches sent back after it.
+			q.Error, q.At = err.Error(), s.opt.Now().UTC()
+			if err := s.moveBatch(q, RetryDir, QuarantineDir); err != nil {
+				return stored, err
+			}
+			s.log.Error("a batch sent back from the quarantine does not decode; back in the quarantine", "seq", q.Seq, "err", err)
+			continue
 		}
 		actx, cancel := context.WithTimeout(ctx, s.opt.InsertTimeout)
 		err = s.opt.Rows.AppendBatch(actx, b)
