@@ -63,6 +63,19 @@ if ( 'install' === $step ) {
 	exit( 0 );
 }
 
+if ( 'uninstall' === $step ) {
+	deactivate_plugins( 'samtycke/samtycke.php' );
+	uninstall_plugin( 'samtycke/samtycke.php' );
+	$left = array();
+	foreach ( array( 'samtycke_server_url', 'samtycke_site_id', 'samtycke_scripts' ) as $option ) {
+		if ( false !== get_option( $option ) ) {
+			$left[] = $option;
+		}
+	}
+	echo wp_json_encode( array( 'left' => $left, 'active' => is_plugin_active( 'samtycke/samtycke.php' ) ) );
+	exit( 0 );
+}
+
 $err = activate_plugin( 'samtycke/samtycke.php' );
 if ( is_wp_error( $err ) ) {
 	fwrite( STDERR, 'activate_plugin: ' . $err->get_error_message() . "\n" );
@@ -70,6 +83,7 @@ if ( is_wp_error( $err ) ) {
 }
 update_option( 'samtycke_server_url', '{{SAMTYCKE}}' );
 update_option( 'samtycke_site_id', '{{SITE}}' );
+update_option( 'samtycke_scripts', array( 'butiken-chat' => 'preferences' ) );
 // Content made here has no user who may post iframes: without this kses
 // would strip the embeds.
 kses_remove_filters();
@@ -94,7 +108,7 @@ $page = wp_insert_post(
 		'post_title'   => 'Cookies',
 		'post_status'  => 'publish',
 		'post_type'    => 'page',
-		'post_content' => "<!-- wp:paragraph --><p>[samtycke_settings]</p><!-- /wp:paragraph -->\n\n<!-- wp:shortcode -->\n[samtycke_declaration]\n<!-- /wp:shortcode -->",
+		'post_content' => "<!-- wp:paragraph --><p>[samtycke_settings]</p><!-- /wp:paragraph -->\n\n<!-- wp:shortcode -->\n[samtycke_declaration]\n<!-- /wp:shortcode -->\n\n<!-- wp:samtycke/declaration /-->",
 	),
 	true
 );
@@ -120,6 +134,8 @@ add_action(
 		// Site Kit by Google: Gtag_JS::HANDLE, its config as an inline script.
 		wp_enqueue_script( 'google_gtagjs', 'https://www.googletagmanager.com/gtag/js?id=G-SITEKIT', array(), null, false );
 		wp_add_inline_script( 'google_gtagjs', 'window.__inl=(window.__inl||[]).concat("sitekit");window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);}gtag("js",new Date());gtag("config","G-SITEKIT");' );
+		// A script of the site's own that the owner's rule (samtycke_scripts) holds.
+		wp_enqueue_script( 'butiken-chat', content_url( 'mu-plugins/chat.js' ), array(), '1.0', true );
 		// MonsterInsights: its events script from its own folder, localized.
 		wp_enqueue_script( 'monsterinsights-frontend-script', content_url( 'mu-plugins/frontend-gtag.js' ), array(), '8.20', false );
 		wp_localize_script( 'monsterinsights-frontend-script', 'monsterinsights_frontend', array( 'v4_id' => 'G-MI' ) );
@@ -204,6 +220,14 @@ add_action(
 		echo "<!-- Pinterest Pixel Base Code -->\n";
 		wp_print_inline_script_tag( "window.__inl=(window.__inl||[]).concat('pinterest');\n!function(e){if(!window.pintrk){window.pintrk=function(){window.pintrk.queue.push(Array.prototype.slice.call(arguments))};var n=window.pintrk;n.queue=[];var t=document.createElement('script');t.async=!0;t.src=e;var r=document.getElementsByTagName('script')[0];r.parentNode.insertBefore(t,r)}}('https://s.pinimg.com/ct/core.js');\npintrk('load', '2612345678901');\npintrk('page');", array( 'type' => 'text/javascript' ) );
 		echo "<!-- End Pinterest Pixel Base Code -->\n";
+	}
+);
+
+// A security plugin's CSP nonce, handed to the banner's tag.
+add_filter(
+	'samtycke_csp_nonce',
+	function () {
+		return 'test-nonce-123';
 	}
 );
 

@@ -33,7 +33,7 @@ const debianWordPress = "/usr/share/wordpress"
 var (
 	wantInline = []string{"sitekit", "monsterinsights", "gaga", "meta", "clarity", "hotjar", "tiktok", "matomo",
 		"linkedin-id", "linkedin", "pinterest"}
-	wantScripts = []string{"gtag:G-SITEKIT", "mi-frontend", "gtag:G-MI", "gtag:G-GAGA", "connect.facebook.net",
+	wantScripts = []string{"own-rule", "gtag:G-SITEKIT", "mi-frontend", "gtag:G-MI", "gtag:G-GAGA", "connect.facebook.net",
 		"www.clarity.ms", "static.hotjar.com", "analytics.tiktok.com", "matomo", "snap.licdn.com", "s.pinimg.com"}
 	trackerHostNames = []string{"www.googletagmanager.com", "connect.facebook.net", "www.clarity.ms", "static.hotjar.com",
 		"analytics.tiktok.com", "snap.licdn.com", "s.pinimg.com", "www.youtube.com", "player.vimeo.com", "www.google.com",
@@ -128,6 +128,7 @@ func TestWordPressPlugin(t *testing.T) {
 	writeFile(t, filepath.Join(wpDir, "wp-content", "mu-plugins", "test-trackers.php"), muPlugin)
 	writeFile(t, filepath.Join(wpDir, "wp-content", "mu-plugins", "frontend-gtag.js"), fmt.Sprintf(localTracker, "mi-frontend"))
 	writeFile(t, filepath.Join(wpDir, "wp-content", "uploads", "matomo", "matomo.js"), fmt.Sprintf(localTracker, "matomo"))
+	writeFile(t, filepath.Join(wpDir, "wp-content", "mu-plugins", "chat.js"), fmt.Sprintf(localTracker, "own-rule"))
 	runPHP := func(step string) []byte {
 		cmd := exec.Command(php, "samtycke-setup.php", step)
 		cmd.Dir = wpDir
@@ -202,8 +203,9 @@ func TestWordPressPlugin(t *testing.T) {
 
 	// The front page: the banner first in <head>, nothing of a tracker.
 	visit(t, ctx, wpURL+"/")
-	if src := js[string](t, ctx, `document.head.querySelector("script")?.src || ""`); src != base+"/b/"+site+".js" {
-		t.Errorf("the first script in <head> is %q, want the banner", src)
+	type first struct{ Src, Nonce string }
+	if f := js[first](t, ctx, `(s => ({Src: s?.src || "", Nonce: s?.nonce || ""}))(document.head.querySelector("script"))`); f.Src != base+"/b/"+site+".js" || f.Nonce != "test-nonce-123" {
+		t.Errorf("the first script in <head> is %+v, want the banner with the page's nonce", f)
 	}
 	checkNothingRan("front page")
 	screenshot(t, ctx, "wordpress-front-banner", false)
@@ -237,9 +239,12 @@ func TestWordPressPlugin(t *testing.T) {
 
 	// The cookie page: the declaration's table, then Accept all from the settings link.
 	visitPage(t, ctx, fmt.Sprintf("%s/?page_id=%d", wpURL, ids.Page))
-	waitFor(t, ctx, `document.querySelector("[data-samtycke-declaration]")?.shadowRoot?.querySelector("table")`, "the declaration's table")
-	if txt := js[string](t, ctx, `document.querySelector("[data-samtycke-declaration]").shadowRoot.textContent`); !strings.Contains(txt, "_ga") || !strings.Contains(txt, "_fbp") {
-		t.Errorf("the declaration lacks the site's items: %.300q", txt)
+	// The shortcode and the block.
+	waitFor(t, ctx, `[...document.querySelectorAll("[data-samtycke-declaration]")].filter(d => d.shadowRoot?.querySelector("table")).length == 2`, "the declaration's table twice")
+	for _, txt := range js[[]string](t, ctx, `[...document.querySelectorAll("[data-samtycke-declaration]")].map(d => d.shadowRoot.textContent)`) {
+		if !strings.Contains(txt, "_ga") || !strings.Contains(txt, "_fbp") {
+			t.Errorf("the declaration lacks the site's items: %.300q", txt)
+		}
 	}
 	checkNothingRan("cookie page after Reject all")
 	click(t, ctx, `document.querySelector("a[data-samtycke-open]")`)
@@ -302,11 +307,24 @@ func TestWordPressPlugin(t *testing.T) {
 	checkImportedDraft(t, base, site, apiToken)
 	js[bool](t, ctx, `(document.getElementById("samtycke_site_id").value = "no-such-site", true)`)
 	submit(t, ctx, "submit", `document.getElementById("samtycke_site_id")?.value == "no-such-site"`)
+	// The owner's rule went through the form and back.
+	if v := js[string](t, ctx, `document.getElementById("samtycke_scripts").value`); strings.TrimSpace(v) != "butiken-chat = preferences" {
+		t.Errorf("the own rules after a save: %q", v)
+	}
 	notice := js[string](t, ctx, `document.querySelector(".wrap .notice-error")?.textContent || ""`)
 	if !strings.Contains(notice, "Unknown site") || !strings.Contains(notice, `"no-such-site"`) {
 		t.Errorf("a wrong site id is not reported clearly: %q", notice)
 	}
 	screenshot(t, ctx, "wordpress-settings-unknown-site", false)
+
+	// Uninstalling removes the options.
+	var un struct {
+		Left   []string
+		Active bool
+	}
+	if out := runPHP("uninstall"); json.Unmarshal(out, &un) != nil || len(un.Left) > 0 || un.Active {
+		t.Errorf("after uninstalling: %s", out)
+	}
 
 	// No PHP warning or notice from the plugin's own files.
 	if b, err := os.ReadFile(debugLog); err == nil {
