@@ -399,6 +399,12 @@ func TestClusterReplicaKilledUnderLoad(t *testing.T) {
 		t.Fatalf("migrate: %v\n%s%s", err, out, stderr)
 	}
 	checkSchemaOnBothNodes(t, db)
+	// Sharding is not offered: a cluster of several shards is refused.
+	sharded := strings.Replace(url1, "?cluster="+clusterName, "?cluster="+clusterName+"_sharded", 1)
+	if _, _, err := runCLI(t, map[string]string{"SAMTYCKE_CLICKHOUSE_URL": sharded, "SAMTYCKE_LOG_LEVEL": "warn"}, "migrate"); err == nil ||
+		!strings.Contains(err.Error(), "has 2 shards; Samtycke supports one shard") {
+		t.Errorf("migrate on a cluster of two shards: %v", err)
+	}
 	nodes := []*clickhouse.Store{node(t, ch1Addr, db), node(t, ch2Addr, db)}
 
 	// Two instances, each preferring its own replica.

@@ -95,12 +95,17 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*Store, error) 
 	}
 	replicas := 0
 	if cluster != "" {
-		var n uint64
-		if err := boot.QueryRow(ctx, "SELECT count() FROM system.clusters WHERE cluster = ? AND shard_num = 1", cluster).Scan(&n); err != nil {
+		var n, shards uint64
+		if err := boot.QueryRow(ctx, "SELECT countIf(shard_num = 1), uniqExact(shard_num) FROM system.clusters WHERE cluster = ?", cluster).Scan(&n, &shards); err != nil {
 			return nil, fmt.Errorf("clickhouse: read cluster %s: %w", cluster, err)
 		}
 		if n == 0 {
 			return nil, fmt.Errorf("clickhouse: %s has no cluster %q in its remote_servers", u.Host, cluster)
+		}
+		// No Distributed tables: on several shards each would hold only
+		// the rows written to it, and every read would miss the others.
+		if shards > 1 {
+			return nil, fmt.Errorf("clickhouse: cluster %q has %d shards; Samtycke supports one shard with every node a replica", cluster, shards)
 		}
 		replicas = int(n)
 	}
