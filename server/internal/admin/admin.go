@@ -47,6 +47,9 @@ type Deps struct {
 	// exports must extend them, so a log ClickHouse has cut short is
 	// refused rather than exported as complete. Nil: none.
 	OwnHeads func() []ledger.Head
+	// Scans reads the scanner's stored reports; nil leaves the scans
+	// page out.
+	Scans ScanReports
 }
 
 // Handler serves the dashboard and the management API.

@@ -52,12 +52,33 @@ func (h *Handler) apiGetSite(c *fiber.Ctx) error {
 		"snippet": h.snippet(site.ID)})
 }
 
-// apiDeleteSite: DELETE /v1/sites/{site} — the log stays until its retention ends.
+// apiDeleteSite: DELETE /v1/sites/{site}?confirm_site={site} — the log
+// stays until its retention ends, but nobody can read it here any more.
 func (h *Handler) apiDeleteSite(c *fiber.Ctx) error {
+	if err := h.confirmDeletion(c, c.Query("confirm_site")); err != nil {
+		return err
+	}
 	if err := h.Manager.DeleteSite(ctx(c), principal(c), siteOf(c)); err != nil {
 		return err
 	}
 	return c.SendStatus(http.StatusNoContent)
+}
+
+type renameSiteRequest struct {
+	Name string `json:"name"`
+}
+
+// apiRenameSite: PATCH /v1/sites/{site} — owners change the site's name.
+func (h *Handler) apiRenameSite(c *fiber.Ctx) error {
+	var req renameSiteRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	site, err := h.Manager.RenameSite(ctx(c), principal(c), siteOf(c), req.Name)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"id": site.ID, "name": site.Name, "created_at": site.CreatedAt, "role": roleOf(c)})
 }
 
 func (h *Handler) snippet(site string) string {
@@ -163,6 +184,10 @@ func (h *Handler) apiPublishPreview(c *fiber.Ctx) error {
 
 type publishRequest struct {
 	Note string `json:"note"`
+	// ConfirmSite is the site's id, needed to shorten retention.
+	ConfirmSite string `json:"confirm_site"`
+	// ReplaceDraft lets a rollback replace unpublished changes in the draft.
+	ReplaceDraft bool `json:"replace_draft"`
 }
 
 // apiPublish: POST /v1/sites/{site}/publish — the draft becomes a version.
@@ -173,7 +198,7 @@ func (h *Handler) apiPublish(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	v, changed, err := h.Manager.Publish(ctx(c), principal(c), siteOf(c), req.Note)
+	v, changed, err := h.Manager.PublishWith(ctx(c), principal(c), siteOf(c), manage.PublishOptions{Note: req.Note, ConfirmSite: req.ConfirmSite})
 	var ie *manage.InvalidDraftError
 	if errors.As(err, &ie) {
 		return problemsError(c, ie)
@@ -230,7 +255,8 @@ func (h *Handler) apiRollback(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	v, changed, err := h.Manager.Rollback(ctx(c), principal(c), siteOf(c), n, req.Note)
+	v, changed, err := h.Manager.RollbackWith(ctx(c), principal(c), siteOf(c), n,
+		manage.PublishOptions{Note: req.Note, ConfirmSite: req.ConfirmSite, ReplaceDraft: req.ReplaceDraft})
 	if manage.IsNotFound(err) {
 		return errVersionNotFound
 	}

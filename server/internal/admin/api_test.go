@@ -34,6 +34,7 @@ func siteRoutes() []apiRoute {
 	all := manage.CanRead
 	return []apiRoute{
 		{method: "GET", path: "/v1/sites/{site}", roles: all},
+		{method: "PATCH", path: "/v1/sites/{site}", roles: manage.CanManage, body: func(*stack, string) any { return map[string]string{"name": "Renamed"} }},
 		{method: "GET", path: "/v1/sites/{site}/draft", roles: all},
 		{method: "PUT", path: "/v1/sites/{site}/draft", roles: manage.CanEdit, body: draftBody},
 		{method: "POST", path: "/v1/sites/{site}/validate", roles: manage.CanEdit, body: draftBody},
@@ -185,7 +186,10 @@ func TestEveryRouteEveryRole(t *testing.T) {
 				t.Errorf("%s: %d, want %d", c.name, r.status, want)
 			}
 		}
-		if r := s.do(t, own[0].client, "DELETE", "/v1/sites/site-a", nil); r.status != http.StatusNoContent {
+		if r := s.do(t, own[0].client, "DELETE", "/v1/sites/site-a", nil); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "not_confirmed") {
+			t.Errorf("owner without confirm_site: %d %s", r.status, r.body)
+		}
+		if r := s.do(t, own[0].client, "DELETE", "/v1/sites/site-a?confirm_site=site-a", nil); r.status != http.StatusNoContent {
 			t.Fatalf("owner: %d %s", r.status, r.body)
 		}
 		if r := s.do(t, own[0].client, "GET", "/v1/sites/site-a", nil); r.status != http.StatusNotFound {

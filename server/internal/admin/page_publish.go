@@ -4,21 +4,28 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/samtycke/samtycke/server/internal/apierr"
 	"github.com/samtycke/samtycke/server/internal/manage"
+	"github.com/samtycke/samtycke/server/internal/siteconfig"
 )
 
 // getPublish shows what publishing the draft would change, and whether
 // visitors will be asked again.
 func (h *Handler) getPublish(c *fiber.Ctx) error {
+	return h.showPublish(c, "")
+}
+
+func (h *Handler) showPublish(c *fiber.Ctx, msg string) error {
 	pv, err := h.Manager.PublishPreview(ctx(c), siteOf(c))
 	if err != nil {
 		return err
 	}
 	v := h.newView(c, "Publish")
+	v.Error = msg
 	v.Tab = "publish"
 	v.Data = map[string]any{"Preview": pv}
 	return h.render(c, "publish", v)
@@ -26,10 +33,16 @@ func (h *Handler) getPublish(c *fiber.Ctx) error {
 
 // postPublish publishes the draft; an invalid draft shows its problems.
 func (h *Handler) postPublish(c *fiber.Ctx) error {
-	_, changed, err := h.Manager.Publish(ctx(c), principal(c), siteOf(c), c.FormValue("note"))
+	_, changed, err := h.Manager.PublishWith(ctx(c), principal(c), siteOf(c),
+		manage.PublishOptions{Note: c.FormValue("note"), ConfirmSite: strings.TrimSpace(c.FormValue("confirm_site"))})
 	var ie *manage.InvalidDraftError
 	if errors.As(err, &ie) {
 		return h.getPublish(c.Status(http.StatusUnprocessableEntity))
+	}
+	// A missing confirmation shows the page again with what to type.
+	var ae *apierr.Error
+	if errors.As(err, &ae) && ae.Code == "confirm_site" {
+		return h.showPublish(c.Status(ae.Status), ae.Message)
 	}
 	if err != nil {
 		return err
@@ -67,24 +80,31 @@ func (h *Handler) getVersion(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	// What a rollback would do to the draft, and whether it holds work
-	// that is not published (then the rollback asks first).
+	return h.showVersion(c, ver, pretty, "")
+}
+
+// showVersion renders a version with what a rollback would do to the
+// draft, and whether the draft holds work that is not published (then the
+// rollback asks first).
+func (h *Handler) showVersion(c *fiber.Ctx, ver *siteconfig.Version, pretty, msg string) error {
 	d, err := h.Manager.Draft(ctx(c), siteOf(c))
 	if err != nil {
 		return err
 	}
-	v := h.newView(c, fmt.Sprintf("Version %d", n))
+	unpublished, err := h.Manager.DraftUnpublished(ctx(c), siteOf(c))
+	if err != nil {
+		return err
+	}
+	shortened, err := h.Manager.RetentionShortenedBy(ctx(c), siteOf(c), ver.Config)
+	if err != nil {
+		return err
+	}
+	v := h.newView(c, fmt.Sprintf("Version %d", ver.Number))
 	v.Tab = "versions"
+	v.Error = msg
 	v.Data = map[string]any{"Version": ver, "Pretty": pretty, "Fingerprint": ver.Config.Fingerprint(),
-		"Rollback": manage.Diff(d.Config, ver.JSON), "Unpublished": h.draftUnpublished(c, d)}
+		"Rollback": manage.ReadDiff(d.Config, ver.JSON), "Unpublished": unpublished, "Shortened": shortened}
 	return h.render(c, "version", v)
-}
-
-// draftUnpublished reports whether the draft differs from the current
-// version (work a rollback would replace).
-func (h *Handler) draftUnpublished(c *fiber.Ctx, d *manage.DraftView) bool {
-	cur, err := h.Manager.Version(ctx(c), siteOf(c), d.Published)
-	return d.Published == 0 || err != nil || len(manage.Diff(cur.JSON, d.Config)) > 0
 }
 
 // postRollback publishes an old version again, as a new one.
@@ -93,15 +113,21 @@ func (h *Handler) postRollback(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d, err := h.Manager.Draft(ctx(c), siteOf(c))
+	_, _, err = h.Manager.RollbackWith(ctx(c), principal(c), siteOf(c), n, manage.PublishOptions{
+		ReplaceDraft: c.FormValue("replace_draft") == "yes", ConfirmSite: strings.TrimSpace(c.FormValue("confirm_site"))})
+	var ae *apierr.Error
+	if errors.As(err, &ae) && (ae.Code == "confirm_site" || ae.Code == "draft_not_published") {
+		ver, verr := h.Manager.Version(ctx(c), siteOf(c), n)
+		if verr != nil {
+			return verr
+		}
+		pretty, perr := indentJSON(ver.JSON)
+		if perr != nil {
+			return perr
+		}
+		return h.showVersion(c.Status(ae.Status), ver, pretty, ae.Message)
+	}
 	if err != nil {
-		return err
-	}
-	if h.draftUnpublished(c, d) && c.FormValue("replace_draft") != "yes" {
-		return apierr.New(http.StatusConflict, "draft_not_published", "replace_draft",
-			"the draft has changes that are not published; a rollback replaces them. Review them on the version's page and tick the box to go on")
-	}
-	if _, _, err := h.Manager.Rollback(ctx(c), principal(c), siteOf(c), n, ""); err != nil {
 		return err
 	}
 	return c.Redirect("/admin/sites/"+siteOf(c)+"/versions?done=rolledback", http.StatusSeeOther)

@@ -39,6 +39,11 @@ func (h *Handler) mountPages(app fiber.Router, read, edit, own, audit fiber.Hand
 	a.Post("/logout-everywhere", h.postLogoutEverywhere)
 	a.Get("/sites/:site", read, h.getSite)
 	a.Post("/sites/:site/delete", own, h.postDeleteSite)
+	a.Post("/sites/:site/rename", own, h.postRenameSite)
+	if h.Scans != nil {
+		a.Get("/sites/:site/scans", read, h.getScans)
+		a.Post("/sites/:site/scans/add", edit, h.postScanAdd)
+	}
 	a.Get("/sites/:site/edit", read, h.getEditor)
 	a.Post("/sites/:site/edit", edit, h.postEditor)
 	a.Get("/sites/:site/preview", read, h.getPreview)
@@ -141,7 +146,7 @@ func (h *Handler) newView(c *fiber.Ctx, title string) *view {
 func flash(c *fiber.Ctx) string {
 	return map[string]string{
 		"saved": "Draft saved.", "published": "Published.", "rolledback": "Rolled back: the old configuration is published as a new version.",
-		"member": "Member saved.", "removed": "Member removed.", "withdrawn": "Invitation withdrawn.", "joined": "Invitation accepted: you are a member of this site.", "revoked": "Token revoked.", "created": "Site created.",
+		"member": "Member saved.", "removed": "Member removed.", "withdrawn": "Invitation withdrawn.", "joined": "Invitation accepted: you are a member of this site.", "revoked": "Token revoked.", "created": "Site created.", "renamed": "Site renamed.",
 		"unchanged": "Nothing to publish: the draft equals the current version.",
 	}[c.Query("done")]
 }

@@ -34,9 +34,10 @@ func apiCall(t *testing.T, app *fiber.App, secret, method, path string, body []b
 	return res.StatusCode, string(b)
 }
 
-// Shortening consent.retention_months deletes consent records at the next
-// retention run: an editor is refused with the reason, an owner may, and
-// the audit trail records it.
+// Shortening consent.retention_months gives up evidence (decisions recorded
+// from then on are kept for less time): an editor is refused with the
+// reason, an owner may once the site's id is typed, and the audit trail
+// records it.
 func TestOnlyOwnersShortenRetention(t *testing.T) {
 	app, m := handlerApp(t, "http://consent.example")
 	ctx := context.Background()
@@ -68,7 +69,7 @@ func TestOnlyOwnersShortenRetention(t *testing.T) {
 	if st != http.StatusForbidden || !strings.Contains(b, "only an owner may shorten") || !strings.Contains(b, "from 24 to 1 months") {
 		t.Errorf("an editor shortening retention: %d %s", st, b)
 	}
-	if st, b := apiCall(t, app, secret[manage.Editor], "GET", "/v1/sites/shop/publish", nil); !strings.Contains(b, `"retention_shortened":{"from_months":24,"to_months":1}`) {
+	if st, b := apiCall(t, app, secret[manage.Editor], "GET", "/v1/sites/shop/publish", nil); !strings.Contains(b, `"retention_shortened":{"from_months":24,"to_months":1,`) {
 		t.Errorf("the publish preview does not warn: %d %s", st, b)
 	}
 	j := jar{}
@@ -77,7 +78,7 @@ func TestOnlyOwnersShortenRetention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(page), "Consent records will be deleted") || !strings.Contains(string(page), "for 1 months instead of 24") {
+	if !strings.Contains(string(page), "Consent records will be kept for less time") || !strings.Contains(string(page), "for 1 months instead of 24") {
 		t.Errorf("the publish page does not warn:\n%s", page)
 	}
 	if cur, err := m.Version(ctx, "shop", 2); err == nil {
@@ -94,7 +95,12 @@ func TestOnlyOwnersShortenRetention(t *testing.T) {
 		t.Errorf("an editor lengthening retention: %d %s", st, b)
 	}
 	putDraftOverAny(t, app, secret[manage.Owner], "shop", short)
-	if st, b := apiCall(t, app, secret[manage.Owner], "POST", "/v1/sites/shop/publish", nil); st != http.StatusCreated {
+	for _, body := range []string{"", `{"confirm_site":"shopp"}`} {
+		if st, b := apiCall(t, app, secret[manage.Owner], "POST", "/v1/sites/shop/publish", []byte(body)); st != http.StatusConflict || !strings.Contains(b, `"confirm_site"`) {
+			t.Errorf("an owner shortening retention without typing the id (%s): %d %s", body, st, b)
+		}
+	}
+	if st, b := apiCall(t, app, secret[manage.Owner], "POST", "/v1/sites/shop/publish", []byte(`{"confirm_site":"shop"}`)); st != http.StatusCreated {
 		t.Fatalf("an owner shortening retention: %d %s", st, b)
 	}
 	evs, err := m.AuditTrail(ctx, manage.AuditQuery{Site: "shop", Action: "publish"})

@@ -23,6 +23,7 @@ func (h *Handler) Mount(app fiber.Router) {
 	api.Post("", h.apiCreateSite)
 	api.Get("/:site", read, h.apiGetSite)
 	api.Delete("/:site", own, h.apiDeleteSite)
+	api.Patch("/:site", own, h.apiRenameSite)
 	api.Get("/:site/draft", read, h.apiGetDraft)
 	api.Put("/:site/draft", edit, h.apiPutDraft)
 	api.Post("/:site/validate", edit, h.apiValidate)

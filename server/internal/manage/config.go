@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/samtycke/samtycke/server/internal/apierr"
@@ -326,6 +324,8 @@ func changedPaths(cs []Change) []string {
 type Preview struct {
 	Current *VersionInfo `json:"current"` // nil before the first publish
 	Changes []Change     `json:"changes"`
+	// Diff is Changes as a person reads them (a summary on a first publish).
+	Diff *ReadableDiff `json:"diff"`
 	// Reprompt: the consent-relevant content changed, so visitors who chose
 	// under the current version will be asked again.
 	Reprompt bool                 `json:"reprompt"`
@@ -336,10 +336,16 @@ type Preview struct {
 	RetentionShortened *RetentionChange `json:"retention_shortened,omitempty"`
 }
 
-// RetentionChange is a change of consent.retention_months.
+// RetentionChange is a change of consent.retention_months, with what the
+// consent log holds (nil when the Manager cannot read it).
 type RetentionChange struct {
-	FromMonths int `json:"from_months"`
-	ToMonths   int `json:"to_months"`
+	FromMonths int         `json:"from_months"`
+	ToMonths   int         `json:"to_months"`
+	Records    *RecordSpan `json:"records,omitempty"`
+	// Dates at which the first decision recorded after publishing goes,
+	// under the current retention and under the draft's.
+	FirstGoesWas time.Time `json:"first_deleted_was"`
+	FirstGoesNow time.Time `json:"first_deleted_now"`
 }
 
 // PublishPreview compares the draft with the current version.
@@ -357,14 +363,18 @@ func (m *Manager) PublishPreview(ctx context.Context, site string) (*Preview, er
 	switch {
 	case IsNotFound(err):
 		pv.Changes, pv.Reprompt = Diff([]byte("{}"), d.Config), true
+		pv.Diff = ReadDiff(nil, d.Config)
 	case err != nil:
 		return nil, err
 	default:
 		pv.Current = &VersionInfo{cur.Number, cur.Hash, cur.PublishedAt, cur.PublishedBy, cur.Note}
 		pv.Changes = Diff(cur.JSON, d.Config)
+		pv.Diff = ReadDiff(cur.JSON, d.Config)
 		pv.Reprompt = cur.Config.Fingerprint() != draft.Fingerprint()
 		if draft.Consent.RetentionMonths < cur.Config.Consent.RetentionMonths {
-			pv.RetentionShortened = &RetentionChange{cur.Config.Consent.RetentionMonths, draft.Consent.RetentionMonths}
+			if pv.RetentionShortened, err = m.retentionChange(ctx, site, cur.Config.Consent.RetentionMonths, draft.Consent.RetentionMonths); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return pv, nil
@@ -374,27 +384,80 @@ func (m *Manager) PublishPreview(ctx context.Context, site string) (*Preview, er
 // refused with the validator's problems (422); a draft equal to the current
 // version publishes nothing (changed false).
 func (m *Manager) Publish(ctx context.Context, p Principal, site, note string) (*siteconfig.Version, bool, error) {
+	return m.PublishWith(ctx, p, site, PublishOptions{Note: note})
+}
+
+// PublishOptions are what a person confirms when publishing.
+type PublishOptions struct {
+	Note string
+	// ConfirmSite is the site's id, typed by an owner who shortens the
+	// retention of consent records.
+	ConfirmSite string
+	// ReplaceDraft lets a rollback replace a draft with unpublished changes.
+	ReplaceDraft bool
+}
+
+// PublishWith is Publish with the confirmations a publish may need.
+func (m *Manager) PublishWith(ctx context.Context, p Principal, site string, o PublishOptions) (*siteconfig.Version, bool, error) {
 	d, err := m.Draft(ctx, site)
 	if err != nil {
 		return nil, false, err
 	}
-	return m.publish(ctx, p, site, d.Config, note, "publish", nil)
+	return m.publish(ctx, p, site, d.Config, o, "publish", nil)
 }
 
 // Rollback publishes version n's configuration again, as a new version, and
-// makes it the draft.
+// makes it the draft, whatever the draft holds.
 func (m *Manager) Rollback(ctx context.Context, p Principal, site string, n uint32, note string) (*siteconfig.Version, bool, error) {
+	return m.RollbackWith(ctx, p, site, n, PublishOptions{Note: note, ReplaceDraft: true})
+}
+
+// ErrDraftNotPublished refuses a rollback that would replace unpublished
+// changes in the draft without ReplaceDraft.
+var ErrDraftNotPublished = apierr.New(http.StatusConflict, "draft_not_published", "replace_draft",
+	"the draft has changes that are not published; a rollback replaces them. Review them on the version's page (or GET the draft) and confirm with replace_draft")
+
+// RollbackWith is Rollback that refuses to replace a draft holding
+// unpublished changes unless o.ReplaceDraft.
+func (m *Manager) RollbackWith(ctx context.Context, p Principal, site string, n uint32, o PublishOptions) (*siteconfig.Version, bool, error) {
 	old, err := m.versions.Get(ctx, site, n)
 	if err != nil {
 		return nil, false, err
 	}
-	if note == "" {
-		note = fmt.Sprintf("rollback to version %d", n)
+	if !o.ReplaceDraft {
+		unpublished, err := m.DraftUnpublished(ctx, site)
+		if err != nil {
+			return nil, false, err
+		}
+		if unpublished {
+			return nil, false, ErrDraftNotPublished
+		}
 	}
-	return m.publish(ctx, p, site, old.JSON, note, "rollback", map[string]any{"from_version": n})
+	if o.Note == "" {
+		o.Note = fmt.Sprintf("rollback to version %d", n)
+	}
+	return m.publish(ctx, p, site, old.JSON, o, "rollback", map[string]any{"from_version": n})
 }
 
-func (m *Manager) publish(ctx context.Context, p Principal, site string, js []byte, note, action string, details map[string]any) (*siteconfig.Version, bool, error) {
+// DraftUnpublished reports whether the draft differs from the current
+// version (always, before the first publish): work a rollback replaces.
+func (m *Manager) DraftUnpublished(ctx context.Context, site string) (bool, error) {
+	d, err := m.Draft(ctx, site)
+	if err != nil {
+		return false, err
+	}
+	cur, err := m.versions.Current(ctx, site)
+	if IsNotFound(err) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return len(Diff(cur.JSON, d.Config)) > 0, nil
+}
+
+func (m *Manager) publish(ctx context.Context, p Principal, site string, js []byte, o PublishOptions, action string, details map[string]any) (*siteconfig.Version, bool, error) {
+	note := o.Note
 	if len(note) > 500 {
 		return nil, false, apierr.New(http.StatusBadRequest, "invalid_note", "note", "a note is at most 500 characters")
 	}
@@ -419,7 +482,20 @@ func (m *Manager) publish(ctx context.Context, p Principal, site string, js []by
 				"only an owner may shorten how long consent records are kept (from %d to %d months): older records would be deleted. Ask an owner to publish this, or keep %d months",
 				cur.Config.Consent.RetentionMonths, cfg.Consent.RetentionMonths, cur.Config.Consent.RetentionMonths)
 		}
-		shortened = map[string]any{"from_months": cur.Config.Consent.RetentionMonths, "to_months": cfg.Consent.RetentionMonths}
+		rc, err := m.retentionChange(ctx, site, cur.Config.Consent.RetentionMonths, cfg.Consent.RetentionMonths)
+		if err != nil {
+			return nil, false, err
+		}
+		if o.ConfirmSite != site {
+			return nil, false, rc.confirmError(site)
+		}
+		shortened = map[string]any{"from_months": rc.FromMonths, "to_months": rc.ToMonths}
+		if rc.Records != nil {
+			shortened["records"] = rc.Records.Records
+			if rc.Records.Records > 0 {
+				shortened["first_recorded"], shortened["last_recorded"] = rc.Records.First, rc.Records.Last
+			}
+		}
 	} else if err != nil && !IsNotFound(err) {
 		return nil, false, err
 	}
@@ -476,55 +552,4 @@ func (m *Manager) Stats(ctx context.Context, site string, from, to time.Time) (*
 		return nil, apierr.New(http.StatusBadRequest, "invalid_period", "from", "a period is at most two years")
 	}
 	return m.st.Stats(ctx, StatsQuery{Site: site, From: from, To: to})
-}
-
-// Change is one difference between two configurations, at a JSON Pointer.
-// Old or New is empty when the value was added or removed.
-type Change struct {
-	Path string `json:"path"`
-	Old  string `json:"old,omitempty"`
-	New  string `json:"new,omitempty"`
-}
-
-// Diff lists the leaves that differ between two JSON documents, in path
-// order. Arrays compare by index, which is how the editor addresses them.
-func Diff(a, b []byte) []Change {
-	fa, fb := map[string]string{}, map[string]string{}
-	var va, vb any
-	_ = json.Unmarshal(a, &va)
-	_ = json.Unmarshal(b, &vb)
-	flatten("", va, fa)
-	flatten("", vb, fb)
-	var out []Change
-	for k, x := range fa {
-		if y, ok := fb[k]; !ok || x != y {
-			out = append(out, Change{Path: k, Old: x, New: fb[k]})
-		}
-	}
-	for k, y := range fb {
-		if _, ok := fa[k]; !ok {
-			out = append(out, Change{Path: k, New: y})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out
-}
-
-func flatten(prefix string, v any, out map[string]string) {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			flatten(prefix+"/"+strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1"), x, out)
-		}
-	case []any:
-		for i, x := range t {
-			flatten(fmt.Sprintf("%s/%d", prefix, i), x, out)
-		}
-	case string:
-		out[prefix] = t
-	case nil:
-	default:
-		b, _ := json.Marshal(t)
-		out[prefix] = string(b)
-	}
 }

@@ -24,6 +24,7 @@ type Manager struct {
 	st       Store
 	claims   Claims
 	versions Versions
+	evidence Evidence // nil: confirmations name no record counts
 	sessions *auth.Sessions
 	limit    *auth.LoginLimit
 	mailer   mail.Mailer
@@ -272,5 +273,12 @@ func (m *Manager) DeleteSite(ctx context.Context, p Principal, id string) error 
 	if err := m.versions.Unpublish(ctx, id); err != nil {
 		m.log.Error("deleted site still cached; other instances may serve its banner until they next check the shared pointer (within 5 minutes)", "site", id, "err", err)
 	}
-	return m.Audit(ctx, p, id, "site.delete", map[string]any{"name": site.Name})
+	details := map[string]any{"name": site.Name}
+	// What the log held: it stays until each record's term ends.
+	if span, err := m.Records(ctx, id); err != nil {
+		m.log.Error("site deleted; its consent log could not be counted for the audit trail", "site", id, "err", err)
+	} else if span != nil {
+		details["records"], details["first_recorded"], details["last_recorded"], details["kept_until"] = span.Records, span.First, span.Last, span.KeptUntil
+	}
+	return m.Audit(ctx, p, id, "site.delete", details)
 }

@@ -253,7 +253,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	go publisher.Listen(listenCtx)
 	s.closers = append(s.closers, func() error { stopListening(); return nil })
 	sessions := auth.NewSessions(counter, SessionIdle, SessionAbsolute)
-	s.Manager = manage.New(st, publisher, sessions, auth.NewLoginLimit(counter), log).WithClaims(kv)
+	s.Manager = manage.New(st, publisher, sessions, auth.NewLoginLimit(counter), log).WithClaims(kv).WithEvidence(st)
 	var mailer mail.Mailer // none: the dashboard shows invitation links to pass on
 	if cfg.SMTPURL != "" {
 		smtp, err := mail.Parse(cfg.SMTPURL) // checked by config already
@@ -267,7 +267,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 		return nil, err
 	}
 	adm, err := admin.New(admin.Deps{Manager: s.Manager, Sessions: sessions, Preview: b, PublicBase: cfg.PublicBase(), Log: log,
-		Records: st, OwnHeads: s.Ledger.Heads})
+		Records: st, OwnHeads: s.Ledger.Heads, Scans: st})
 	if err != nil {
 		return nil, err
 	}
