@@ -28,6 +28,9 @@ import (
 
 const debianWordPress = "/usr/share/wordpress"
 
+// otherSite is a published site whose allowed origins do not include WordPress's.
+const otherSite = "annan"
+
 // Every tracker's inline snippet (window.__inl) and loaded script
 // (window.__trk), and the hosts the test serves for them.
 var (
@@ -317,6 +320,19 @@ func TestWordPressPlugin(t *testing.T) {
 	}
 	screenshot(t, ctx, "wordpress-settings-unknown-site", false)
 
+	// A site that does not allow this origin, and a server that does not answer.
+	js[bool](t, ctx, `(document.getElementById("samtycke_site_id").value = "`+otherSite+`", true)`)
+	submit(t, ctx, "submit", `document.getElementById("samtycke_site_id")?.value == "`+otherSite+`"`)
+	if n := js[string](t, ctx, `document.querySelector(".wrap .notice-error")?.textContent || ""`); !strings.Contains(n, "Origin not allowed: add "+wpURL) {
+		t.Errorf("a site that does not allow the origin: %q", n)
+	}
+	closed := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	js[bool](t, ctx, `(document.getElementById("samtycke_server_url").value = "`+closed+`", true)`)
+	submit(t, ctx, "submit", `document.getElementById("samtycke_server_url")?.value == "`+closed+`"`)
+	if n := js[string](t, ctx, `document.querySelector(".wrap .notice-error")?.textContent || ""`); !strings.Contains(n, "The Samtycke server "+closed+" cannot be reached") {
+		t.Errorf("a server that does not answer: %q", n)
+	}
+
 	// Uninstalling removes the options.
 	var un struct {
 		Left   []string
@@ -413,6 +429,11 @@ func createSite(t *testing.T, base, email, password, site, origin string) (edito
 	cfg["name"], cfg["allowed_origins"] = "Butiken", []string{origin}
 	api("PUT", "/v1/sites/"+site+"/draft", cfg, http.StatusOK)
 	api("POST", "/v1/sites/"+site+"/publish", map[string]string{"note": "WordPress test"}, http.StatusCreated)
+	// A second site, published for another origin only.
+	api("POST", "/v1/sites", map[string]any{"id": otherSite, "name": "Annan", "allowed_origins": []string{"https://annan.example"}}, http.StatusCreated)
+	cfg["name"], cfg["allowed_origins"] = "Annan", []string{"https://annan.example"}
+	api("PUT", "/v1/sites/"+otherSite+"/draft", cfg, http.StatusOK)
+	api("POST", "/v1/sites/"+otherSite+"/publish", map[string]string{"note": "WordPress test"}, http.StatusCreated)
 	var tok struct{ Secret string }
 	if err := json.Unmarshal(api("POST", "/v1/sites/"+site+"/tokens", map[string]string{"name": "WordPress", "role": "editor"}, http.StatusCreated), &tok); err != nil || tok.Secret == "" {
 		t.Fatalf("token: %v %q", err, tok.Secret)
