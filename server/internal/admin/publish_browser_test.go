@@ -81,6 +81,16 @@ func TestPublishDiffInBrowser(t *testing.T) {
 	screenshot(t, b, "publish-diff")
 	checkAxe(t, b, axe, "publish diff")
 
+	// On a phone the fields stack; nothing is wider than the screen.
+	phone := browser(t, 360, 740)
+	signIn(t, phone, s.base, adminEmail, adminPassword)
+	do(t, phone, chromedp.Navigate(s.base+"/admin/sites/demo/publish"))
+	waitFor(t, phone, "the diff", `!!document.querySelector("#changes .diff-group")`)
+	if w := eval[int](t, phone, `document.documentElement.scrollWidth`); w > 360 {
+		t.Errorf("the publish page is %d px wide on a 360 px screen", w)
+	}
+	screenshot(t, phone, "publish-diff-phone")
+
 	do(t, b, chromedp.Navigate(s.base+"/admin/sites/butik/publish"))
 	waitFor(t, b, "the summary", `!!document.getElementById("first-publish")`)
 	summary := eval[string](t, b, `document.getElementById("first-publish").textContent`)
@@ -107,6 +117,19 @@ func TestPublishDiffInBrowser(t *testing.T) {
 	eval[bool](t, b, `(() => { document.querySelector("form.add-form button").click(); return true; })()`)
 	waitFor(t, b, "the added item", `!!document.querySelector(".notice-ok") && document.querySelector(".notice-ok").textContent.includes("to the draft")`)
 	viewShot(t, b, "scans-added")
+
+	// Shorter retention: the warning with the log's records, and the id to type.
+	if err := s.svc.Store.GenerateConsents(ctx, demo.SiteID, 500, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), 30); err != nil {
+		t.Fatal(err)
+	}
+	shortenDemoRetention(t, s)
+	do(t, b, chromedp.Navigate(s.base+"/admin/sites/demo/publish"))
+	waitFor(t, b, "the retention warning", `!!document.getElementById("retention-records") && !!document.getElementById("confirm_site")`)
+	if txt := eval[string](t, b, `document.getElementById("retention-records").textContent`); !strings.Contains(txt, "500 records already in the log (2026-03-01 to 2026-03-30)") {
+		t.Errorf("retention warning: %s", txt)
+	}
+	screenshot(t, b, "publish-retention")
+	checkAxe(t, b, axe, "publish retention")
 
 	do(t, b, chromedp.Navigate(s.base+"/admin/sites/demo"))
 	waitFor(t, b, "the overview", `!!document.getElementById("snippet")`)

@@ -322,7 +322,7 @@ func itemKey(it siteconfig.Item) string { return it.Type + "\x00" + it.Name + "\
 func ItemLabel(it siteconfig.Item) string {
 	kind := strings.ReplaceAll(it.Type, "_", " ")
 	s := kind + " " + it.Name
-	if it.Domain != "" {
+	if it.Domain != "" && it.Domain != it.Name {
 		s += " (" + it.Domain + ")"
 	}
 	return s
