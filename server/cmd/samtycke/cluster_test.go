@@ -3,9 +3,10 @@ package main
 // The tested cluster layout (.ci/cluster: ZooKeeper and two ClickHouse 18.16
 // nodes as one shard with two replicas) under load while a replica is
 // killed: migrate creates everything on both, two instances keep answering,
-// an instance starts during the outage, no batch is confirmed without both
-// replicas, and afterwards every acknowledged decision is on each replica
-// exactly once, exports verify from either and retention works from either.
+// one restarts and a new one starts during the outage, no batch is confirmed
+// without both replicas, and afterwards every acknowledged decision is on
+// each replica exactly once, exports verify from either and retention works
+// from either.
 
 import (
 	"bufio"
@@ -415,21 +416,23 @@ func TestClusterReplicaKilledUnderLoad(t *testing.T) {
 	// Two instances, each preferring its own replica.
 	redisURL := testutil.RedisURL()
 	t.Cleanup(func() { dropRedisKeys(t, db) })
-	dirs := []string{t.TempDir(), t.TempDir()}
-	var bases []string
+	var dirs, bases []string
 	var procs []*testutil.Proc
-	for i, u := range []string{url1, url2} {
+	startInstance := func(u string) time.Duration {
+		dir := t.TempDir()
 		listen := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
 		p := testutil.Samtycke(t, listen,
-			"SAMTYCKE_CLICKHOUSE_URL="+u, "SAMTYCKE_REDIS_URL="+redisURL, "SAMTYCKE_DATA_DIR="+dirs[i],
+			"SAMTYCKE_CLICKHOUSE_URL="+u, "SAMTYCKE_REDIS_URL="+redisURL, "SAMTYCKE_DATA_DIR="+dir,
 			"SAMTYCKE_PUBLIC_URL=http://"+listen, "SAMTYCKE_DEMO=on", "SAMTYCKE_LOG_LEVEL=warn",
 			"SAMTYCKE_RATELIMIT_PER_IP=0", "SAMTYCKE_RATELIMIT_PER_SITE=0", "SAMTYCKE_METRICS_TOKEN="+clusterMetricsToken)
 		start := time.Now()
 		p.Start()
-		waitReady(t, "http://"+listen, start)
-		procs = append(procs, p)
-		bases = append(bases, "http://"+listen)
+		readyIn := waitReady(t, "http://"+listen, start)
+		dirs, procs, bases = append(dirs, dir), append(procs, p), append(bases, "http://"+listen)
+		return readyIn
 	}
+	startInstance(url1)
+	startInstance(url2)
 
 	l := startClusterLoad(t, 16, bases...)
 	l.waitAcked(t, 1500)
@@ -454,9 +457,35 @@ func TestClusterReplicaKilledUnderLoad(t *testing.T) {
 		t.Errorf("instance 2 took %s to be ready with a replica down", readyIn)
 	}
 
+	// A third instance, new (its first start: a new key and evidence log),
+	// with ch2 first in its URL, starts during the outage too.
+	freshReadyIn := startInstance(url2)
+	if freshReadyIn > 20*time.Second {
+		t.Errorf("a new instance took %s to be ready with a replica down", freshReadyIn)
+	}
+
 	// With a replica gone, no batch reaches its quorum: nothing may be
 	// confirmed, while decisions are still acknowledged.
 	shippedBefore := shippedRows(t, bases...)
+	for range 50 {
+		event := uuid.NewString()
+		body := fmt.Sprintf(`{"site":"demo","consent_id":%q,"event_id":%q,"config_version":1,`+
+			`"choices":{"necessary":true,"preferences":true,"statistics":true,"marketing":true},"method":"accept_all","lang":"en","url":"https://shop.example/"}`,
+			uuid.NewString(), event)
+		l.sent.Add(1)
+		res, err := http.Post(bases[2]+"/v1/consents", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusCreated {
+			t.Fatalf("the new instance answered %d during the outage", res.StatusCode)
+		}
+		l.mu.Lock()
+		l.acked[event] = true
+		l.statuses[res.StatusCode]++
+		l.mu.Unlock()
+	}
 	l.waitAcked(t, 1500)
 	if after := shippedRows(t, bases...); after != shippedBefore {
 		t.Errorf("%.0f rows confirmed as shipped while a replica was down (insert_quorum must hold them back)", after-shippedBefore)
@@ -513,8 +542,8 @@ func TestClusterReplicaKilledUnderLoad(t *testing.T) {
 	}
 	t.Logf("sent %d, network errors %d (instance restart), statuses %v, acknowledged %d (%d while ch2 was down); %s",
 		l.sent.Load(), l.netErrs.Load(), l.statusCounts(), acked, ackedDuringOutage, strings.Join(summary, "; "))
-	t.Logf("ch2 killed: its ZooKeeper session ended after %s; instance 2 (ch2 first) restarted and was ready in %s; ch2 down %s; both replicas complete %s after its restart",
-		sessionGone.Round(100*time.Millisecond), readyIn.Round(time.Millisecond), outage.Round(100*time.Millisecond), caughtUp.Round(100*time.Millisecond))
+	t.Logf("ch2 killed: its ZooKeeper session ended after %s; instance 2 (ch2 first) restarted and was ready in %s, a new instance 3 (ch2 first) in %s; ch2 down %s; both replicas complete %s after its restart",
+		sessionGone.Round(100*time.Millisecond), readyIn.Round(time.Millisecond), freshReadyIn.Round(time.Millisecond), outage.Round(100*time.Millisecond), caughtUp.Round(100*time.Millisecond))
 
 	// The instances stop cleanly (their last heads signed), then the log is
 	// exported from each replica alone and verifies against both keys.
