@@ -12,6 +12,7 @@ import (
 
 	"github.com/samtycke/samtycke/server/internal/apierr"
 	"github.com/samtycke/samtycke/server/internal/manage"
+	"github.com/samtycke/samtycke/server/internal/notice"
 	"github.com/samtycke/samtycke/server/internal/scan"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
 	"github.com/samtycke/samtycke/server/internal/store/clickhouse"
@@ -35,7 +36,8 @@ type finding struct {
 	Before, After                       bool
 	Findings                            []string
 	Suggestion                          *siteconfig.Item
-	InDraft                             bool // the suggestion's item is in the draft already
+	InDraft                             bool   // the suggestion's item is in the draft already
+	Lifetime                            string // the suggestion's duration in words
 }
 
 // getScans shows a site's scan report (the latest, or ?scan=ID) and the
@@ -112,6 +114,7 @@ func findings(rep *scan.Report, draft *siteconfig.Config) []finding {
 	add := func(f finding) {
 		if f.Suggestion != nil {
 			f.InDraft = have[declKey(f.Suggestion.Type, f.Suggestion.Name, f.Suggestion.Domain)]
+			f.Lifetime = notice.Lifetime("en", f.Suggestion.Duration)
 		}
 		out = append(out, f)
 	}

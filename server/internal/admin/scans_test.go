@@ -79,7 +79,7 @@ func TestScanReportsPerRole(t *testing.T) {
 			t.Fatalf("%s: %d", c.name, r.status)
 		}
 		for _, want := range []string{"Latest scan", "_hjSessionUser_123456", "Hotjar: känner igen återkommande besökare.", "px.ads.example",
-			"before consent", "never seen", "/scans?scan=" + old.ID, "/scans?scan=" + latest.ID} {
+			"before consent", "never seen", "1 year", "/scans?scan=" + old.ID, "/scans?scan=" + latest.ID} {
 			if !strings.Contains(page, want) {
 				t.Errorf("%s: the page lacks %q", c.name, want)
 			}
