@@ -29,14 +29,16 @@ define( 'WP_DEBUG_DISPLAY', false );
 define( 'DISABLE_WP_CRON', true );
 define( 'AUTOMATIC_UPDATER_DISABLED', true );
 define( 'WP_HTTP_BLOCK_EXTERNAL', true );
+define( 'FS_METHOD', 'direct' );
 if ( ! defined( 'ABSPATH' ) ) {
 	define( 'ABSPATH', __DIR__ . '/' );
 }
 require_once ABSPATH . 'wp-settings.php';
 `
 
-// wpSetup installs WordPress (install), then activates the plugin, sets
-// its two options and writes the content (configure), printing the ids.
+// wpSetup installs WordPress (install) and the plugin's zip (plugin), then
+// activates the plugin, sets its options and writes the content
+// (configure), printing the ids; at the end it uninstalls the plugin.
 const wpSetup = `<?php
 $_SERVER['HTTP_HOST']   = '{{HOST}}';
 $_SERVER['REQUEST_URI'] = '/';
@@ -63,6 +65,18 @@ if ( 'install' === $step ) {
 	exit( 0 );
 }
 
+// The zip from make wordpress-plugin, installed as Plugins → Add New → Upload Plugin does.
+if ( 'plugin' === $step ) {
+	require_once ABSPATH . 'wp-admin/includes/class-wp-upgrader.php';
+	$upgrader = new Plugin_Upgrader( new Automatic_Upgrader_Skin() );
+	$ok       = $upgrader->install( $argv[2] );
+	if ( true !== $ok ) {
+		fwrite( STDERR, 'install: ' . ( is_wp_error( $ok ) ? $ok->get_error_message() : var_export( $ok, true ) ) . "\n" . implode( "\n", $upgrader->skin->get_upgrade_messages() ) . "\n" );
+		exit( 1 );
+	}
+	echo wp_json_encode( array( 'plugin' => $upgrader->plugin_info() ) );
+	exit( 0 );
+}
 if ( 'uninstall' === $step ) {
 	deactivate_plugins( 'samtycke/samtycke.php' );
 	uninstall_plugin( 'samtycke/samtycke.php' );

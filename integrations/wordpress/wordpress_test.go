@@ -120,9 +120,6 @@ func TestWordPressPlugin(t *testing.T) {
 	if out, err := exec.Command("cp", "-a", debianWordPress, wpDir).CombinedOutput(); err != nil {
 		t.Fatalf("cp: %v\n%s", err, out)
 	}
-	if out, err := exec.Command("cp", "-a", plugin, filepath.Join(wpDir, "wp-content", "plugins")).CombinedOutput(); err != nil {
-		t.Fatalf("cp: %v\n%s", err, out)
-	}
 	debugLog := filepath.Join(wpDir, "wp-content", "debug.log")
 	fill := strings.NewReplacer("{{DB}}", db, "{{SALT}}", randomHex(16), "{{URL}}", wpURL, "{{LOG}}", debugLog,
 		"{{HOST}}", fmt.Sprintf("127.0.0.1:%d", wpPort), "{{WP_PASSWORD}}", wpPassword, "{{SAMTYCKE}}", base, "{{SITE}}", site)
@@ -132,8 +129,8 @@ func TestWordPressPlugin(t *testing.T) {
 	writeFile(t, filepath.Join(wpDir, "wp-content", "mu-plugins", "frontend-gtag.js"), fmt.Sprintf(localTracker, "mi-frontend"))
 	writeFile(t, filepath.Join(wpDir, "wp-content", "uploads", "matomo", "matomo.js"), fmt.Sprintf(localTracker, "matomo"))
 	writeFile(t, filepath.Join(wpDir, "wp-content", "mu-plugins", "chat.js"), fmt.Sprintf(localTracker, "own-rule"))
-	runPHP := func(step string) []byte {
-		cmd := exec.Command(php, "samtycke-setup.php", step)
+	runPHP := func(step string, args ...string) []byte {
+		cmd := exec.Command(php, append([]string{"samtycke-setup.php", step}, args...)...)
 		cmd.Dir = wpDir
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -144,6 +141,15 @@ func TestWordPressPlugin(t *testing.T) {
 		return out
 	}
 	runPHP("install")
+	// The plugin as people get it: make wordpress-plugin's zip, through WordPress's installer.
+	mk := exec.Command("make", "-s", "wordpress-plugin")
+	mk.Dir = repoRoot(t)
+	if out, err := mk.CombinedOutput(); err != nil {
+		t.Fatalf("make wordpress-plugin: %v\n%s", err, out)
+	}
+	if out := runPHP("plugin", filepath.Join(repoRoot(t), ".data", "dist", "samtycke-wordpress.zip")); !bytes.Contains(out, []byte(`"plugin":"samtycke\/samtycke.php"`)) {
+		t.Fatalf("the zip installed %s", out)
+	}
 	var ids struct{ Post, Page int }
 	if out := runPHP("configure"); json.Unmarshal(out, &ids) != nil || ids.Post == 0 || ids.Page == 0 {
 		t.Fatalf("configure printed %q", out)
