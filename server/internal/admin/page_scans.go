@@ -163,25 +163,26 @@ func (h *Handler) postScanAdd(c *fiber.Ctx) error {
 	if sug == nil {
 		return apierr.New(http.StatusNotFound, "no_suggestion", "name", "this scan suggests no such declaration")
 	}
-	d, err := h.Manager.Draft(ctx(c), siteOf(c))
-	if err != nil {
-		return err
-	}
-	draft, err := manage.LenientConfig(d.Config)
-	if err != nil {
-		return err
-	}
-	for _, it := range draft.Items {
-		if declKey(it.Type, it.Name, it.Domain) == key {
-			return h.showScans(c.Status(http.StatusConflict), manage.ItemLabel(*sug)+" is in the draft already.")
+	// A read-modify-write of the draft, done again if someone saves in
+	// between: the click never undoes an edit it did not see.
+	errInDraft := errors.New("in the draft already")
+	_, err = h.Manager.UpdateDraft(ctx(c), principal(c), siteOf(c), func(js []byte) ([]byte, error) {
+		draft, err := manage.LenientConfig(js)
+		if err != nil {
+			return nil, err
 		}
+		for _, it := range draft.Items {
+			if declKey(it.Type, it.Name, it.Domain) == key {
+				return nil, errInDraft
+			}
+		}
+		draft.Items = append(draft.Items, *sug)
+		return json.Marshal(draft)
+	})
+	if errors.Is(err, errInDraft) {
+		return h.showScans(c.Status(http.StatusConflict), manage.ItemLabel(*sug)+" is in the draft already.")
 	}
-	draft.Items = append(draft.Items, *sug)
-	js, err := json.Marshal(draft)
 	if err != nil {
-		return err
-	}
-	if _, err := h.Manager.SaveDraft(ctx(c), principal(c), siteOf(c), js); err != nil {
 		return err
 	}
 	return c.Redirect("/admin/sites/"+siteOf(c)+"/scans?scan="+id.String()+"&added="+url.QueryEscape(manage.ItemLabel(*sug)), http.StatusSeeOther)
