@@ -91,6 +91,10 @@ func TestScanReportsPerRole(t *testing.T) {
 	if r := s.page(t, stranger, "GET", "/admin/sites/demo/scans", nil); r.status != http.StatusNotFound {
 		t.Errorf("another site's owner: %d", r.status)
 	}
+	if r := s.page(t, stranger, "GET", "/admin/sites/other/scans", nil); r.status != http.StatusOK || !strings.Contains(string(r.body), "No scans of this site yet") ||
+		strings.Contains(string(r.body), "_hjSessionUser") {
+		t.Errorf("a site without scans: %d", r.status)
+	}
 	if r := s.page(t, owner, "GET", "/admin/sites/demo/scans?scan="+old.ID, nil); r.status != http.StatusOK || strings.Contains(string(r.body), "Latest scan ·") || !strings.Contains(string(r.body), "Scan · ") {
 		t.Errorf("an older scan: %d", r.status)
 	}
