@@ -74,7 +74,7 @@ function samtycke_rcb_duration( $def ) {
 		'mo' => 'P%dM',
 		'y'  => 'P%dY',
 	);
-	$unit = $def['durationUnit'] ?? 'y';
+	$unit = is_string( $def['durationUnit'] ?? null ) ? $def['durationUnit'] : 'y';
 	return sprintf( $units[ $unit ] ?? 'P%dY', $n );
 }
 
@@ -163,7 +163,7 @@ function samtycke_rcb_import( $export, $config, $home ) {
 		$purpose   = '' === $purpose ? $title : $title . ': ' . $purpose;
 		$countries = array();
 		foreach ( ( is_array( $metas['dataProcessingInCountries'] ?? null ) ? $metas['dataProcessingInCountries'] : array() ) as $country ) {
-			$country = strtoupper( (string) $country );
+			$country = is_string( $country ) ? strtoupper( $country ) : '';
 			if ( preg_match( '/^[A-Z]{2}$/', $country ) && ! in_array( $country, $eea, true ) ) {
 				$countries[ $country ] = true;
 			}
@@ -175,7 +175,8 @@ function samtycke_rcb_import( $export, $config, $home ) {
 		$defs = is_array( $metas['technicalDefinitions'] ?? null ) ? $metas['technicalDefinitions'] : array();
 		$got  = 0;
 		foreach ( $defs as $def ) {
-			$type = is_array( $def ) ? ( $types[ $def['type'] ?? 'http' ] ?? '' ) : '';
+			$kind = is_array( $def ) ? ( $def['type'] ?? 'http' ) : null;
+			$type = is_string( $kind ) ? ( $types[ $kind ] ?? '' ) : '';
 			$name = is_array( $def ) && is_string( $def['name'] ?? null ) ? trim( $def['name'] ) : '';
 			if ( '' === $type || '' === $name ) {
 				/* translators: %s: a service's name */
