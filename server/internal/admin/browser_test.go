@@ -330,8 +330,8 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	t.Run("publish with a diff", func(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(s.base+"/admin/sites/shop/publish"), chromedp.WaitVisible(chromedp.ID("reprompt")))
-		if txt := eval[string](t, ctx, `document.getElementById("reprompt").textContent`); !strings.Contains(txt, "will be asked again") {
-			t.Errorf("reprompt notice: %q", txt)
+		if txt := eval[string](t, ctx, `document.getElementById("reprompt").textContent`); !strings.Contains(txt, "Every visitor will be asked") {
+			t.Errorf("first publish notice: %q", txt)
 		}
 		screenshot(t, ctx, "dashboard-publish-diff")
 		checkAxe(t, ctx, axe, "publish")

@@ -94,7 +94,7 @@ func TestPublishDiffInBrowser(t *testing.T) {
 	do(t, b, chromedp.Navigate(s.base+"/admin/sites/butik/publish"))
 	waitFor(t, b, "the summary", `!!document.getElementById("first-publish")`)
 	summary := eval[string](t, b, `document.getElementById("first-publish").textContent`)
-	for _, want := range []string{"First publish", "1 category: necessary", "0 items", "2 languages: Swedish (sv), English (en)"} {
+	for _, want := range []string{"Visitors will see a banner with", "1 category: necessary", "0 items", "2 languages: Swedish (sv), English (en)"} {
 		if !strings.Contains(summary, want) {
 			t.Errorf("the first publish's summary lacks %q: %s", want, summary)
 		}
