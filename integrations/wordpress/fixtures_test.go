@@ -77,6 +77,17 @@ if ( 'plugin' === $step ) {
 	echo wp_json_encode( array( 'plugin' => $upgrader->plugin_info() ) );
 	exit( 0 );
 }
+// Exports of every wrong shape through the converter: each an answer in words
+// (debug.log would hold any PHP warning).
+if ( 'convert' === $step ) {
+	$out = array();
+	foreach ( json_decode( (string) file_get_contents( $argv[2] ), true ) as $export ) {
+		$r     = samtycke_rcb_import( $export, array( 'default_language' => 'sv', 'categories' => 'x', 'items' => array() ), '127.0.0.1' );
+		$out[] = is_wp_error( $r ) ? $r->get_error_message() : $r['added'] . ' added; ' . implode( '; ', $r['skipped'] );
+	}
+	echo wp_json_encode( $out );
+	exit( 0 );
+}
 if ( 'uninstall' === $step ) {
 	deactivate_plugins( 'samtycke/samtycke.php' );
 	uninstall_plugin( 'samtycke/samtycke.php' );
@@ -306,3 +317,19 @@ const rcbExport = `{
   ],
   "blocker": []
 }`
+
+// rcbHostile are exports of wrong shapes, and what the import says of each.
+var rcbHostile = []struct {
+	export string
+	says   string
+}{
+	{`null`, "not a Real Cookie Banner export"},
+	{`"x"`, "not a Real Cookie Banner export"},
+	{`{"cookies": "x"}`, "not a Real Cookie Banner export"},
+	{`{"cookies": [1, "a", null, []]}`, "0 added; a service without a name or details; a service without a name or details"},
+	{`{"cookieGroups": ["x", {"slug": []}], "cookies": [{"post_title": "A", "group": "marketing", "metas": {"technicalDefinitions": ["x",
+		{"type": [], "name": []}, {"type": "http", "name": "n", "host": [], "duration": "x", "durationUnit": [], "isSessionDuration": "yes"}],
+		"dataProcessingInCountries": [[], "us", 5]}}]}`, "1 added; A: a definition of an unknown kind; A: a definition of an unknown kind"},
+	{`{"cookies": [{"post_title": "B", "group": "Ünïcode grüp!", "metas": {"provider": [], "technicalDefinitions": [{"type": "flash", "name": "f"}]}}]}`,
+		"0 added; B (no usable group)"},
+}

@@ -339,6 +339,24 @@ func TestWordPressPlugin(t *testing.T) {
 		t.Errorf("a server that does not answer: %q", n)
 	}
 
+	// Exports of wrong shapes: each answered in words.
+	var cases []json.RawMessage
+	for _, c := range rcbHostile {
+		cases = append(cases, json.RawMessage(c.export))
+	}
+	hostile := filepath.Join(t.TempDir(), "hostile.json")
+	writeFile(t, hostile, jsonString(t, cases))
+	var said []string
+	if out := runPHP("convert", hostile); json.Unmarshal(out, &said) != nil || len(said) != len(rcbHostile) {
+		t.Errorf("convert printed %s", out)
+	} else {
+		for i, c := range rcbHostile {
+			if !strings.Contains(said[i], c.says) {
+				t.Errorf("export %s: the import says %q, want %q", c.export, said[i], c.says)
+			}
+		}
+	}
+
 	// Uninstalling removes the options.
 	var un struct {
 		Left   []string
