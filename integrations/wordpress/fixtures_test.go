@@ -212,11 +212,16 @@ add_action(
 	}
 );
 
-// TikTok's pixel in wp_head.
+// TikTok for WooCommerce: its base code as an inline script of a handle
+// without a source (WordPress prints such snippets without script_loader_tag),
+// and its events script from its own folder.
 add_action(
-	'wp_head',
+	'wp_enqueue_scripts',
 	function () {
-		echo "<script>\nwindow.__inl=(window.__inl||[]).concat('tiktok');\n!function(w,d,t){w.TiktokAnalyticsObject=t;var ttq=w[t]=w[t]||[];ttq.load=function(e){var s=d.createElement('script');s.async=true;s.src='https://analytics.tiktok.com/i18n/pixel/events.js?sdkid='+e+'&lib='+t;var f=d.getElementsByTagName('script')[0];f.parentNode.insertBefore(s,f)};ttq.load('TESTPIXEL');ttq.page=function(){};ttq.page();}(window,document,'ttq');\n</script>\n";
+		wp_register_script( 'tiktok-pixel-tracking-handle-header', '', array(), 'v1' );
+		wp_enqueue_script( 'tiktok-pixel-tracking-handle-header' );
+		wp_add_inline_script( 'tiktok-pixel-tracking-handle-header', "window.__inl=(window.__inl||[]).concat('tiktok');\n!function(w,d,t){w.TiktokAnalyticsObject=t;var ttq=w[t]=w[t]||[];ttq.load=function(e){var s=d.createElement('script');s.async=true;s.src='https://analytics.tiktok.com/i18n/pixel/events.js?sdkid='+e+'&lib='+t;var f=d.getElementsByTagName('script')[0];f.parentNode.insertBefore(s,f)};ttq.load('TESTPIXEL');ttq.page=function(){};ttq.page();}(window,document,'ttq');" );
+		wp_enqueue_script( 'tt4b_ajax_script', content_url( 'mu-plugins/ajaxSnippet.js' ), array(), 'v1', false );
 	}
 );
 

@@ -36,7 +36,7 @@ const otherSite = "annan"
 var (
 	wantInline = []string{"sitekit", "monsterinsights", "gaga", "meta", "clarity", "hotjar", "tiktok", "matomo",
 		"linkedin-id", "linkedin", "pinterest"}
-	wantScripts = []string{"own-rule", "gtag:G-SITEKIT", "mi-frontend", "gtag:G-MI", "gtag:G-GAGA", "connect.facebook.net",
+	wantScripts = []string{"own-rule", "tt4b-ajax", "gtag:G-SITEKIT", "mi-frontend", "gtag:G-MI", "gtag:G-GAGA", "connect.facebook.net",
 		"www.clarity.ms", "static.hotjar.com", "analytics.tiktok.com", "matomo", "snap.licdn.com", "s.pinimg.com"}
 	trackerHostNames = []string{"www.googletagmanager.com", "connect.facebook.net", "www.clarity.ms", "static.hotjar.com",
 		"analytics.tiktok.com", "snap.licdn.com", "s.pinimg.com", "www.youtube.com", "player.vimeo.com", "www.google.com",
@@ -129,6 +129,7 @@ func TestWordPressPlugin(t *testing.T) {
 	writeFile(t, filepath.Join(wpDir, "wp-content", "mu-plugins", "frontend-gtag.js"), fmt.Sprintf(localTracker, "mi-frontend"))
 	writeFile(t, filepath.Join(wpDir, "wp-content", "uploads", "matomo", "matomo.js"), fmt.Sprintf(localTracker, "matomo"))
 	writeFile(t, filepath.Join(wpDir, "wp-content", "mu-plugins", "chat.js"), fmt.Sprintf(localTracker, "own-rule"))
+	writeFile(t, filepath.Join(wpDir, "wp-content", "mu-plugins", "ajaxSnippet.js"), fmt.Sprintf(localTracker, "tt4b-ajax"))
 	runPHP := func(step string, args ...string) []byte {
 		cmd := exec.Command(php, append([]string{"samtycke-setup.php", step}, args...)...)
 		cmd.Dir = wpDir

@@ -118,6 +118,7 @@ function samtycke_settings_page() {
 	$names = array(
 		'google_gtagjs'                   => 'Site Kit by Google',
 		'monsterinsights-frontend-script' => 'MonsterInsights',
+		'tt4b_ajax_script'                => 'TikTok for WooCommerce',
 	);
 	foreach ( samtycke_builtin_handles() as $handle => $category ) {
 		/* translators: %s: a script handle */

@@ -16,8 +16,9 @@ defined( 'ABSPATH' ) || exit;
  */
 function samtycke_builtin_handles() {
 	return array(
-		'google_gtagjs'                  => 'statistics', // Site Kit by Google.
+		'google_gtagjs'                   => 'statistics', // Site Kit by Google.
 		'monsterinsights-frontend-script' => 'statistics',
+		'tt4b_ajax_script'                => 'marketing', // TikTok for WooCommerce's events.
 	);
 }
 
