@@ -179,6 +179,16 @@ func (h *Handler) RequireRole(roles ...manage.Role) fiber.Handler {
 		if !hasRole(roles, role) {
 			return errForbidden
 		}
+		if sess := session(c); sess != nil && sess.SecondFactor == "" {
+			// People only: a token is not signed in by anyone.
+			pol, err := h.Manager.SitePolicy(c.UserContext(), site)
+			if err != nil {
+				return err
+			}
+			if pol.RequireTwoFactor {
+				return manage.ErrTwoFactorRequired
+			}
+		}
 		c.Locals(localRole, role)
 		c.Locals(localSite, strings.Clone(site))
 		return c.Next()

@@ -26,6 +26,7 @@ type memStore struct {
 	events    []manage.Event
 	claims    map[string]string
 	invites   []manage.Invitation // every row written, as in ClickHouse
+	second    memFactors
 }
 
 var _ manage.Store = (*memStore)(nil)
@@ -335,5 +336,81 @@ func (m *memStore) PutInvitation(_ context.Context, inv manage.Invitation, _ str
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.invites = append(m.invites, inv)
+	return nil
+}
+
+// Second factors and site policies, as the ClickHouse store keeps them.
+type memFactors struct {
+	mu       sync.Mutex
+	factors  []manage.SecondFactor
+	used     map[string][]string
+	policies map[string]manage.SitePolicy
+}
+
+func (m *memStore) fx() *memFactors {
+	f := &m.second
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.used == nil {
+		f.used, f.policies = map[string][]string{}, map[string]manage.SitePolicy{}
+	}
+	return f
+}
+
+func (m *memStore) SecondFactor(_ context.Context, email string) (*manage.SecondFactor, error) {
+	f := m.fx()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	removed := map[string]bool{}
+	for _, x := range f.factors {
+		if x.Removed {
+			removed[x.ID] = true
+		}
+	}
+	for i := len(f.factors) - 1; i >= 0; i-- {
+		if x := f.factors[i]; x.Email == email && !x.Removed && !removed[x.ID] {
+			return &x, nil
+		}
+	}
+	return nil, manage.ErrNotFound
+}
+
+func (m *memStore) PutSecondFactor(_ context.Context, x manage.SecondFactor) error {
+	f := m.fx()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.factors = append(f.factors, x)
+	return nil
+}
+
+func (m *memStore) RecoveryCodesUsed(_ context.Context, email, id string) ([]string, error) {
+	f := m.fx()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.used[email+"|"+id]), nil
+}
+
+func (m *memStore) UseRecoveryCode(_ context.Context, email, id, h string, _ time.Time) error {
+	f := m.fx()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.used[email+"|"+id] = append(f.used[email+"|"+id], h)
+	return nil
+}
+
+func (m *memStore) SitePolicy(_ context.Context, site string) (*manage.SitePolicy, error) {
+	f := m.fx()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p := f.policies[site]
+	p.Site = site
+	return &p, nil
+}
+
+func (m *memStore) PutSitePolicy(_ context.Context, p manage.SitePolicy) error {
+	f := m.fx()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.policies[p.Site] = p
 	return nil
 }

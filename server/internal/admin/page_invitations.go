@@ -88,4 +88,3 @@ func (h *Handler) postInvitationAccount(c *fiber.Ctx) error {
 	c.Cookie(&fiber.Cookie{Name: inviteCSRFCookie, Value: "", Path: "/admin/invitations/", Expires: time.Unix(0, 0), MaxAge: -1})
 	return c.Redirect("/admin/sites/"+mb.Site+"?done=joined", http.StatusSeeOther)
 }
-

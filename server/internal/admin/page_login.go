@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,14 +51,74 @@ func (h *Handler) postLogin(c *fiber.Ctx) error {
 		return errCSRF
 	}
 	email := strings.Clone(c.FormValue("email"))
-	sess, err := h.Manager.Login(ctx(c), email, c.FormValue("password"), c.IP())
-	var ae *apierr.Error
-	if errors.As(err, &ae) && (ae == manage.ErrBadLogin || ae == manage.ErrTooManyLogins) {
+	sess, err := h.Manager.LoginFrom(ctx(c), email, c.FormValue("password"), c.IP(), strings.Clone(c.Get(fiber.HeaderUserAgent)))
+	var need *manage.NeedSecondFactor
+	if errors.As(err, &need) {
+		c.Cookie(&fiber.Cookie{Name: challengeCookie, Value: need.Challenge, Path: "/admin/login", HTTPOnly: true,
+			Secure: h.secure, SameSite: fiber.CookieSameSiteStrictMode, MaxAge: int(auth.ChallengeTTL.Seconds())})
+		return h.showCode(c, http.StatusOK, "")
+	}
+	if ae := loginError(c, err); ae != nil {
 		return h.showLogin(c, ae.Status, email, ae.Message)
 	}
 	if err != nil {
 		return err
 	}
+	return h.startSession(c, sess)
+}
+
+// challengeCookie carries a login that waits for its second factor.
+const challengeCookie = "samtycke_2fa"
+
+// loginError is a refusal to show on the sign-in form (a wrong password or
+// code, a wait); it sets Retry-After for a wait.
+func loginError(c *fiber.Ctx, err error) *apierr.Error {
+	var ae *apierr.Error
+	if !errors.As(err, &ae) || ae.Status >= 500 {
+		return nil
+	}
+	if ae.RetryAfter > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(ae.RetryAfter.Seconds())))
+	}
+	return ae
+}
+
+// showCode asks for the second factor.
+func (h *Handler) showCode(c *fiber.Ctx, status int, msg string) error {
+	token := auth.RandomToken(24)
+	c.Cookie(&fiber.Cookie{Name: loginCSRFCookie, Value: token, Path: "/admin/login", HTTPOnly: true,
+		Secure: h.secure, SameSite: fiber.CookieSameSiteStrictMode, MaxAge: 3600})
+	v := h.newView(c, "Two-factor sign-in")
+	v.Error = msg
+	v.Data = map[string]string{"CSRF": token, "Next": safeNext(c.FormValue("next"))}
+	return h.render(c.Status(status), "login_code", v)
+}
+
+// postLoginCode checks the second factor and starts the session.
+func (h *Handler) postLoginCode(c *fiber.Ctx) error {
+	form, cookie := bodyValue(c, "_csrf"), c.Cookies(loginCSRFCookie)
+	if form == "" || subtle.ConstantTimeCompare([]byte(form), []byte(cookie)) != 1 {
+		return errCSRF
+	}
+	sess, err := h.Manager.LoginSecondFactor(ctx(c), c.Cookies(challengeCookie), c.FormValue("code"), c.IP(),
+		strings.Clone(c.Get(fiber.HeaderUserAgent)))
+	if ae := loginError(c, err); ae != nil {
+		if ae.Code == "login_expired" {
+			c.Cookie(&fiber.Cookie{Name: challengeCookie, Value: "", Path: "/admin/login", Expires: time.Unix(0, 0), MaxAge: -1})
+			return h.showLogin(c, ae.Status, "", ae.Message)
+		}
+		return h.showCode(c, ae.Status, ae.Message)
+	}
+	if err != nil {
+		return err
+	}
+	c.Cookie(&fiber.Cookie{Name: challengeCookie, Value: "", Path: "/admin/login", Expires: time.Unix(0, 0), MaxAge: -1})
+	return h.startSession(c, sess)
+}
+
+// startSession sets the new session's cookie (a new id on every sign-in;
+// the old session, if any, ends) and goes on to where the person was going.
+func (h *Handler) startSession(c *fiber.Ctx, sess *auth.Session) error {
 	if old := c.Cookies(h.cookieName()); old != "" {
 		_ = h.Sessions.Delete(ctx(c), old)
 	}

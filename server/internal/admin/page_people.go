@@ -24,9 +24,20 @@ func (h *Handler) showMembers(c *fiber.Ctx, status int, msg string, invited *man
 	if err != nil {
 		return err
 	}
+	pol, err := h.Manager.SitePolicy(ctx(c), siteOf(c))
+	if err != nil {
+		return err
+	}
+	factors := map[string]bool{}
+	for _, mb := range ms {
+		if factors[mb.Email], err = h.Manager.HasSecondFactor(ctx(c), mb.Email); err != nil {
+			return err
+		}
+	}
 	v := h.newView(c, "Members")
 	v.Tab, v.Error = "members", msg
-	v.Data = map[string]any{"Members": ms, "Invitations": invs, "Roles": manage.Roles, "Invited": invited}
+	v.Data = map[string]any{"Members": ms, "Invitations": invs, "Roles": manage.Roles, "Invited": invited,
+		"Policy": pol, "TwoFactor": factors}
 	return h.render(c.Status(status), "members", v)
 }
 
@@ -58,6 +69,18 @@ func (h *Handler) postWithdrawInvitation(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Redirect("/admin/sites/"+siteOf(c)+"/members?done=withdrawn", http.StatusSeeOther)
+}
+
+// postPolicy sets what the site requires of its members.
+func (h *Handler) postPolicy(c *fiber.Ctx) error {
+	err := h.Manager.RequireTwoFactor(ctx(c), principal(c), session(c).SecondFactor, siteOf(c), c.FormValue("require_two_factor") == "on")
+	if ae := clientError(err); ae != nil {
+		return h.showMembers(c, ae.Status, ae.Message, nil)
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect("/admin/sites/"+siteOf(c)+"/members?done=policy", http.StatusSeeOther)
 }
 
 // postRemoveMember takes a member's role away.

@@ -26,6 +26,7 @@ func (h *Handler) mountPages(app fiber.Router, read, edit, own, audit fiber.Hand
 	pub := app.Group("/admin", h.securityHeaders, h.htmlErrors)
 	pub.Get("/login", h.getLogin)
 	pub.Post("/login", h.postLogin)
+	pub.Post("/login/code", h.postLoginCode)
 	// An invitation link works signed in or not: it offers sign-in or a
 	// new account for the invited address.
 	pub.Get("/invitations/:secret", h.getInvitation)
@@ -37,6 +38,13 @@ func (h *Handler) mountPages(app fiber.Router, read, edit, own, audit fiber.Hand
 	a.Post("/sites", h.postSite)
 	a.Post("/logout", h.postLogout)
 	a.Post("/logout-everywhere", h.postLogoutEverywhere)
+	a.Get("/account", h.getAccount)
+	a.Post("/account/password", h.postPassword)
+	a.Get("/account/two-factor", h.getTwoFactor)
+	a.Post("/account/two-factor", h.postTwoFactor)
+	a.Post("/account/two-factor/remove", h.postRemoveTwoFactor)
+	a.Post("/account/sessions/end", h.postEndSession)
+	a.Post("/sites/:site/policy", own, h.postPolicy)
 	a.Get("/sites/:site", read, h.getSite)
 	a.Post("/sites/:site/delete", own, h.postDeleteSite)
 	a.Post("/sites/:site/rename", own, h.postRenameSite)
@@ -146,7 +154,7 @@ func (h *Handler) newView(c *fiber.Ctx, title string) *view {
 func flash(c *fiber.Ctx) string {
 	return map[string]string{
 		"saved": "Draft saved.", "published": "Published.", "rolledback": "Rolled back: the old configuration is published as a new version.",
-		"member": "Member saved.", "removed": "Member removed.", "withdrawn": "Invitation withdrawn.", "joined": "Invitation accepted: you are a member of this site.", "revoked": "Token revoked.", "created": "Site created.", "renamed": "Site renamed.",
+		"member": "Member saved.", "removed": "Member removed.", "withdrawn": "Invitation withdrawn.", "password": "Password changed: your other sessions have ended.", "two-factor-off": "Two-factor authentication is off.", "session-ended": "Session ended.", "policy": "Security policy saved.", "joined": "Invitation accepted: you are a member of this site.", "revoked": "Token revoked.", "created": "Site created.", "renamed": "Site renamed.",
 		"unchanged": "Nothing to publish: the draft equals the current version.",
 	}[c.Query("done")]
 }

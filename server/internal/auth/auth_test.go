@@ -153,35 +153,120 @@ func TestSessionTimeouts(t *testing.T) {
 	}
 }
 
+// Failures slow the next attempt more and more, per account and address,
+// per account and per address; a sign-in ends its account's delays from
+// its address, and an address the account signed in from before is not
+// slowed by failures of that account elsewhere.
 func TestLoginLimit(t *testing.T) {
 	for name, kv := range counters(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			l := auth.NewLoginLimit(kv)
-			l.PerAccount, l.PerIP = 3, 5
-			for i := range 3 {
-				if ok, err := l.Allowed(ctx, "a@x.se", "10.0.0.1"); !ok || err != nil {
-					t.Fatalf("attempt %d refused: %v", i, err)
+			l.Free, l.AccountFree, l.AddressFree = 2, 4, 6
+			wait := func(email, ip string) time.Duration {
+				t.Helper()
+				d, err := l.Wait(ctx, email, ip)
+				if err != nil {
+					t.Fatal(err)
 				}
-				if err := l.Failed(ctx, "a@x.se", "10.0.0.1"); err != nil {
+				return d
+			}
+			fail := func(email, ip string) {
+				t.Helper()
+				if err := l.Failed(ctx, email, ip); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if ok, err := l.Allowed(ctx, "a@x.se", "10.0.0.2"); err != nil || ok {
-				t.Errorf("a fourth attempt on the account, from another address, was allowed (%v)", err)
+			// The owner signed in from home once.
+			if err := l.Succeeded(ctx, "a@x.se", "10.0.0.9"); err != nil {
+				t.Fatal(err)
 			}
-			if ok, err := l.Allowed(ctx, "b@x.se", "10.0.0.1"); err != nil || !ok {
-				t.Errorf("another account from the address was refused before the address limit (%v)", err)
+			fail("a@x.se", "10.0.0.1")
+			if d := wait("a@x.se", "10.0.0.1"); d != 0 {
+				t.Errorf("one failure: wait %v, want none", d)
 			}
-			for range 2 {
-				if err := l.Failed(ctx, "c@x.se", "10.0.0.1"); err != nil {
-					t.Fatal(err)
-				}
+			fail("a@x.se", "10.0.0.1")
+			if d := wait("a@x.se", "10.0.0.1"); d < 500*time.Millisecond || d > time.Second {
+				t.Errorf("two failures: wait %v, want 1 s", d)
 			}
-			if ok, err := l.Allowed(ctx, "d@x.se", "10.0.0.1"); err != nil || ok {
-				t.Errorf("the sixth failure from one address was allowed (%v)", err)
+			fail("a@x.se", "10.0.0.1")
+			if d := wait("a@x.se", "10.0.0.1"); d <= time.Second || d > 2*time.Second {
+				t.Errorf("three failures: wait %v, want 2 s (growing)", d)
+			}
+			// Another address: free of the pair's delay, until the account's.
+			if d := wait("a@x.se", "10.0.0.2"); d != 0 {
+				t.Errorf("another address after 3 failures: wait %v", d)
+			}
+			fail("a@x.se", "10.0.0.2")
+			if d := wait("a@x.se", "10.0.0.3"); d == 0 {
+				t.Error("the account's 4th failure from anywhere slows nobody")
+			}
+			if d := wait("a@x.se", "10.0.0.9"); d != 0 {
+				t.Errorf("the owner's known address waits %v for failures elsewhere", d)
+			}
+			// One address against many accounts.
+			for _, e := range []string{"b@x.se", "c@x.se", "d@x.se", "e@x.se", "f@x.se"} {
+				fail(e, "10.0.0.5")
+			}
+			if d := wait("g@x.se", "10.0.0.5"); d != 0 {
+				t.Errorf("five failures from one address: %v", d)
+			}
+			fail("g@x.se", "10.0.0.5")
+			if d := wait("h@x.se", "10.0.0.5"); d == 0 {
+				t.Error("an address's 6th failure on any account slows it not")
+			}
+			// A sign-in ends the pair's delay.
+			if err := l.Succeeded(ctx, "a@x.se", "10.0.0.1"); err != nil {
+				t.Fatal(err)
+			}
+			if d := wait("a@x.se", "10.0.0.1"); d != 0 {
+				t.Errorf("after a sign-in from the address: wait %v", d)
 			}
 		})
+	}
+}
+
+func TestLoginDelays(t *testing.T) {
+	l := auth.NewLoginLimit(nil)
+	for n, want := range map[int64]time.Duration{0: 0, 2: 0, 3: time.Second, 4: 2 * time.Second, 8: 32 * time.Second, 12: 512 * time.Second, 13: 15 * time.Minute, 500: 15 * time.Minute} {
+		if got := l.Delay(n, 3); got != want {
+			t.Errorf("Delay(%d) = %v, want %v", n, got, want)
+		}
+	}
+}
+
+// RFC 6238 appendix B, SHA-1 (the last six of its eight digits).
+func TestTOTPVectors(t *testing.T) {
+	secret := "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" // "12345678901234567890"
+	for at, code := range map[int64]string{59: "287082", 1111111109: "081804", 1234567890: "005924", 2000000000: "279037"} {
+		step, ok := auth.CheckTOTP(secret, code, time.Unix(at, 0))
+		if !ok || step != at/30 {
+			t.Errorf("t=%d %s: ok=%v step=%d", at, code, ok, step)
+		}
+	}
+	// A step late or early passes (clock drift); two steps do not.
+	if _, ok := auth.CheckTOTP(secret, "287082", time.Unix(59+30, 0)); !ok {
+		t.Error("one step late refused")
+	}
+	if _, ok := auth.CheckTOTP(secret, "287082", time.Unix(59+61, 0)); ok {
+		t.Error("two steps late accepted")
+	}
+	if _, ok := auth.CheckTOTP(secret, "28708", time.Unix(59, 0)); ok {
+		t.Error("five digits accepted")
+	}
+}
+
+func TestRecoveryCodes(t *testing.T) {
+	codes := auth.NewRecoveryCodes(10)
+	seen := map[string]bool{}
+	for _, c := range codes {
+		if len(c) != 11 || c[5] != '-' || seen[c] {
+			t.Errorf("code %q", c)
+		}
+		seen[c] = true
+		if got := auth.NormalizeRecoveryCode(" " + strings.ToUpper(strings.Replace(c, "-", " ", 1)) + " "); got != c {
+			t.Errorf("typed %q back as %q", c, got)
+		}
 	}
 }
 

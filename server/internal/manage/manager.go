@@ -72,8 +72,9 @@ func (p Principal) Name() string {
 var (
 	// ErrBadLogin is a wrong email or password (which one is not said).
 	ErrBadLogin = apierr.New(http.StatusUnauthorized, "bad_login", "", "wrong email or password")
-	// ErrTooManyLogins is the login rate limit.
-	ErrTooManyLogins = apierr.New(http.StatusTooManyRequests, "too_many_attempts", "", "too many failed logins; try again in 15 minutes")
+	// ErrTooManyLogins is the login limit's code; each answer says how long
+	// to wait.
+	ErrTooManyLogins = apierr.New(http.StatusTooManyRequests, "too_many_attempts", "", "too many failed sign-ins: wait, then try again")
 )
 
 // NormalizeEmail lowercases and trims an address and checks its shape.

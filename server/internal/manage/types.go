@@ -99,6 +99,25 @@ const (
 	InviteWithdrawn
 )
 
+// SecondFactor is an account's TOTP secret and the hashes of its recovery
+// codes.
+type SecondFactor struct {
+	Email         string
+	ID            string
+	Secret        string   // base32
+	RecoveryCodes []string // SHA-256 hex of each code
+	CreatedAt     time.Time
+	Removed       bool
+}
+
+// SitePolicy is what a site's owners require of its members.
+type SitePolicy struct {
+	Site             string    `json:"-"`
+	RequireTwoFactor bool      `json:"require_two_factor"`
+	SetBy            string    `json:"set_by,omitempty"`
+	SetAt            time.Time `json:"set_at,omitempty"`
+}
+
 // Site is a site's identity; its configuration lives in drafts and versions.
 type Site struct {
 	ID        string    `json:"id"`
@@ -171,6 +190,17 @@ type Store interface {
 	Invitations(ctx context.Context, site string) ([]Invitation, error)
 	InvitationBySecret(ctx context.Context, secretHash string) (*Invitation, error)
 	PutInvitation(ctx context.Context, inv Invitation, closedBy string) error
+
+	// SecondFactor is email's current factor (ErrNotFound: none);
+	// PutSecondFactor adds one, or with Removed removes it for good.
+	// RecoveryCodesUsed lists the hashes of a factor's used codes.
+	SecondFactor(ctx context.Context, email string) (*SecondFactor, error)
+	PutSecondFactor(ctx context.Context, f SecondFactor) error
+	RecoveryCodesUsed(ctx context.Context, email, factorID string) ([]string, error)
+	UseRecoveryCode(ctx context.Context, email, factorID, codeHash string, at time.Time) error
+	// SitePolicy is a site's newest policy (the zero policy without one).
+	SitePolicy(ctx context.Context, site string) (*SitePolicy, error)
+	PutSitePolicy(ctx context.Context, p SitePolicy) error
 
 	// Tokens lists a site's tokens that are not revoked (expired ones too).
 	Tokens(ctx context.Context, site string) ([]Token, error)

@@ -410,3 +410,88 @@ func (s *Store) PutInvitation(ctx context.Context, inv manage.Invitation, closed
 	}
 	return nil
 }
+
+// SecondFactor is email's newest factor that is not removed. A removal is
+// final for its factor (max(removed)).
+func (s *Store) SecondFactor(ctx context.Context, email string) (*manage.SecondFactor, error) {
+	f := &manage.SecondFactor{Email: email}
+	var n uint64
+	err := s.conn.QueryRow(ctx, `SELECT argMax(factor_id, c), argMax(secret, c), argMax(codes, c), max(c), count()
+		FROM (SELECT factor_id, argMin(secret, rev) AS secret, argMin(recovery_codes, rev) AS codes, argMin(created_at, rev) AS c, max(removed) AS r
+			FROM second_factors WHERE email = ? GROUP BY factor_id HAVING r = 0)`, email).Scan(&f.ID, &f.Secret, &f.RecoveryCodes, &f.CreatedAt, &n)
+	if errors.Is(err, errNoRows) || (err == nil && n == 0) {
+		return nil, manage.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("second factor: %w", err)
+	}
+	f.CreatedAt = f.CreatedAt.UTC()
+	return f, nil
+}
+
+// PutSecondFactor writes a factor, or with Removed, its removal.
+func (s *Store) PutSecondFactor(ctx context.Context, f manage.SecondFactor) error {
+	codes := f.RecoveryCodes
+	if codes == nil {
+		codes = []string{}
+	}
+	err := s.insertOne(ctx, "INSERT INTO second_factors (email, factor_id, secret, recovery_codes, created_at, removed, rev)",
+		f.Email, f.ID, f.Secret, codes, f.CreatedAt.UTC(), b2u(f.Removed), rev())
+	if err != nil {
+		return fmt.Errorf("put second factor: %w", err)
+	}
+	return nil
+}
+
+// RecoveryCodesUsed lists the hashes of a factor's used recovery codes.
+func (s *Store) RecoveryCodesUsed(ctx context.Context, email, factorID string) ([]string, error) {
+	rows, err := s.conn.Query(ctx, `SELECT DISTINCT code_hash FROM recovery_code_uses WHERE email = ? AND factor_id = ?`, email, factorID)
+	if err != nil {
+		return nil, fmt.Errorf("recovery codes: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, fmt.Errorf("recovery codes: %w", err)
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// UseRecoveryCode records a recovery code's use.
+func (s *Store) UseRecoveryCode(ctx context.Context, email, factorID, codeHash string, at time.Time) error {
+	if err := s.insertOne(ctx, "INSERT INTO recovery_code_uses (email, factor_id, code_hash, used_at)", email, factorID, codeHash, at.UTC()); err != nil {
+		return fmt.Errorf("use recovery code: %w", err)
+	}
+	return nil
+}
+
+// SitePolicy is the site's newest policy row, or the zero policy.
+func (s *Store) SitePolicy(ctx context.Context, site string) (*manage.SitePolicy, error) {
+	p := &manage.SitePolicy{Site: site}
+	var req uint8
+	var n uint64
+	err := s.conn.QueryRow(ctx, `SELECT argMax(require_two_factor, rev), argMax(set_by, rev), argMax(set_at, rev), count()
+		FROM site_policies WHERE site = ?`, site).Scan(&req, &p.SetBy, &p.SetAt, &n)
+	if errors.Is(err, errNoRows) || (err == nil && n == 0) {
+		return &manage.SitePolicy{Site: site}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("site policy: %w", err)
+	}
+	p.RequireTwoFactor, p.SetAt = req == 1, p.SetAt.UTC()
+	return p, nil
+}
+
+// PutSitePolicy writes a site's policy.
+func (s *Store) PutSitePolicy(ctx context.Context, p manage.SitePolicy) error {
+	err := s.insertOne(ctx, "INSERT INTO site_policies (site, require_two_factor, set_by, set_at, rev)",
+		p.Site, b2u(p.RequireTwoFactor), p.SetBy, p.SetAt.UTC(), rev())
+	if err != nil {
+		return fmt.Errorf("put site policy: %w", err)
+	}
+	return nil
+}
