@@ -15,6 +15,32 @@ function formPath(field: string): string {
   return m ? `/texts/${m[2]}/${m[1]}` : field;
 }
 
+// fieldLabel names a configuration path as the form does: the label of its
+// field ("Site name", "Title (en)"), with what is below it, else the path.
+function fieldLabel(form: HTMLFormElement, field: string): string {
+  const path = formPath(field);
+  let best: HTMLElement | null = null;
+  for (const b of $$<HTMLElement>("[data-field]", form)) {
+    const name = b.dataset.field || "";
+    if ((path === name || path.startsWith(name + "/")) && (!best || name.length > (best.dataset.field || "").length)) best = b;
+  }
+  if (!best) return field;
+  const control = $$<HTMLInputElement>("input,select,textarea", best).find((c) => c.name === path);
+  const label = (control && control.id && $<HTMLElement>(`label[for="${control.id}"]`, form)) || $<HTMLElement>("label", best);
+  let text = "";
+  if (label) {
+    const copy = label.cloneNode(true) as HTMLElement;
+    for (const x of $$<HTMLElement>(".hint,.badge", copy)) x.remove();
+    const tag = $<HTMLElement>(".lang-tag", copy);
+    const lang = tag ? tag.textContent || "" : "";
+    if (tag) tag.remove();
+    text = (copy.textContent || "").trim() + (lang ? ` (${lang})` : "");
+  }
+  const card = best.closest(".card");
+  const where = card ? ($<HTMLElement>("h2", card)?.textContent || "").trim() : "";
+  return (where ? where + ": " : "") + (text || field);
+}
+
 function showProblems(form: HTMLFormElement, problems: Problem[]) {
   const boxes = $$<HTMLElement>("[data-field]", form);
   for (const b of boxes) {
@@ -41,7 +67,10 @@ function showProblems(form: HTMLFormElement, problems: Problem[]) {
       const err = $<HTMLElement>(".field-error", best);
       const rest = path.slice(bestName.length + 1);
       if (err) err.textContent += (err.textContent ? "; " : "") + (rest ? rest + ": " : "") + p.message;
-      for (const c of $$<HTMLElement>("input,select,textarea", best)) c.setAttribute("aria-invalid", "true");
+      // The control of that very value (one language of a text), else all of the field's.
+      const controls = $$<HTMLInputElement>("input,select,textarea", best);
+      const own = controls.filter((c) => c.name === path || c.name.startsWith(path + "/"));
+      for (const c of own.length ? own : controls) c.setAttribute("aria-invalid", "true");
     }
     if (list) {
       const li = document.createElement("li");
@@ -73,16 +102,18 @@ function previewControls(root: ParentNode, frame: HTMLIFrameElement, src: (lang:
     const [w, h] = previewSizes[view.width] || previewSizes.desktop;
     const pad = 20;
     const avail = Math.max(wrap.clientWidth - pad, 100);
-    const scale = Math.min(1, avail / w);
+    const scale = Math.min(1, avail / (w + 2));
+    // The page inside is w wide; the frame's border goes around it.
+    frame.style.boxSizing = "content-box";
     frame.style.width = `${w}px`;
     frame.style.height = `${h}px`;
     frame.style.maxWidth = "none";
     frame.style.transformOrigin = "0 0";
     frame.style.transform = `scale(${scale})`;
-    frame.style.marginLeft = `${Math.max(0, (avail - w * scale) / 2)}px`;
+    frame.style.marginLeft = `${Math.max(0, (avail - (w + 2) * scale) / 2)}px`;
     wrap.style.display = "block";
     wrap.style.overflow = "hidden";
-    wrap.style.height = `${Math.ceil(h * scale) + pad}px`;
+    wrap.style.height = `${Math.ceil((h + 2) * scale) + pad}px`;
     frame.dataset.scale = scale.toFixed(3);
     const label = $<HTMLElement>("[data-preview-scale]", root);
     if (label) label.textContent = `${w} × ${h} px${scale < 1 ? `, shown at ${Math.round(scale * 100)} %` : ""}`;
@@ -146,7 +177,7 @@ function editor(form: HTMLFormElement) {
       rows.textContent = "";
       for (const d of data.differs || []) {
         const tr = document.createElement("tr");
-        for (const [text, cls] of [[d.path, ""], [d.old || "", "old"], [d.new || "", "new"]]) {
+        for (const [text, cls] of [[fieldLabel(form, d.path), ""], [d.old || "", "old"], [d.new || "", "new"]]) {
           const td = document.createElement("td");
           td.textContent = text;
           if (cls) td.className = cls;
@@ -182,7 +213,7 @@ function editor(form: HTMLFormElement) {
       showProblems(form, data.problems || []);
       if (state) state.textContent = data.saved;
       reload();
-      if (data.languages && !pending) await languages(data.languages);
+      relayout = data.languages || null;
     } catch (e) {
       if (state) state.textContent = "Not saved: the server did not answer. Your changes are still in the form.";
     } finally {
@@ -192,9 +223,15 @@ function editor(form: HTMLFormElement) {
         held = null;
         again = false;
         form.requestSubmit(b);
-      } else if (again) { again = false; save(); }
+      } else if (again) { again = false; save(); } else if (relayout && !pending) {
+        // Not a save: leaving meanwhile needs no warning.
+        const langs = relayout;
+        relayout = null;
+        languages(langs).catch(() => { /* the fields stay as they are */ });
+      }
     }
   };
+  let relayout: string[] | null = null;
   // A language added or removed changes which fields the texts, categories
   // and items have: they are laid out again from the saved draft, without
   // reloading the page (what has focus is not replaced).
