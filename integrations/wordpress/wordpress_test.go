@@ -285,10 +285,11 @@ func TestWordPressPlugin(t *testing.T) {
 
 	// The settings page, signed in: the check passes, then a wrong site id is named.
 	settings := wpURL + "/wp-admin/options-general.php?page=samtycke"
-	do(t, ctx, chromedp.Navigate(wpURL+"/wp-login.php?redirect_to="+url.QueryEscape(settings)),
-		chromedp.WaitVisible(chromedp.ID("user_login")),
-		chromedp.SendKeys(chromedp.ID("user_login"), "admin"), chromedp.SendKeys(chromedp.ID("user_pass"), wpPassword),
-		chromedp.Click(chromedp.ID("wp-submit")), chromedp.WaitVisible(chromedp.ID("samtycke_site_id")))
+	do(t, ctx, chromedp.Navigate(wpURL+"/wp-login.php?redirect_to="+url.QueryEscape(settings)), chromedp.WaitVisible(chromedp.ID("user_login")))
+	// Values set, not typed: the login page moves the focus to the user name
+	// (and selects it) a moment after it loads, which would scatter keystrokes.
+	js[bool](t, ctx, fmt.Sprintf(`(document.getElementById("user_login").value = "admin", document.getElementById("user_pass").value = %q, true)`, wpPassword))
+	submit(t, ctx, "wp-submit", `document.getElementById("samtycke_site_id")`)
 	if txt := js[string](t, ctx, `document.querySelector(".wrap .notice")?.textContent || ""`); !strings.Contains(txt, "load from the server") {
 		t.Errorf("the settings page's check: %q", txt)
 	}
