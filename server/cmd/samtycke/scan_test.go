@@ -18,13 +18,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/samtycke/samtycke/server/internal/config"
 	"github.com/samtycke/samtycke/server/internal/demo"
 	"github.com/samtycke/samtycke/server/internal/scan"
 	"github.com/samtycke/samtycke/server/internal/service"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
 	"github.com/samtycke/samtycke/server/internal/store/clickhouse"
 	"github.com/samtycke/samtycke/server/internal/testutil"
+	teststack "github.com/samtycke/samtycke/server/internal/testutil/stack"
 )
 
 // startStack runs a whole Samtycke (its own ClickHouse database, the demo
@@ -40,36 +40,8 @@ func startStack(t testing.TB) (string, *service.Service) {
 // ClickHouse database and data directory dir, the demo seeded.
 func serveInstance(t testing.TB, dir string) (string, map[string]string, *service.Service) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	vars := map[string]string{"SAMTYCKE_PUBLIC_URL": base, "SAMTYCKE_LISTEN": ln.Addr().String(),
-		"SAMTYCKE_CLICKHOUSE_URL": testutil.ClickHouseURL(t), "SAMTYCKE_REDIS_URL": "none",
-		"SAMTYCKE_DATA_DIR": dir, "SAMTYCKE_DEMO": "on", "SAMTYCKE_LOG_LEVEL": "warn"}
-	cfg, err := config.Load(func(k string) string { return vars[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := service.New(ctx, cfg, testutil.Logger(t), "test", 5*time.Second)
-	if err != nil {
-		cancel()
-		ln.Close()
-		testutil.ClickHouse(t) // skips or fails with the reason when ClickHouse is missing
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- svc.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		svc.Close()
-	})
-	return base, vars, svc
+	s := teststack.Start(t, map[string]string{"SAMTYCKE_REDIS_URL": "none", "SAMTYCKE_DATA_DIR": dir, "SAMTYCKE_LOG_LEVEL": "warn"})
+	return s.Base, s.Env, s.Svc
 }
 
 // testShop is a small site on localhost that embeds the real banner of the

@@ -159,6 +159,7 @@ func (h *Handler) getAudit(c *fiber.Ctx) error {
 	v.Tab = "audit"
 	v.Data = map[string]any{"Events": evs, "Q": q, "From": c.Query("from"), "To": c.Query("to"),
 		"Actions": []string{"", "login", "login.failed", "login.limited", "logout.everywhere", "site.create", "site.delete", "draft.save", "publish", "rollback", "member.put",
-			"member.remove", "token.create", "token.revoke", "export", "lookup"}}
+			"member.remove", "member.invite", "member.invite_withdrawn", "member.join", "token.create", "token.revoke", "export", "lookup",
+			"site.rename", "site.require_two_factor", "retention_shortened", "two_factor.enable", "two_factor.disable", "user.password"}}
 	return h.render(c, "audit", v)
 }

@@ -1,7 +1,6 @@
 package admin_test
 
 import (
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -12,17 +11,7 @@ import (
 // B's pointer would expire (10 s).
 func TestPublishChangesTheBannerOnEveryInstance(t *testing.T) {
 	a := newStack(t, nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := startStack(t, ln, map[string]string{
-		"SAMTYCKE_PUBLIC_URL":     "http://" + ln.Addr().String(),
-		"SAMTYCKE_CLICKHOUSE_URL": a.svc.Config.ClickHouseURL,
-		"SAMTYCKE_REDIS_URL":      a.svc.Config.RedisURL,
-		"SAMTYCKE_DATA_DIR":       t.TempDir(),
-		"SAMTYCKE_DEMO":           "on",
-	})
+	b := anotherInstance(t, a)
 	etag := func(s *stack) string {
 		r := s.do(t, client{}, "GET", "/b/demo.js", nil)
 		if r.status != http.StatusOK {

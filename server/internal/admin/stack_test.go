@@ -5,15 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"testing"
-	"time"
 
-	"github.com/samtycke/samtycke/server/internal/config"
 	"github.com/samtycke/samtycke/server/internal/manage"
 	"github.com/samtycke/samtycke/server/internal/service"
-	"github.com/samtycke/samtycke/server/internal/testutil"
+	teststack "github.com/samtycke/samtycke/server/internal/testutil/stack"
 )
 
 // stack is a whole Samtycke on a random port with its own ClickHouse
@@ -30,50 +27,25 @@ const (
 
 func newStack(t *testing.T, env map[string]string) *stack {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	vars := map[string]string{
-		"SAMTYCKE_PUBLIC_URL":     base,
-		"SAMTYCKE_CLICKHOUSE_URL": testutil.ClickHouseURL(t),
-		"SAMTYCKE_REDIS_URL":      testutil.RedisURL(),
-		"SAMTYCKE_DATA_DIR":       t.TempDir(),
-		"SAMTYCKE_DEMO":           "on",
-		"SAMTYCKE_ADMIN_EMAIL":    adminEmail,
-		"SAMTYCKE_ADMIN_PASSWORD": adminPassword,
-	}
+	vars := map[string]string{"SAMTYCKE_ADMIN_EMAIL": adminEmail, "SAMTYCKE_ADMIN_PASSWORD": adminPassword}
 	for k, v := range env {
 		vars[k] = v
 	}
-	return startStack(t, ln, vars)
+	s := teststack.Start(t, vars)
+	return &stack{base: s.Base, svc: s.Svc}
 }
 
-func startStack(t *testing.T, ln net.Listener, vars map[string]string) *stack {
+// anotherInstance is a second server of s's deployment: the same
+// ClickHouse database and Redis, a data directory of its own.
+func anotherInstance(t *testing.T, s *stack) *stack {
 	t.Helper()
-	cfg, err := config.Load(func(k string) string { return vars[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := service.New(ctx, cfg, testutil.Logger(t), "test", 5*time.Second)
-	if err != nil {
-		cancel()
-		ln.Close()
-		testutil.ClickHouse(t) // skips or fails with the reason when ClickHouse is missing
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- svc.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		svc.Close()
+	b := teststack.StartOn(t, map[string]string{
+		"SAMTYCKE_CLICKHOUSE_URL": s.svc.Config.ClickHouseURL,
+		"SAMTYCKE_REDIS_URL":      s.svc.Config.RedisURL,
+		"SAMTYCKE_DATA_DIR":       t.TempDir(),
+		"SAMTYCKE_DEMO":           "on",
 	})
-	return &stack{base: "http://" + ln.Addr().String(), svc: svc}
+	return &stack{base: b.Base, svc: b.Svc}
 }
 
 // client is one caller: a session (cookie + CSRF token) or an API token.
