@@ -55,6 +55,15 @@ func (m *Manager) PutMember(ctx context.Context, p Principal, site, email string
 // membership, not a new one (mb keeps its AddedAt): a removal of it that
 // lands meanwhile stays final.
 func (m *Manager) setRole(ctx context.Context, p Principal, members []Member, mb Member, role Role) (*Member, error) {
+	if mb.Role == Owner && role != Owner {
+		var err error
+		if err = m.lockOwners(ctx, mb.Site); err != nil {
+			return nil, err
+		}
+		if members, err = m.st.Members(ctx, mb.Site); err != nil {
+			return nil, err
+		}
+	}
 	if role != Owner && isLastOwner(members, mb.Email) {
 		return nil, apierr.New(http.StatusConflict, "last_owner", "role", "a site keeps at least one owner")
 	}
@@ -64,6 +73,30 @@ func (m *Manager) setRole(ctx context.Context, p Principal, members []Member, mb
 	}
 	return &mb, m.Audit(ctx, p, mb.Site, "member.put", map[string]any{"email": mb.Email, "role": role})
 }
+
+// lockOwners serialises the changes that take an owner away from a site,
+// across instances: two owners removing each other at the same moment
+// would otherwise both see another owner left, and leave none. The claim
+// is not released but lapses after ownersChangeGap: such changes are rare,
+// and one within the gap is asked to wait.
+func (m *Manager) lockOwners(ctx context.Context, site string) error {
+	if m.claims == nil {
+		return nil
+	}
+	held, err := m.claims.SetNX(ctx, "owners-change:"+site, []byte(auth.RandomToken(12)), ownersChangeGap)
+	if err != nil {
+		return err
+	}
+	if held != nil {
+		return apierr.New(http.StatusConflict, "owners_changing", "",
+			"this site's owners changed a moment ago: look at the members again and retry in %d seconds", int(ownersChangeGap.Seconds()))
+	}
+	return nil
+}
+
+// ownersChangeGap is how long a change that takes an owner away holds off
+// the next one.
+const ownersChangeGap = 10 * time.Second
 
 func isLastOwner(members []Member, email string) bool {
 	owners, is := 0, false
@@ -94,6 +127,14 @@ func (m *Manager) RemoveMember(ctx context.Context, p Principal, site, email str
 	}
 	if found == nil {
 		return apierr.New(http.StatusNotFound, "not_found", "email", "%s is not a member of this site", email)
+	}
+	if found.Role == Owner {
+		if err := m.lockOwners(ctx, site); err != nil {
+			return err
+		}
+		if members, err = m.st.Members(ctx, site); err != nil {
+			return err
+		}
 	}
 	if isLastOwner(members, email) {
 		return apierr.New(http.StatusConflict, "last_owner", "email", "a site keeps at least one owner")

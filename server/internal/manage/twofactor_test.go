@@ -128,3 +128,42 @@ func TestRequireTwoFactor(t *testing.T) {
 		t.Fatalf("turned off: %+v %v", pol, err)
 	}
 }
+
+// Two owners taking each other's ownership away at the same moment, on two
+// instances sharing Redis, leave the site with an owner.
+func TestTwoOwnersCannotRemoveEachOther(t *testing.T) {
+	a, b, _, _ := twoInstances(t)
+	ctx := context.Background()
+	setup(t, a, "shop")
+	rc := testutil.Redis(t)
+	a.WithClaims(rc)
+	b.WithClaims(rc)
+	second := manage.Principal{Email: "second@example.se"}
+	if _, err := a.PutMember(ctx, owner, "shop", second.Email, manage.Owner, password); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- a.RemoveMember(ctx, owner, "shop", second.Email) }()
+	go func() { _, err := b.PutMember(ctx, second, "shop", owner.Email, manage.Editor, ""); errs <- err }()
+	var refused int
+	for range 2 {
+		if err := <-errs; code(err) == "owners_changing" || code(err) == "last_owner" {
+			refused++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms, err := a.Members(ctx, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners := 0
+	for _, m := range ms {
+		if m.Role == manage.Owner {
+			owners++
+		}
+	}
+	if owners == 0 || refused != 1 {
+		t.Errorf("%d owners left, %d of the two changes refused; want at least one owner and one refusal", owners, refused)
+	}
+}
