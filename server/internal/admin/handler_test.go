@@ -251,7 +251,9 @@ func TestAPIRefusesBadInput(t *testing.T) {
 		{"GET", "/v1/sites/SHOP", "", "", 404, "not_found"},
 		{"GET", "/v1/sites/shop/audit?limit=0", "", "", 400, "invalid_limit"},
 	} {
-		h := map[string]string{"Authorization": bearer["Authorization"]}
+		// If-Match: * so that draft saves reach the body checks (a missing
+		// If-Match is its own error, tested with the revisions).
+		h := map[string]string{"Authorization": bearer["Authorization"], "If-Match": "*"}
 		if c.body != "" {
 			h["Content-Type"] = "application/json"
 			if c.ctype != "" {
