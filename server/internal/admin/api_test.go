@@ -45,6 +45,7 @@ func siteRoutes() []apiRoute {
 		{method: "POST", path: "/v1/sites/{site}/versions/1/rollback", roles: manage.CanEdit},
 		{method: "GET", path: "/v1/sites/{site}/stats?from=2026-01-01&to=2026-01-31", roles: all},
 		{method: "GET", path: "/v1/sites/{site}/audit", roles: manage.CanAudit},
+		{method: "GET", path: "/v1/sites/{site}/scans", roles: all},
 		// Auditors (issue 15): exports and lookups of full records.
 		{method: "GET", path: "/v1/sites/{site}/consents/export?from=2026-01-01&to=2026-01-31&format=csv", roles: manage.CanAudit},
 		{method: "GET", path: "/v1/sites/{site}/consents/export?from=2026-01-01&to=2026-01-31&format=ndjson&method=custom&category=statistics=granted&lang=sv", roles: manage.CanAudit},

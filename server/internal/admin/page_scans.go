@@ -32,12 +32,17 @@ var errScanNotFound = apierr.New(http.StatusNotFound, "not_found", "scan", "no s
 // finding is one row of the scan page: something seen (or declared and
 // never seen), what is wrong with it, and the declaration to start from.
 type finding struct {
-	Kind, Name, Domain, Party, Category string
-	Before, After                       bool
-	Findings                            []string
-	Suggestion                          *siteconfig.Item
-	InDraft                             bool   // the suggestion's item is in the draft already
-	Lifetime                            string // the suggestion's duration in words
+	Kind       string           `json:"kind"`
+	Name       string           `json:"name"`
+	Domain     string           `json:"domain"`
+	Party      string           `json:"party"`
+	Category   string           `json:"category"`
+	Before     bool             `json:"before_consent"`
+	After      bool             `json:"after_consent"`
+	Findings   []string         `json:"findings"`
+	Suggestion *siteconfig.Item `json:"suggestion"`
+	InDraft    bool             `json:"in_draft"` // the suggestion's item is in the draft already
+	Lifetime   string           `json:"lifetime"` // the suggestion's duration in words
 }
 
 // getScans shows a site's scan report (the latest, or ?scan=ID) and the
@@ -148,37 +153,7 @@ func (h *Handler) postScanAdd(c *fiber.Ctx) error {
 	if err != nil {
 		return apierr.New(http.StatusBadRequest, "invalid_scan", "scan", "the scan id is not a UUID")
 	}
-	rep, err := h.scanReport(c, id)
-	if err != nil {
-		return err
-	}
-	key := declKey(c.FormValue("type"), c.FormValue("name"), c.FormValue("domain"))
-	var sug *siteconfig.Item
-	for _, it := range rep.Suggestions {
-		if declKey(it.Type, it.Name, it.Domain) == key {
-			sug = &it
-			break
-		}
-	}
-	if sug == nil {
-		return apierr.New(http.StatusNotFound, "no_suggestion", "name", "this scan suggests no such declaration")
-	}
-	// A read-modify-write of the draft, done again if someone saves in
-	// between: the click never undoes an edit it did not see.
-	errInDraft := errors.New("in the draft already")
-	_, err = h.Manager.UpdateDraft(ctx(c), principal(c), siteOf(c), func(js []byte) ([]byte, error) {
-		draft, err := manage.LenientConfig(js)
-		if err != nil {
-			return nil, err
-		}
-		for _, it := range draft.Items {
-			if declKey(it.Type, it.Name, it.Domain) == key {
-				return nil, errInDraft
-			}
-		}
-		draft.Items = append(draft.Items, *sug)
-		return json.Marshal(draft)
-	})
+	sug, _, err := h.addSuggestion(c, id, c.FormValue("type"), c.FormValue("name"), c.FormValue("domain"))
 	if errors.Is(err, errInDraft) {
 		return h.showScans(c.Status(http.StatusConflict), manage.ItemLabel(*sug)+" is in the draft already.")
 	}

@@ -50,6 +50,12 @@ func (h *Handler) Mount(app fiber.Router) {
 		api.Get("/:site/consents/:consent_id", audit, h.apiConsent)
 		app.Get("/.well-known/samtycke-keys.json", h.apiKeys)
 	}
+	// The scanner's stored reports; {id} may be "latest".
+	if h.Scans != nil {
+		api.Get("/:site/scans", read, h.apiScans)
+		api.Get("/:site/scans/:id", read, h.apiScan)
+		api.Post("/:site/scans/:id/add", edit, h.apiScanAdd)
+	}
 
 	h.mountPages(app, read, edit, own, audit)
 }
