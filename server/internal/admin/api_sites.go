@@ -104,6 +104,10 @@ func (h *Handler) apiPutDraft(c *fiber.Ctx) error {
 	if err := decodeJSON(c, new(map[string]any)); err != nil {
 		return err
 	}
+	// A body that is not a configuration is refused as such, If-Match or not.
+	if _, err := manage.LenientConfig(c.Body()); err != nil {
+		return err
+	}
 	base, err := ifMatch(c.Get(fiber.HeaderIfMatch))
 	if err != nil {
 		return err
