@@ -43,6 +43,9 @@ const wpSetup = `<?php
 $_SERVER['HTTP_HOST']   = '{{HOST}}';
 $_SERVER['REQUEST_URI'] = '/';
 $step                   = $argv[1] ?? '';
+if ( 'privacy' === $step ) {
+	define( 'WP_ADMIN', true ); // is_admin(): the suggestion is for wp-admin only.
+}
 if ( 'install' === $step ) {
 	define( 'WP_INSTALLING', true );
 }
@@ -88,11 +91,28 @@ if ( 'convert' === $step ) {
 	echo wp_json_encode( $out );
 	exit( 0 );
 }
+// The privacy policy suggestion, registered on admin_init as in wp-admin
+// (only the plugin's own admin_init hook runs: the others expect a request).
+if ( 'privacy' === $step ) {
+	require_once ABSPATH . 'wp-admin/includes/class-wp-privacy-policy-content.php';
+	$priority = has_action( 'admin_init', 'samtycke_privacy_policy_content' );
+	remove_all_actions( 'admin_init' );
+	if ( false !== $priority ) {
+		add_action( 'admin_init', 'samtycke_privacy_policy_content', $priority );
+	}
+	do_action( 'admin_init' );
+	$texts = array();
+	foreach ( WP_Privacy_Policy_Content::get_suggested_policy_text() as $policy ) {
+		$texts[ $policy['plugin_name'] ] = $policy['policy_text'];
+	}
+	echo wp_json_encode( array( 'hooked' => false !== $priority, 'texts' => $texts ) );
+	exit( 0 );
+}
 if ( 'uninstall' === $step ) {
 	deactivate_plugins( 'samtycke/samtycke.php' );
 	uninstall_plugin( 'samtycke/samtycke.php' );
 	$left = array();
-	foreach ( array( 'samtycke_server_url', 'samtycke_site_id', 'samtycke_scripts' ) as $option ) {
+	foreach ( array( 'samtycke_server_url', 'samtycke_site_id', 'samtycke_scripts', 'samtycke_hosts', 'samtycke_api_token' ) as $option ) {
 		if ( false !== get_option( $option ) ) {
 			$left[] = $option;
 		}
@@ -109,6 +129,7 @@ if ( is_wp_error( $err ) ) {
 update_option( 'samtycke_server_url', '{{SAMTYCKE}}' );
 update_option( 'samtycke_site_id', '{{SITE}}' );
 update_option( 'samtycke_scripts', array( 'butiken-chat' => 'preferences' ) );
+update_option( 'samtycke_hosts', array( 'widget.butiken.test' => 'preferences' ) );
 // Content made here has no user who may post iframes: without this kses
 // would strip the embeds.
 kses_remove_filters();
@@ -161,6 +182,8 @@ add_action(
 		wp_add_inline_script( 'google_gtagjs', 'window.__inl=(window.__inl||[]).concat("sitekit");window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);}gtag("js",new Date());gtag("config","G-SITEKIT");' );
 		// A script of the site's own that the owner's rule (samtycke_scripts) holds.
 		wp_enqueue_script( 'butiken-chat', content_url( 'mu-plugins/chat.js' ), array(), '1.0', true );
+		// A widget from a host that only the owner's host rule (samtycke_hosts) names.
+		wp_enqueue_script( 'butiken-widget', 'https://widget.butiken.test/widget.js', array(), null, true );
 		// MonsterInsights: its events script from its own folder, localized.
 		wp_enqueue_script( 'monsterinsights-frontend-script', content_url( 'mu-plugins/frontend-gtag.js' ), array(), '8.20', false );
 		wp_localize_script( 'monsterinsights-frontend-script', 'monsterinsights_frontend', array( 'v4_id' => 'G-MI' ) );
@@ -338,3 +361,23 @@ var rcbHostile = []struct {
 	{`{"cookies": [{"post_title": "B", "group": "Ünïcode grüp!", "metas": {"provider": [], "technicalDefinitions": [{"type": "flash", "name": "f"}]}}]}`,
 		"0 added; B (no usable group)"},
 }
+
+// scanReport is a report of samtycke scan for the site: an undeclared
+// Hotjar cookie and a pixel host contacted before consent, each with its
+// suggested declaration.
+const scanReport = `{"id":"{{ID}}","site":"butiken","config_version":1,"config_hash":"","started_at":"{{AT}}","duration_ms":4200,
+"lang":"sv","start_urls":["http://wordpress.test/"],"banner_found":true,
+"pages":[{"pass":"before","url":"http://wordpress.test/","status":200},{"pass":"after","url":"http://wordpress.test/","status":200}],
+"items":[{"type":"cookie","name":"_hjSessionUser_123456","domain":"wordpress.test","party":"first","before_consent":false,"after_consent":true,
+ "findings":["undeclared"],"suggestion":{"name":"_hjSessionUser_*","pattern":"^_hjSessionUser_[0-9]+$","type":"cookie","provider":"Hotjar Ltd",
+ "party":"first","category":"statistics","duration":"P1Y","purpose":{"sv":"Hotjar: känner igen återkommande besökare.","en":"Hotjar: recognises returning visitors."}}}],
+"unseen":[],
+"third_parties":[{"host":"px.ads.example","requests":3,"example":"https://px.ads.example/p.gif","before_consent":true,"after_consent":true,
+ "findings":["undeclared","pre-consent"],"suggestion":{"name":"px.ads.example","type":"pixel","provider":"Ads Example","party":"third",
+ "domain":"px.ads.example","category":"marketing","duration":"session","purpose":{"sv":"Annonser.","en":"Advertising."}}}],
+"refused":[],"skipped":[],
+"suggestions":[{"name":"_hjSessionUser_*","pattern":"^_hjSessionUser_[0-9]+$","type":"cookie","provider":"Hotjar Ltd","party":"first",
+ "category":"statistics","duration":"P1Y","purpose":{"sv":"Hotjar: känner igen återkommande besökare.","en":"Hotjar: recognises returning visitors."}},
+ {"name":"px.ads.example","type":"pixel","provider":"Ads Example","party":"third","domain":"px.ads.example","category":"marketing",
+ "duration":"session","purpose":{"sv":"Annonser.","en":"Advertising."}}],
+"limits_reached":[],"bytes":0,"counts":{"undeclared":2,"pre-consent":1,"unseen":0}}`

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"net"
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/google/uuid"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -134,8 +136,8 @@ func startProc(t *testing.T, name, dir string, env []string, args ...string) *pr
 
 // samtyckeServer builds the server and starts it on a fresh ClickHouse
 // database (dropped afterwards, with the server's Redis keys), with a
-// bootstrap owner that the test signs in as.
-func samtyckeServer(t *testing.T, email, password string) (base string) {
+// bootstrap owner that the test signs in as. chURL is its database.
+func samtyckeServer(t *testing.T, email, password string) (base, chURL string) {
 	t.Helper()
 	chRaw, redisURL := os.Getenv("SAMTYCKE_CLICKHOUSE_URL"), os.Getenv("SAMTYCKE_REDIS_URL")
 	if chRaw == "" || redisURL == "" || redisURL == "none" {
@@ -175,7 +177,48 @@ func samtyckeServer(t *testing.T, email, password string) (base string) {
 		}
 		return nil
 	})
-	return base
+	return base, u.String()
+}
+
+// storeScan stores a scanner report for a site as samtycke scan --store does
+// (the summary row the scans list reads, and the report).
+func storeScan(t *testing.T, chURL, site string, at time.Time, report []byte) {
+	t.Helper()
+	opts, err := clickhouse.ParseDSN(chURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var rep struct {
+		ID            string
+		ConfigVersion uint32 `json:"config_version"`
+		Counts        map[string]uint32
+	}
+	if err := json.Unmarshal(report, &rep); err != nil {
+		t.Fatal(err)
+	}
+	id, err := uuid.Parse(rep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := conn.PrepareBatch(ctx, `INSERT INTO scan_reports (scan_id, site, started_at, duration_ms, config_version,
+		config_hash, start_urls, pages, banner_found, undeclared, pre_consent, unseen, limits, report)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Append(id, site, at.UTC().Truncate(time.Second), uint32(4200), rep.ConfigVersion, "", []string{"http://wordpress.test/"}, uint16(2), uint8(1),
+		rep.Counts["undeclared"], rep.Counts["pre-consent"], rep.Counts["unseen"], []string{}, string(report)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Send(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func dropServerData(t *testing.T, u *url.URL, db, redisURL string) {

@@ -36,10 +36,10 @@ const otherSite = "annan"
 var (
 	wantInline = []string{"sitekit", "monsterinsights", "gaga", "meta", "clarity", "hotjar", "tiktok", "matomo",
 		"linkedin-id", "linkedin", "pinterest"}
-	wantScripts = []string{"own-rule", "tt4b-ajax", "gtag:G-SITEKIT", "mi-frontend", "gtag:G-MI", "gtag:G-GAGA", "connect.facebook.net",
+	wantScripts = []string{"own-rule", "widget.butiken.test", "tt4b-ajax", "gtag:G-SITEKIT", "mi-frontend", "gtag:G-MI", "gtag:G-GAGA", "connect.facebook.net",
 		"www.clarity.ms", "static.hotjar.com", "analytics.tiktok.com", "matomo", "snap.licdn.com", "s.pinimg.com"}
 	scriptHosts = []string{"www.googletagmanager.com", "connect.facebook.net", "www.clarity.ms", "static.hotjar.com",
-		"analytics.tiktok.com", "snap.licdn.com", "s.pinimg.com"}
+		"analytics.tiktok.com", "snap.licdn.com", "s.pinimg.com", "widget.butiken.test"}
 	trackerHostNames = append(slices.Clone(scriptHosts), "www.youtube.com", "player.vimeo.com", "www.google.com",
 		"open.spotify.com", "w.soundcloud.com", "www.instagram.com")
 	// The embeds of the post, in its order: YouTube by oEmbed, the others in an HTML block.
@@ -109,7 +109,7 @@ func TestWordPressPlugin(t *testing.T) {
 
 	// Samtycke, with a site whose origin is the WordPress site's.
 	email, password := "owner@example.test", "wp-owner-"+randomHex(8)
-	base := samtyckeServer(t, email, password)
+	base, chURL := samtyckeServer(t, email, password)
 	wpPort := freePort(t)
 	wpURL := fmt.Sprintf("http://127.0.0.1:%d", wpPort)
 	const site = "butiken"
@@ -293,6 +293,11 @@ func TestWordPressPlugin(t *testing.T) {
 	if txt := js[string](t, ctx, `document.querySelector(".wrap .notice")?.textContent || ""`); !strings.Contains(txt, "load from the server") {
 		t.Errorf("the settings page's check: %q", txt)
 	}
+	// Without a token: where the scans are.
+	scansURL := base + "/admin/sites/" + site + "/scans"
+	if got := js[string](t, ctx, `document.querySelector(".samtycke-scan-none a")?.href || ""`); got != scansURL {
+		t.Errorf("without a token the scan section links to %q, want %q", got, scansURL)
+	}
 	screenshot(t, ctx, "wordpress-settings", true)
 
 	// A Real Cookie Banner export into the draft: without a token it says what is missing.
@@ -304,7 +309,7 @@ func TestWordPressPlugin(t *testing.T) {
 		t.Errorf("an import without a token: %q", txt)
 	}
 	do(t, ctx, chromedp.SetUploadFiles(chromedp.ID("samtycke_rcb_file"), []string{exportFile}),
-		chromedp.SendKeys(chromedp.ID("samtycke_api_token"), apiToken))
+		chromedp.SendKeys(chromedp.ID("samtycke_import_token"), apiToken))
 	submit(t, ctx, "samtycke_import_submit", `document.querySelector(".samtycke-import-result")`)
 	result := js[string](t, ctx, `document.querySelector(".samtycke-import-result")?.textContent || ""`)
 	if !strings.Contains(result, `Imported 5 items of 5 services into the draft of "butiken"`) ||
@@ -317,11 +322,44 @@ func TestWordPressPlugin(t *testing.T) {
 		"the import's outcome in view")
 	screenshot(t, ctx, "wordpress-settings-import", false)
 	checkImportedDraft(t, base, site, apiToken)
+
+	// With the token stored: the latest scan's findings, and one added to the draft.
+	scanID := "6f2c1b0e-4d5a-4e8b-9c7d-1a2b3c4d5e6f"
+	storeScan(t, chURL, site, time.Now().Add(-time.Hour), []byte(strings.NewReplacer("{{ID}}", scanID,
+		"{{AT}}", time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)).Replace(scanReport)))
+	do(t, ctx, chromedp.SendKeys(chromedp.ID("samtycke_api_token"), apiToken))
+	submit(t, ctx, "submit", `document.querySelector(".samtycke-findings")`)
+	rows := js[[]string](t, ctx, `[...document.querySelectorAll(".samtycke-findings tbody tr")].map(r => r.innerText)`)
+	if len(rows) != 2 || !strings.Contains(rows[0], "cookie _hjSessionUser_123456") || !strings.Contains(rows[0], "not declared") ||
+		!strings.Contains(rows[0], "statistics · 1 year") || !strings.Contains(rows[0], "Add to draft") ||
+		!strings.Contains(rows[1], "host px.ads.example") || !strings.Contains(rows[1], "set before consent") {
+		t.Errorf("the findings: %q", rows)
+	}
+	html := js[string](t, ctx, `document.documentElement.outerHTML`)
+	if strings.Contains(html, apiToken) || !strings.Contains(html, "A token ending in …"+apiToken[len(apiToken)-4:]+" is stored") {
+		t.Error("the stored token is printed back, or the page does not say that one is stored")
+	}
+	submit(t, ctx, "samtycke-add-0", `document.querySelector(".samtycke-scan-result")`)
+	if txt := js[string](t, ctx, `document.querySelector(".samtycke-scan-result.notice-success")?.textContent || ""`); !strings.Contains(txt, "Added _hjSessionUser_* to the draft") {
+		t.Errorf("after Add to draft: %q", txt)
+	}
+	if txt := js[string](t, ctx, `document.querySelector(".samtycke-findings tbody tr")?.innerText || ""`); !strings.Contains(txt, "In the draft") || strings.Contains(txt, "Add to draft") {
+		t.Errorf("the added finding's row: %q", txt)
+	}
+	js[bool](t, ctx, `(document.getElementById("samtycke-scan").scrollIntoView(), true)`)
+	screenshot(t, ctx, "wordpress-settings-scan", false)
+	checkDraftItem(t, base, site, apiToken, "_hjSessionUser_*", "statistics")
 	js[bool](t, ctx, `(document.getElementById("samtycke_site_id").value = "no-such-site", true)`)
 	submit(t, ctx, "submit", `document.getElementById("samtycke_site_id")?.value == "no-such-site"`)
 	// The owner's rule went through the form and back.
 	if v := js[string](t, ctx, `document.getElementById("samtycke_scripts").value`); strings.TrimSpace(v) != "butiken-chat = preferences" {
 		t.Errorf("the own rules after a save: %q", v)
+	}
+	if v := js[string](t, ctx, `document.getElementById("samtycke_hosts").value`); strings.TrimSpace(v) != "widget.butiken.test = preferences" {
+		t.Errorf("the own host rules after a save: %q", v)
+	}
+	if !strings.Contains(js[string](t, ctx, `document.getElementById("samtycke_api_token_help").textContent`), "is stored") {
+		t.Error("a save with the token's field empty forgot the stored token")
 	}
 	notice := js[string](t, ctx, `document.querySelector(".wrap .notice-error")?.textContent || ""`)
 	if !strings.Contains(notice, "Unknown site") || !strings.Contains(notice, `"no-such-site"`) {
@@ -358,6 +396,16 @@ func TestWordPressPlugin(t *testing.T) {
 				t.Errorf("export %s: the import says %q, want %q", c.export, said[i], c.says)
 			}
 		}
+	}
+
+	// The suggested text for the privacy policy.
+	var privacy struct {
+		Hooked bool
+		Texts  map[string]string
+	}
+	if out := runPHP("privacy"); json.Unmarshal(out, &privacy) != nil || !privacy.Hooked ||
+		!strings.Contains(privacy.Texts["Samtycke"], "asks for your consent before it sets cookies") || !strings.Contains(privacy.Texts["Samtycke"], "[samtycke_declaration]") {
+		t.Errorf("the privacy policy suggestion: %s", out)
 	}
 
 	// Uninstalling removes the options.
@@ -546,6 +594,38 @@ func checkImportedDraft(t *testing.T, base, site, token string) {
 	}
 	if d.Published != 1 {
 		t.Errorf("published version %d, want 1: the import only changes the draft", d.Published)
+	}
+}
+
+// checkDraftItem reads the draft with the token: it declares name once, in category.
+func checkDraftItem(t *testing.T, base, site, token, name, category string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", base+"/v1/sites/"+site+"/draft", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var d struct {
+		Config struct {
+			Items []struct{ Name, Category string }
+		}
+	}
+	if err := json.NewDecoder(res.Body).Decode(&d); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET draft: %s %v", res.Status, err)
+	}
+	var cats []string
+	for _, it := range d.Config.Items {
+		if it.Name == name {
+			cats = append(cats, it.Category)
+		}
+	}
+	if len(cats) != 1 || cats[0] != category {
+		t.Errorf("the draft declares %s as %v, want once as %s", name, cats, category)
 	}
 }
 

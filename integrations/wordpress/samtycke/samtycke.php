@@ -18,6 +18,7 @@ require_once __DIR__ . '/includes/rules.php';
 require_once __DIR__ . '/includes/frontend.php';
 require_once __DIR__ . '/includes/admin.php';
 require_once __DIR__ . '/includes/import.php';
+require_once __DIR__ . '/includes/scans.php';
 
 add_action( 'wp_head', 'samtycke_print_banner', 1 );
 add_action( 'wp_head', 'samtycke_buffer_start', 2 );
@@ -34,3 +35,4 @@ add_action( 'admin_menu', 'samtycke_admin_menu' );
 add_action( 'admin_init', 'samtycke_register_settings' );
 add_action( 'admin_init', 'samtycke_privacy_policy_content' );
 add_action( 'admin_post_samtycke_import', 'samtycke_handle_import' );
+add_action( 'admin_post_samtycke_add_finding', 'samtycke_handle_add_finding' );

@@ -7,7 +7,7 @@
 
 defined( 'WP_UNINSTALL_PLUGIN' ) || exit;
 
-$samtycke_options = array( 'samtycke_server_url', 'samtycke_site_id', 'samtycke_scripts', 'samtycke_api_token' );
+$samtycke_options = array( 'samtycke_server_url', 'samtycke_site_id', 'samtycke_scripts', 'samtycke_hosts', 'samtycke_api_token' );
 if ( is_multisite() ) {
 	foreach ( get_sites( array( 'fields' => 'ids' ) ) as $samtycke_blog ) {
 		switch_to_blog( $samtycke_blog );

@@ -45,6 +45,61 @@ function samtycke_register_settings() {
 			'default'           => array(),
 		)
 	);
+	register_setting(
+		'samtycke',
+		'samtycke_hosts',
+		array(
+			'type'              => 'array',
+			'sanitize_callback' => 'samtycke_sanitize_hosts',
+			'default'           => array(),
+		)
+	);
+	register_setting(
+		'samtycke',
+		'samtycke_api_token',
+		array(
+			'type'              => 'string',
+			'sanitize_callback' => 'samtycke_sanitize_token',
+			'default'           => '',
+		)
+	);
+}
+
+/**
+ * Keeps the stored API token when the form's field is left empty (it is
+ * never printed back), and forgets it when the owner asks to.
+ *
+ * @param mixed $value The submitted token.
+ * @return string
+ */
+function samtycke_sanitize_token( $value ) {
+	// phpcs:ignore WordPress.Security.NonceVerification -- options.php checked the settings form's nonce.
+	if ( ! empty( $_POST['samtycke_forget_token'] ) ) {
+		return '';
+	}
+	$value = trim( sanitize_text_field( (string) $value ) );
+	return '' === $value ? (string) get_option( 'samtycke_api_token', '' ) : $value;
+}
+
+/**
+ * Reads the owner's host rules, one "host = category" a line, into
+ * host → category; a pasted address counts by its host.
+ *
+ * @param mixed $value The textarea's text, or an array already.
+ * @return array<string,string>
+ */
+function samtycke_sanitize_hosts( $value ) {
+	$hosts = array();
+	foreach ( samtycke_sanitize_scripts( $value ) as $host => $category ) {
+		$host = strtolower( trim( (string) $host ) );
+		if ( str_contains( $host, '/' ) ) {
+			$host = (string) wp_parse_url( str_starts_with( $host, '//' ) || str_contains( $host, '://' ) ? $host : '//' . $host, PHP_URL_HOST );
+		}
+		if ( preg_match( '/^[a-z0-9.-]+$/', $host ) ) {
+			$hosts[ $host ] = $category;
+		}
+	}
+	return $hosts;
 }
 
 /**
@@ -109,6 +164,28 @@ function samtycke_settings_page() {
 		esc_textarea( $text ),
 		esc_html__( 'One script handle = consent category a line; they are added to the built-in rules below.', 'samtycke' )
 	);
+	$own  = get_option( 'samtycke_hosts', array() );
+	$own  = is_array( $own ) ? $own : array();
+	$text = '';
+	foreach ( $own as $host => $category ) {
+		$text .= $host . ' = ' . $category . "\n";
+	}
+	printf(
+		'<tr><th scope="row"><label for="samtycke_hosts">%s</label></th><td><textarea class="large-text code" rows="4" id="samtycke_hosts" name="samtycke_hosts" placeholder="widget.example.com = marketing">%s</textarea><p class="description">%s</p></td></tr>',
+		esc_html__( 'Your own host rules', 'samtycke' ),
+		esc_textarea( $text ),
+		esc_html__( 'One host = consent category a line: scripts and iframes from that host wait for the category, before the built-in rules.', 'samtycke' )
+	);
+	$token = (string) get_option( 'samtycke_api_token', '' );
+	printf(
+		'<tr><th scope="row"><label for="samtycke_api_token">%s</label></th><td><input type="password" class="regular-text" id="samtycke_api_token" name="samtycke_api_token" autocomplete="off" aria-describedby="samtycke_api_token_help"><p class="description" id="samtycke_api_token_help">%s</p>%s</td></tr>',
+		esc_html__( 'API token (optional)', 'samtycke' ),
+		'' === $token
+			? esc_html__( 'A token of this site with the editor role (Samtycke dashboard → the site → Tokens): with it, this page shows the latest scan\'s findings and adds their suggested declarations to the draft.', 'samtycke' )
+			/* translators: %s: the token's last four characters */
+			: esc_html( sprintf( __( 'A token ending in …%s is stored. Leave the field empty to keep it, or enter another.', 'samtycke' ), substr( $token, -4 ) ) ),
+		'' === $token ? '' : '<label><input type="checkbox" name="samtycke_forget_token" value="1"> ' . esc_html__( 'Forget the stored token', 'samtycke' ) . '</label>'
+	);
 	echo '</table>';
 	submit_button();
 	echo '</form>';
@@ -147,6 +224,7 @@ function samtycke_settings_page() {
 		echo '<li>' . esc_html( $gap ) . '</li>';
 	}
 	echo '</ul>';
+	samtycke_scan_section();
 	samtycke_import_form();
 	echo '</div>';
 }
@@ -221,7 +299,7 @@ function samtycke_import_form() {
 		delete_transient( 'samtycke_import_' . get_current_user_id() );
 		printf( '<div class="notice notice-%s inline samtycke-import-result"><p>%s</p></div>', 'success' === $import[0] ? 'success' : 'error', esc_html( (string) $import[1] ) );
 	}
-	echo '<p style="max-width:56em">' . esc_html__( 'In Real Cookie Banner, Settings → Import/Export: export the services and groups as a file. Their groups become categories of your Samtycke site (Essential → necessary, Functional → preferences, Statistics, Marketing) and each cookie or storage entry of a service an item, added to the draft; nothing is published. The token is used for this import only and not stored.', 'samtycke' ) . '</p>';
+	echo '<p style="max-width:56em">' . esc_html__( 'In Real Cookie Banner, Settings → Import/Export: export the services and groups as a file. Their groups become categories of your Samtycke site (Essential → necessary, Functional → preferences, Statistics, Marketing) and each cookie or storage entry of a service an item, added to the draft; nothing is published. A token entered here is used for this import only and not stored.', 'samtycke' ) . '</p>';
 	echo '<form method="post" enctype="multipart/form-data" action="' . esc_url( admin_url( 'admin-post.php' ) ) . '">';
 	echo '<input type="hidden" name="action" value="samtycke_import">';
 	wp_nonce_field( 'samtycke_import' );
@@ -231,9 +309,9 @@ function samtycke_import_form() {
 		esc_html__( 'Export file', 'samtycke' )
 	);
 	printf(
-		'<tr><th scope="row"><label for="samtycke_api_token">%s</label></th><td><input type="password" class="regular-text" id="samtycke_api_token" name="samtycke_api_token" autocomplete="off" aria-describedby="samtycke_api_token_help"><p class="description" id="samtycke_api_token_help">%s</p></td></tr>',
+		'<tr><th scope="row"><label for="samtycke_import_token">%s</label></th><td><input type="password" class="regular-text" id="samtycke_import_token" name="samtycke_import_token" autocomplete="off" aria-describedby="samtycke_import_token_help"><p class="description" id="samtycke_import_token_help">%s</p></td></tr>',
 		esc_html__( 'API token', 'samtycke' ),
-		esc_html__( 'A token of this site with the editor or owner role, from the Samtycke dashboard (the site → Tokens).', 'samtycke' )
+		esc_html__( 'A token of this site with the editor or owner role, from the Samtycke dashboard (the site → Tokens). Empty: the token stored above, if any.', 'samtycke' )
 	);
 	echo '</table>';
 	submit_button( __( 'Import into the draft', 'samtycke' ), 'secondary', 'samtycke_import_submit' );

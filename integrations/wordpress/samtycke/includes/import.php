@@ -329,7 +329,10 @@ function samtycke_handle_import() {
 	} elseif ( isset( $_POST['samtycke_rcb_json'] ) ) {
 		$json = wp_unslash( (string) $_POST['samtycke_rcb_json'] ); // phpcs:ignore WordPress.Security.ValidatedSanitizedInput -- JSON, decoded and checked.
 	}
-	$token  = isset( $_POST['samtycke_api_token'] ) ? trim( sanitize_text_field( wp_unslash( (string) $_POST['samtycke_api_token'] ) ) ) : '';
+	$token = isset( $_POST['samtycke_import_token'] ) ? trim( sanitize_text_field( wp_unslash( (string) $_POST['samtycke_import_token'] ) ) ) : '';
+	if ( '' === $token ) {
+		$token = (string) get_option( 'samtycke_api_token', '' );
+	}
 	$result = '' === trim( $json ) ? new WP_Error( 'samtycke_json', __( 'Choose the export file first.', 'samtycke' ) ) : samtycke_import_rcb_into_draft( $json, $token );
 	set_transient(
 		'samtycke_import_' . get_current_user_id(),

@@ -98,6 +98,20 @@ function samtycke_handle_rules() {
 }
 
 /**
+ * All host rules: the owner's (option samtycke_hosts, which win) and the
+ * built-in ones.
+ *
+ * @return array<string,string>
+ */
+function samtycke_host_rules() {
+	$own = get_option( 'samtycke_hosts', array() );
+	if ( ! is_array( $own ) ) {
+		$own = array();
+	}
+	return array_merge( samtycke_builtin_hosts(), $own );
+}
+
+/**
  * The category for a URL's host, or '' when none of the rules names it.
  *
  * @param string $url A script or iframe address.
@@ -108,7 +122,7 @@ function samtycke_category_for_url( $url ) {
 	if ( ! is_string( $host ) ) {
 		return '';
 	}
-	$hosts = samtycke_builtin_hosts();
+	$hosts = samtycke_host_rules();
 	return $hosts[ strtolower( $host ) ] ?? '';
 }
 
@@ -134,8 +148,8 @@ function samtycke_provider_for_url( $url ) {
  * @return string
  */
 function samtycke_category_for_code( $code ) {
-	foreach ( samtycke_builtin_hosts() as $host => $category ) {
-		if ( false !== stripos( $code, $host ) ) {
+	foreach ( samtycke_host_rules() as $host => $category ) {
+		if ( false !== stripos( $code, (string) $host ) ) {
 			return $category;
 		}
 	}
