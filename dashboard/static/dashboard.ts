@@ -36,8 +36,10 @@ function fieldLabel(form: HTMLFormElement, field: string): string {
     if (tag) tag.remove();
     text = (copy.textContent || "").trim() + (lang ? ` (${lang})` : "");
   }
+  // Where it is: its card (a category, an item), else its section.
   const card = best.closest(".card");
-  const where = card ? ($<HTMLElement>("h2", card)?.textContent || "").trim() : "";
+  const legend = best.closest("fieldset")?.querySelector("legend");
+  const where = (card ? $<HTMLElement>("h2", card)?.textContent || "" : (legend && legend.textContent || "").replace(/\s*\(.*\)$/, "")).trim();
   return (where ? where + ": " : "") + (text || field);
 }
 
@@ -197,6 +199,7 @@ function editor(form: HTMLFormElement) {
     busy = true;
     if (state) state.textContent = "Saving…";
     try {
+      const sent = snapshot(form);
       const body = new URLSearchParams(new FormData(form) as unknown as Record<string, string>);
       body.set("op", "save");
       const res = await fetch(form.action, { method: "POST", body, headers: { Accept: "application/json" }, credentials: "same-origin" });
@@ -210,6 +213,7 @@ function editor(form: HTMLFormElement) {
         return;
       }
       if (rev && data.revision) rev.value = data.revision;
+      base = sent;
       showProblems(form, data.problems || []);
       if (state) state.textContent = data.saved;
       reload();
@@ -262,6 +266,55 @@ function editor(form: HTMLFormElement) {
     if (pending) await send();
     while (inflight || busy) await (inflight || new Promise((r) => window.setTimeout(r, 50)));
   };
+  // base: the form as the draft last saved from it (or loaded) holds it;
+  // what differs from it now is this user's own change.
+  let base = snapshot(form);
+  // Apply my changes to theirs: the fields changed here since base, on top
+  // of their draft as the editor shows it; only when both drafts have the
+  // same fields (no category, item or language added or removed).
+  const apply = $<HTMLButtonElement>("#conflict-apply");
+  if (apply) apply.hidden = false;
+  if (apply) apply.addEventListener("click", async (e) => {
+    e.preventDefault();
+    const note = $<HTMLElement>("#conflict-note");
+    const res = await fetch(form.action, { credentials: "same-origin" });
+    const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+    const other = doc.getElementById("editor");
+    if (!res.ok || !(other instanceof HTMLFormElement)) {
+      if (note) note.textContent = "Their draft could not be read; try again.";
+      return;
+    }
+    const theirs = snapshot(other);
+    // The fields each form has (ticked or not): the same, or the paths mean other things.
+    const names = (f: HTMLFormElement) => Array.from(f.elements).map((e) => (e as HTMLInputElement).name || "")
+      .filter((n) => n.startsWith("/")).sort().join("\n");
+    if (names(other) !== names(form)) {
+      if (note) note.textContent = "Their draft has other categories, items or languages than yours had: load theirs and make your changes again, or save yours over theirs.";
+      return;
+    }
+    const now = snapshot(form);
+    const merged = new Map(theirs);
+    for (const k of new Set([...now.keys(), ...base.keys()])) {
+      if (!k.startsWith("/") || same(now.get(k), base.get(k))) continue;
+      const v = now.get(k);
+      if (v) merged.set(k, v); else merged.delete(k);
+    }
+    const body = new URLSearchParams();
+    for (const [k, vs] of merged) for (const v of vs) body.append(k, v);
+    body.set("_csrf", (form.elements.namedItem("_csrf") as HTMLInputElement).value);
+    body.set("_rev", (other.elements.namedItem("_rev") as HTMLInputElement).value);
+    body.set("op", "save");
+    const saved = await fetch(form.action, { method: "POST", body, headers: { Accept: "application/json" }, credentials: "same-origin" });
+    const data = await saved.json();
+    if (saved.status === 412 && data.current) { conflict(data); return; }
+    if (!saved.ok) {
+      if (note) note.textContent = "Not saved: " + (data.error ? data.error.message : saved.statusText);
+      return;
+    }
+    // The merged draft, shown as the server has it.
+    submitting = true;
+    location.reload();
+  });
   const mine = $<HTMLButtonElement>("#conflict-mine");
   if (mine) mine.addEventListener("click", (e) => {
     e.preventDefault();
@@ -297,6 +350,18 @@ function editor(form: HTMLFormElement) {
   form.addEventListener("input", schedule);
   form.addEventListener("change", schedule);
 }
+
+// snapshot is a form's values by name (a checkbox only when ticked).
+function snapshot(f: HTMLFormElement): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const [k, v] of new FormData(f)) {
+    if (typeof v !== "string" || k === "_csrf" || k === "_rev" || k === "op") continue;
+    m.set(k, (m.get(k) || []).concat(v));
+  }
+  return m;
+}
+
+const same = (a?: string[], b?: string[]) => (a || []).join("\u0000") === (b || []).join("\u0000");
 
 // A version's preview: the same language, layer and width buttons.
 function versionPreview(root: HTMLElement) {

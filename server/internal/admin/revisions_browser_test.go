@@ -41,11 +41,11 @@ func waitDraft(t *testing.T, s *stack, want string) {
 	}
 }
 
-// Two people edit one site in two browsers. The second save over the same
-// revision is refused: its editor sees who saved, when, and where the two
-// drafts differ, and nothing is overwritten until they choose: keeping
-// theirs deliberately replaces the other's; the other, refused in turn,
-// loads it.
+// Two people edit one site in two browsers. A save over a revision
+// someone else saved over is refused: its editor sees who saved, when, and
+// where the drafts differ, and nothing is overwritten until they choose:
+// apply their own changes to the other draft (both people's changes
+// stay), save theirs over it deliberately, or load it.
 func TestTwoEditorsInTwoBrowsers(t *testing.T) {
 	s := newStack(t, nil)
 	if _, err := s.svc.Manager.PutMember(context.Background(), manage.Principal{Email: adminEmail}, "demo", "kollega@example.se", manage.Editor, adminPassword); err != nil {
@@ -58,13 +58,15 @@ func TestTwoEditorsInTwoBrowsers(t *testing.T) {
 		do(t, b, chromedp.Navigate(s.base+"/admin/sites/demo/edit"), chromedp.WaitVisible(chromedp.ID("f-name")))
 	}
 	setField(t, colleague, "f-name", "Kollegans butik")
+	setField(t, colleague, "f-controller-phone", "08-123 45 67")
+	waitDraft(t, s, `"phone":"08-123 45 67"`)
 	waitDraft(t, s, `"name":"Kollegans butik"`)
 	setField(t, owner, "f-name", "Ägarens butik")
 	waitFor(t, owner, "the refusal", `!document.getElementById("conflict").hidden`)
 	who := eval[string](t, owner, `document.getElementById("conflict-who").textContent`)
 	rows := eval[string](t, owner, `document.getElementById("conflict-rows").textContent`)
 	if !strings.Contains(who, "kollega@example.se saved this draft at") || !strings.Contains(rows, "Site name") ||
-		!strings.Contains(rows, "Kollegans butik") || !strings.Contains(rows, "Ägarens butik") {
+		!strings.Contains(rows, "Kollegans butik") || !strings.Contains(rows, "Ägarens butik") || !strings.Contains(rows, "08-123 45 67") {
 		t.Errorf("the refusal shows %q, rows %q", who, rows)
 	}
 	if state := eval[string](t, owner, `document.getElementById("save-state").textContent`); !strings.Contains(state, "Not saved") {
@@ -74,21 +76,33 @@ func TestTwoEditorsInTwoBrowsers(t *testing.T) {
 	if n := draftName(t, s); n != "Kollegans butik" {
 		t.Fatalf("the refused save replaced the draft: %q", n)
 	}
-	// Typing on while refused is kept for the deliberate save.
+	// Typing on while refused is kept for what the owner chooses.
 	setField(t, owner, "f-controller-name", "Ägaren AB")
-	eval[bool](t, owner, `(() => { document.getElementById("conflict-mine").click(); return true; })()`)
-	waitFor(t, owner, "the deliberate save", `document.getElementById("conflict").hidden && document.getElementById("save-state").textContent.startsWith("Draft saved")`)
-	if n := draftName(t, s); n != "Ägarens butik" {
-		t.Fatalf("keeping mine saved %q", n)
+	eval[bool](t, owner, `(() => { document.getElementById("conflict-apply").click(); return true; })()`)
+	waitFor(t, owner, "the merged draft", `document.getElementById("f-controller-phone") && document.getElementById("f-controller-phone").value === "08-123 45 67" && document.getElementById("conflict").hidden`)
+	for _, want := range []string{`"name":"Ägarens butik"`, `"name":"Ägaren AB"`, `"phone":"08-123 45 67"`} {
+		waitDraft(t, s, want)
+	}
+	if got := eval[string](t, owner, `document.getElementById("f-name").value + " / " + document.getElementById("f-controller-name").value`); got != "Ägarens butik / Ägaren AB" {
+		t.Errorf("the owner's page after applying: %q", got)
 	}
 	// The colleague's page is now stale: their next edit is refused too,
-	// and they load the owner's draft.
-	setField(t, colleague, "f-controller-phone", "08-123 45 67")
+	// and they save theirs over the owner's, deliberately.
+	setField(t, colleague, "f-controller-email", "kollega@demobutiken.example")
 	waitFor(t, colleague, "the colleague's refusal", `!document.getElementById("conflict").hidden && document.getElementById("conflict-who").textContent.includes("admin@example.se")`)
-	eval[bool](t, colleague, `(() => { document.getElementById("conflict-theirs").click(); return true; })()`)
-	waitFor(t, colleague, "the owner's draft", `document.getElementById("conflict") && document.getElementById("conflict").hidden && document.getElementById("f-name").value === "Ägarens butik"`)
-	if got := eval[string](t, colleague, `document.getElementById("f-controller-name").value`); got != "Ägaren AB" {
-		t.Errorf("the loaded draft lacks the owner's later edit: %q", got)
+	eval[bool](t, colleague, `(() => { document.getElementById("conflict-mine").click(); return true; })()`)
+	waitFor(t, colleague, "the deliberate save", `document.getElementById("conflict").hidden && document.getElementById("save-state").textContent.startsWith("Draft saved")`)
+	waitDraft(t, s, "kollega@demobutiken.example")
+	if n := draftName(t, s); n != "Kollegans butik" {
+		t.Fatalf("saving theirs over the owner's left the name %q", n)
+	}
+	// The owner, refused in turn, loads the colleague's draft.
+	setField(t, owner, "f-controller-org_number", "556000-0000")
+	waitFor(t, owner, "the owner's second refusal", `!document.getElementById("conflict").hidden && document.getElementById("conflict-who").textContent.includes("kollega@example.se")`)
+	eval[bool](t, owner, `(() => { document.getElementById("conflict-theirs").click(); return true; })()`)
+	waitFor(t, owner, "the colleague's draft", `document.getElementById("conflict") && document.getElementById("conflict").hidden && document.getElementById("f-name").value === "Kollegans butik"`)
+	if got := eval[string](t, owner, `document.getElementById("f-controller-email").value`); got != "kollega@demobutiken.example" {
+		t.Errorf("the loaded draft lacks the colleague's email: %q", got)
 	}
 }
 
