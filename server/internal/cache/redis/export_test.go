@@ -6,3 +6,6 @@ func Queued(c *Cache) int {
 	defer c.batch.mu.Unlock()
 	return len(c.batch.queue)
 }
+
+// Prefix returns the key prefix c was opened with.
+func Prefix(c *Cache) string { return c.prefix }

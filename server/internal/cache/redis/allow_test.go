@@ -1,0 +1,86 @@
+package redis_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/samtycke/samtycke/server/internal/cache"
+	"github.com/samtycke/samtycke/server/internal/cache/redis"
+	"github.com/samtycke/samtycke/server/internal/testutil"
+)
+
+// scripts counts the scripts run, alone or in pipelines.
+type scripts struct{ n atomic.Int32 }
+
+func (s *scripts) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (s *scripts) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		s.count(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (s *scripts) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		for _, cmd := range cmds {
+			s.count(cmd)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (s *scripts) count(cmd goredis.Cmder) {
+	if n := cmd.Name(); n == "evalsha" || n == "eval" {
+		s.n.Add(1)
+	}
+}
+
+// Two instances on one Redis share a limit: together they are allowed its
+// N events, not N each, although each takes events in batches and uses
+// them without asking Redis.
+func TestLimitSharedAcrossInstances(t *testing.T) {
+	a := testutil.Redis(t)
+	b, err := redis.Open(testutil.RedisURL(), redis.Prefix(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var runs scripts
+	a.Client().AddHook(&runs)
+	b.Client().AddHook(&runs)
+	ctx := context.Background()
+	const n = 500
+	l := cache.Limit{Key: "rl:shared", N: n, Per: time.Hour}
+	allowed := map[string]int{}
+	var refills int32
+	for i := range 2 * n {
+		if i == n {
+			refills = runs.n.Load()
+		}
+		c, name := a, "a"
+		if i%2 == 1 {
+			c, name = b, "b"
+		}
+		d, err := c.Allow(ctx, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d == 0 {
+			allowed[name]++
+		}
+	}
+	total := allowed["a"] + allowed["b"]
+	// Held events lapse after a second, so a slow run may use fewer.
+	if total > n || total < n-40 || allowed["a"] == 0 || allowed["b"] == 0 {
+		t.Fatalf("allowed %v of a limit of %d shared by two instances, want %d together", allowed, n, n)
+	}
+	// The first 500 calls took the events in batches of 10.
+	if refills > n/10+10 {
+		t.Errorf("%d scripts run for the first %d calls, want about %d", refills, n, n/10)
+	}
+}
