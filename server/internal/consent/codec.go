@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,8 +36,14 @@ type spooled struct {
 
 const codecVersion = 1
 
-// Encode returns the record's spool form.
+// Encode returns the record's spool form. Records of plain strings (nearly
+// all) are written by hand, byte for byte as encoding/json would write
+// them, which took a measurable part of each consent's CPU; the rest go
+// through encoding/json.
 func (r *Record) Encode() []byte {
+	if b, ok := r.appendPlain(make([]byte, 0, 512)); ok {
+		return b
+	}
 	b, err := json.Marshal(spooled{codecVersion, r.RecordID, r.ConsentID, r.EventID, r.Site, r.RecordedAt.UnixMilli(),
 		r.ConfigVersion, r.ConfigHash, r.Lang, r.Categories, r.Granted, r.Method, r.Source, r.GPC,
 		[3]string{r.UA.Browser, r.UA.OS, r.UA.Device}, r.IPPrefix, r.PageOrigin, r.PagePath, r.RetainUntil.Format(time.DateOnly)})
@@ -44,6 +51,90 @@ func (r *Record) Encode() []byte {
 		panic("consent: encode: " + err.Error()) // strings, numbers and bools always marshal
 	}
 	return b
+}
+
+// plain reports whether encoding/json writes s as it is, between quotes:
+// printable ASCII without the characters it escapes.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
+}
+
+// appendPlain appends the spooled form of r and reports true, or false when
+// a string or a nil list needs encoding/json.
+func (r *Record) appendPlain(b []byte) ([]byte, bool) {
+	if r.Categories == nil || r.Granted == nil {
+		return nil, false
+	}
+	ok := true
+	str := func(b []byte, s string) []byte {
+		ok = ok && plain(s)
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, codecVersion, 10)
+	b = append(b, `,"id":`...)
+	b = str(b, r.RecordID.String())
+	b = append(b, `,"cid":`...)
+	b = str(b, r.ConsentID.String())
+	if r.EventID != "" {
+		b = append(b, `,"eid":`...)
+		b = str(b, r.EventID)
+	}
+	b = append(b, `,"s":`...)
+	b = str(b, r.Site)
+	b = append(b, `,"at":`...)
+	b = strconv.AppendInt(b, r.RecordedAt.UnixMilli(), 10)
+	b = append(b, `,"cv":`...)
+	b = strconv.AppendUint(b, uint64(r.ConfigVersion), 10)
+	b = append(b, `,"ch":`...)
+	b = str(b, r.ConfigHash)
+	b = append(b, `,"l":`...)
+	b = str(b, r.Lang)
+	b = append(b, `,"c":[`...)
+	for i, c := range r.Categories {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = str(b, c)
+	}
+	b = append(b, `],"g":[`...)
+	for i, g := range r.Granted {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendBool(b, g)
+	}
+	b = append(b, `],"m":`...)
+	b = str(b, r.Method)
+	b = append(b, `,"src":`...)
+	b = str(b, r.Source)
+	if r.GPC {
+		b = append(b, `,"gpc":true`...)
+	}
+	b = append(b, `,"ua":[`...)
+	b = str(b, r.UA.Browser)
+	b = append(b, ',')
+	b = str(b, r.UA.OS)
+	b = append(b, ',')
+	b = str(b, r.UA.Device)
+	b = append(b, `],"ip":`...)
+	b = str(b, r.IPPrefix)
+	b = append(b, `,"po":`...)
+	b = str(b, r.PageOrigin)
+	b = append(b, `,"pp":`...)
+	b = str(b, r.PagePath)
+	b = append(b, `,"ru":"`...)
+	b = r.RetainUntil.AppendFormat(b, time.DateOnly)
+	b = append(b, `"}`...)
+	return b, ok
 }
 
 // DecodeRecord reads a record written by Encode. The spool checks integrity

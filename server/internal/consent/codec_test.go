@@ -1,8 +1,10 @@
 package consent
 
 import (
+	"encoding/json"
 	"net/netip"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -65,4 +67,43 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("unstable round trip:\n%+v\n%+v", again, rec)
 		}
 	})
+}
+
+// Encode writes exactly what encoding/json writes for the spooled form,
+// whether it takes the hand-written path or not: spools written by earlier
+// releases and by this one read alike.
+func TestEncodeAsEncodingJSON(t *testing.T) {
+	base := sampleRecord(t)
+	if _, ok := base.appendPlain(nil); !ok {
+		t.Error("the sample record is not written by hand")
+	}
+	variants := map[string]func(r *Record){
+		"sample":           func(*Record) {},
+		"no event id":      func(r *Record) { r.EventID = "" },
+		"no gpc":           func(r *Record) { r.GPC = false },
+		"quote in path":    func(r *Record) { r.PagePath = `/a"b` },
+		"backslash":        func(r *Record) { r.Lang = `s\v` },
+		"html characters":  func(r *Record) { r.PagePath = "/a?b=<c>&d" },
+		"non-ascii":        func(r *Record) { r.PagePath = "/köp/åäö" },
+		"invalid utf-8":    func(r *Record) { r.UA.Device = "\xff\xfe" },
+		"control":          func(r *Record) { r.UA.OS = "a\tb\x7f" },
+		"nil categories":   func(r *Record) { r.Categories, r.Granted = nil, nil },
+		"empty categories": func(r *Record) { r.Categories, r.Granted = []string{}, []bool{} },
+		"category quoted":  func(r *Record) { r.Categories = []string{`x"`, "y", "z"} },
+		"empty strings":    func(r *Record) { r.ConfigHash, r.Source, r.IPPrefix, r.PageOrigin, r.PagePath = "", "", "", "", "" },
+	}
+	for name, change := range variants {
+		r := base
+		r.Categories, r.Granted = slices.Clone(base.Categories), slices.Clone(base.Granted)
+		change(&r)
+		want, err := json.Marshal(spooled{codecVersion, r.RecordID, r.ConsentID, r.EventID, r.Site, r.RecordedAt.UnixMilli(),
+			r.ConfigVersion, r.ConfigHash, r.Lang, r.Categories, r.Granted, r.Method, r.Source, r.GPC,
+			[3]string{r.UA.Browser, r.UA.OS, r.UA.Device}, r.IPPrefix, r.PageOrigin, r.PagePath, r.RetainUntil.Format(time.DateOnly)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Encode(); string(got) != string(want) {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+		}
+	}
 }
