@@ -381,3 +381,120 @@ const scanReport = `{"id":"{{ID}}","site":"butiken","config_version":1,"config_h
  {"name":"px.ads.example","type":"pixel","provider":"Ads Example","party":"third","domain":"px.ads.example","category":"marketing",
  "duration":"session","purpose":{"sv":"Annonser.","en":"Advertising."}}],
 "limits_reached":[],"bytes":0,"counts":{"undeclared":2,"pre-consent":1,"unseen":0}}`
+
+// msDefines turn the installed site into a network of sub-directory sites.
+const msDefines = `define( 'MULTISITE', true );
+define( 'SUBDOMAIN_INSTALL', false );
+define( 'DOMAIN_CURRENT_SITE', '{{HOST}}' );
+define( 'PATH_CURRENT_SITE', '/' );
+define( 'SITE_ID_CURRENT_SITE', 1 );
+define( 'BLOG_ID_CURRENT_SITE', 1 );
+`
+
+// msRouter is what the rewrite rules of a sub-directory network do for
+// PHP's server: a site's own path (/andra/…) is the network's files.
+const msRouter = `<?php
+$path = (string) parse_url( $_SERVER['REQUEST_URI'], PHP_URL_PATH );
+$path = preg_replace( '#^/[a-z0-9-]+(/(wp-(admin|includes|content)/.*|wp-[a-z-]+\.php))$#', '$1', $path );
+$file = __DIR__ . $path;
+if ( is_file( $file ) ) {
+	if ( ! str_ends_with( $file, '.php' ) ) {
+		return false;
+	}
+	chdir( dirname( $file ) );
+	require $file;
+	return true;
+}
+if ( is_dir( $file ) && is_file( $file . '/index.php' ) && '/' !== $path ) {
+	chdir( $file );
+	require $file . '/index.php';
+	return true;
+}
+require __DIR__ . '/index.php';
+`
+
+// msSetup: install (one site, then the network's tables), sites (a second
+// site, the plugin activated for the network, each site's own options) and
+// uninstall (what is left of the options on each site).
+const msSetup = `<?php
+$_SERVER['HTTP_HOST']   = '{{HOST}}';
+$_SERVER['REQUEST_URI'] = '/';
+$step                   = $argv[1] ?? '';
+if ( 'install' === $step ) {
+	define( 'WP_INSTALLING', true );
+}
+function wp_mail() {
+	return true;
+}
+function wp_new_blog_notification() {
+}
+require __DIR__ . '/wp-load.php';
+require_once ABSPATH . 'wp-admin/includes/upgrade.php';
+require_once ABSPATH . 'wp-admin/includes/plugin.php';
+$options = array( 'samtycke_server_url', 'samtycke_site_id', 'samtycke_scripts', 'samtycke_hosts', 'samtycke_api_token' );
+
+if ( 'install' === $step ) {
+	$r = wp_install( 'Butiken', 'admin', 'admin@example.test', false, '', '{{WP_PASSWORD}}' );
+	if ( empty( $r['user_id'] ) ) {
+		fwrite( STDERR, "wp_install failed\n" );
+		exit( 1 );
+	}
+	update_option( 'siteurl', 'http://{{HOST}}' );
+	update_option( 'home', 'http://{{HOST}}' );
+	// As wp-admin/network.php does: the network's table names are unset on a single site.
+	foreach ( $wpdb->tables( 'ms_global' ) as $table => $prefixed ) {
+		$wpdb->$table = $prefixed;
+	}
+	install_network();
+	$err = populate_network( 1, '{{HOST}}', 'admin@example.test', 'Butikerna', '/', false );
+	if ( is_wp_error( $err ) ) {
+		fwrite( STDERR, 'populate_network: ' . $err->get_error_message() . "\n" );
+		exit( 1 );
+	}
+	exit( 0 );
+}
+if ( 'sites' === $step ) {
+	$second = wpmu_create_blog( '{{HOST}}', '/andra/', 'Andra', 1 );
+	if ( is_wp_error( $second ) ) {
+		fwrite( STDERR, 'wpmu_create_blog: ' . $second->get_error_message() . "\n" );
+		exit( 1 );
+	}
+	$err = activate_plugin( 'samtycke/samtycke.php', '', true );
+	if ( is_wp_error( $err ) ) {
+		fwrite( STDERR, 'activate_plugin: ' . $err->get_error_message() . "\n" );
+		exit( 1 );
+	}
+	$settings = array(
+		1       => array( 'https://consent.example.se', 'butiken' ),
+		$second => array( 'https://samtycke.andra.example', 'andra' ),
+	);
+	foreach ( $settings as $blog => $s ) {
+		switch_to_blog( $blog );
+		update_option( 'samtycke_server_url', $s[0] );
+		update_option( 'samtycke_site_id', $s[1] );
+		update_option( 'samtycke_hosts', array( $s[1] . '.widget.example' => 'marketing' ) );
+		update_option( 'samtycke_api_token', 'smt_' . $s[1] );
+		restore_current_blog();
+	}
+	echo wp_json_encode( array( 'butiken' => 1, 'andra' => $second ) );
+	exit( 0 );
+}
+if ( 'uninstall' === $step ) {
+	deactivate_plugins( 'samtycke/samtycke.php', false, true );
+	uninstall_plugin( 'samtycke/samtycke.php' );
+	$left = array();
+	foreach ( get_sites( array( 'fields' => 'ids' ) ) as $blog ) {
+		switch_to_blog( $blog );
+		$left[ $blog ] = array();
+		foreach ( $options as $option ) {
+			if ( false !== get_option( $option ) ) {
+				$left[ $blog ][] = $option;
+			}
+		}
+		restore_current_blog();
+	}
+	echo wp_json_encode( $left );
+	exit( 0 );
+}
+exit( 2 );
+`
