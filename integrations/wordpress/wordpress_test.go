@@ -367,6 +367,13 @@ func TestWordPressPlugin(t *testing.T) {
 	}
 	screenshot(t, ctx, "wordpress-settings-unknown-site", false)
 
+	// Forgetting the token: the scan section links to the dashboard again.
+	click(t, ctx, `document.querySelector("input[name=samtycke_forget_token]")`)
+	submit(t, ctx, "submit", `document.getElementById("samtycke_api_token_help")`)
+	if js[bool](t, ctx, `document.getElementById("samtycke_api_token_help").textContent.includes("is stored") || !document.querySelector(".samtycke-scan-none a")`) {
+		t.Error("the token is still stored after Forget the stored token")
+	}
+
 	// A site that does not allow this origin, and a server that does not answer.
 	js[bool](t, ctx, `(document.getElementById("samtycke_site_id").value = "`+otherSite+`", true)`)
 	submit(t, ctx, "submit", `document.getElementById("samtycke_site_id")?.value == "`+otherSite+`"`)

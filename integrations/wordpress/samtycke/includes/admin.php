@@ -215,7 +215,7 @@ function samtycke_settings_page() {
 	echo '</tbody></table><h2>' . esc_html__( 'What is not blocked', 'samtycke' ) . '</h2><ul style="list-style:disc;padding-left:2em;max-width:56em">';
 	$gaps = array(
 		__( 'Scripts and iframes that a theme or page builder writes into its own markup instead of wp_head, wp_footer, enqueued scripts, embeds and blocks.', 'samtycke' ),
-		__( 'Trackers not in the table: add their script handle under "Your own script rules", or mark the tag yourself with type="text/plain" data-samtycke="CATEGORY".', 'samtycke' ),
+		__( 'Trackers not in the table: add their script handle under "Your own script rules" or their host under "Your own host rules", or mark the tag yourself with type="text/plain" data-samtycke="CATEGORY".', 'samtycke' ),
 		__( 'What an allowed script loads in turn: a Google Tag Manager container runs the tags configured in it.', 'samtycke' ),
 		__( 'Tracking pixels in <noscript> (shown only without JavaScript) and images.', 'samtycke' ),
 		__( 'The dns-prefetch hints WordPress adds for enqueued hosts (they send no request to the tracker).', 'samtycke' ),
