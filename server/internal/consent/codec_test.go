@@ -107,3 +107,41 @@ func TestEncodeAsEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// The hand-written reader takes what Encode writes for plain strings, and
+// whatever it takes it reads as encoding/json does: checked on every prefix
+// of a record and on every byte of it replaced by a few others.
+func TestDecodePlainAsEncodingJSON(t *testing.T) {
+	rec := sampleRecord(t)
+	b := rec.Encode()
+	if _, ok := decodePlain(b); !ok {
+		t.Fatalf("the sample record is not read by hand: %s", b)
+	}
+	rec.GPC, rec.EventID = false, ""
+	if _, ok := decodePlain(rec.Encode()); !ok {
+		t.Fatal("a record without GPC and event id is not read by hand")
+	}
+	agree := func(in []byte) {
+		got, ok := decodePlain(in)
+		if !ok {
+			return
+		}
+		var want spooled
+		if err := json.Unmarshal(in, &want); err != nil {
+			t.Fatalf("read by hand, refused by encoding/json (%v): %s", err, in)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s\nby hand       %+v\nencoding/json %+v", in, got, want)
+		}
+	}
+	for i := range len(b) + 1 {
+		agree(b[:i])
+	}
+	for i := range b {
+		for _, c := range []byte(`"\,:[]{}0 -9aAe` + "\x00\x7f\xc3") {
+			m := slices.Clone(b)
+			m[i] = c
+			agree(m)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/hex"
@@ -424,7 +425,8 @@ func (w *Writer) AppendBatch(ctx context.Context, b consent.Batch) error {
 func sortBatch(b *consent.Batch) {
 	recs := slices.Clone(b.Records)
 	slices.SortFunc(recs, func(x, y consent.Record) int {
-		return cmp.Or(x.RecordedAt.Compare(y.RecordedAt), strings.Compare(x.RecordID.String(), y.RecordID.String()))
+		// The bytes order as their hex text does, without making strings.
+		return cmp.Or(x.RecordedAt.Compare(y.RecordedAt), bytes.Compare(x.RecordID[:], y.RecordID[:]))
 	})
 	b.Records = recs
 }
