@@ -21,7 +21,8 @@ function samtycke_api( $method, $path, $body = null ) {
 	$site   = (string) get_option( 'samtycke_site_id', '' );
 	$args   = array(
 		'method'  => $method,
-		'timeout' => 10,
+		// The settings page waits for the GET each time it opens.
+		'timeout' => 'GET' === $method ? 5 : 10,
 		'headers' => array( 'Authorization' => 'Bearer ' . (string) get_option( 'samtycke_api_token', '' ) ),
 	);
 	if ( null !== $body ) {
