@@ -442,3 +442,61 @@ func TestPoisonBatchQuarantined(t *testing.T) {
 		t.Errorf("/readyz with the quarantine empty again: %s", s)
 	}
 }
+
+// ClickHouse loses power while samtycke keeps running: the parts of a
+// confirmed batch are gone when it comes back. The running instance sees
+// the restart (ClickHouse's start time) and ships its kept batches again:
+// every row, leaf and head is back, once, without a restart of samtycke.
+func TestClickHouseRestartUnderARunningInstance(t *testing.T) {
+	chURL, ch := testutil.PrivateClickHouse(t)
+	listen := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
+	base := "http://" + listen
+	srv := testutil.Samtycke(t, listen, serverEnv(chURL, testutil.RedisURL(), t.TempDir(), listen)...)
+	srv.Start()
+	st := openStore(t, chURL)
+
+	postConsents(t, base, 100)
+	waitMetric(t, base+"/metrics", "samtycke_shipper_rows_total", 100)
+	stopMerges(t, st)
+	old := activeParts(t, st)
+	lost := postConsents(t, base, 150)
+	waitMetric(t, base+"/metrics", "samtycke_shipper_rows_total", 250)
+	before := countEvidence(t, st)
+
+	var gone []part
+	for key, p := range activeParts(t, st) {
+		if _, ok := old[key]; !ok {
+			gone = append(gone, p)
+		}
+	}
+	ch.Stop()
+	for _, p := range gone {
+		if !strings.Contains(p.path, "/data/") {
+			t.Fatalf("part path %q is not in a data directory", p.path)
+		}
+		if err := os.RemoveAll(p.path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ch.Start()
+	st = openStore(t, chURL)
+	stopMerges(t, st)
+	after := countEvidence(t, st)
+	if after.Rows != 100 {
+		t.Fatalf("after deleting the second batch's parts: %v", after)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for countEvidence(t, st) != before {
+		if time.Now().After(deadline) {
+			t.Fatalf("90 s after ClickHouse came back: %v; want as before the power cut: %v", countEvidence(t, st), before)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("before the cut: %v; after the lost parts (%d): %v; back: %v", before, len(gone), after, countEvidence(t, st))
+	if h := eventCounts(t, st, lost); h[1] != len(lost) {
+		t.Errorf("decisions of the lost batch, by copies in consent_log: %v", h)
+	}
+	if got := scrape(t, base+"/metrics", "samtycke_shipper_replayed_total"); got < 1 {
+		t.Errorf("samtycke_shipper_replayed_total %v after a ClickHouse restart", got)
+	}
+}

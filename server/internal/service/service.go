@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -67,7 +68,9 @@ type Service struct {
 	// cleanStop: New finished (any replay done), so a Close that closes
 	// everything without error is a clean stop.
 	cleanStop bool
-	// clickhouseStarted is ClickHouse's start as seen by New.
+	// clickhouseStarted is ClickHouse's start as seen by New, or later by
+	// watchRestarts when it saw ClickHouse restart.
+	chMu              sync.Mutex
 	clickhouseStarted time.Time
 }
 
@@ -365,6 +368,11 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		defer close(refreshed)
 		s.refreshHeads(shipCtx)
 	}()
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		s.watchRestarts(shipCtx, RestartCheckEvery)
+	}()
 	if s.metrics != nil {
 		go func() {
 			if err := s.metrics.Serve(s.metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -388,6 +396,7 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	<-shipped
 	<-retained
 	<-refreshed
+	<-watched
 	flushCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if e := s.Shipper.Flush(flushCtx); e != nil {
@@ -467,7 +476,9 @@ func (s *Service) Close() error {
 	err := errors.Join(errs...)
 	if err == nil && s.cleanStop {
 		// After the spool's Close: nothing is shipped after this.
+		s.chMu.Lock()
 		b, _ := json.Marshal(cleanStop{Boot: bootID(), ClickHouse: s.clickhouseStarted})
+		s.chMu.Unlock()
 		if werr := durable.WriteFile(filepath.Join(s.Config.DataDir, CleanStopFile), b); werr != nil {
 			err = fmt.Errorf("clean-stop marker: %w", werr)
 		}

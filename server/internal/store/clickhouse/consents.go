@@ -319,3 +319,6 @@ func (s *Store) StartedAt(ctx context.Context) (time.Time, error) {
 	}
 	return time.Unix(int64(at), 0).UTC(), nil
 }
+
+// Cluster is the cluster every table is created on, or "" for one server.
+func (s *Store) Cluster() string { return s.cluster }
