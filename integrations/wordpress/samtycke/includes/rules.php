@@ -24,7 +24,9 @@ function samtycke_builtin_handles() {
 
 /**
  * Hosts whose scripts and iframes are blocked: category and who it is
- * (the name also heads an embed's placeholder).
+ * (the name also heads an embed's placeholder). A key with a path holds
+ * only addresses under it: www.google.com also serves reCAPTCHA, which
+ * contact forms need before any choice.
  *
  * @return array<string,array{0:string,1:string}>
  */
@@ -41,7 +43,8 @@ function samtycke_builtin_host_rules() {
 		'www.youtube.com'          => array( 'marketing', 'YouTube' ),
 		'www.youtube-nocookie.com' => array( 'marketing', 'YouTube' ),
 		'player.vimeo.com'         => array( 'marketing', 'Vimeo' ),
-		'www.google.com'           => array( 'marketing', 'Google Maps' ),
+		'www.google.com/maps'      => array( 'marketing', 'Google Maps' ),
+		'maps.google.com'          => array( 'marketing', 'Google Maps' ),
 		'open.spotify.com'         => array( 'marketing', 'Spotify' ),
 		'w.soundcloud.com'         => array( 'marketing', 'SoundCloud' ),
 		'www.instagram.com'        => array( 'marketing', 'Instagram' ),
@@ -108,7 +111,34 @@ function samtycke_host_rules() {
 	if ( ! is_array( $own ) ) {
 		$own = array();
 	}
-	return array_merge( samtycke_builtin_hosts(), $own );
+	// The owner's first: the first rule that matches decides.
+	return $own + samtycke_builtin_hosts();
+}
+
+/**
+ * The value of the first rule that holds a URL: a rule is a host, or a
+ * host and a path prefix.
+ *
+ * @param string $url   A script or iframe address.
+ * @param array  $rules Host (or host/path) => value.
+ * @return mixed|null
+ */
+function samtycke_match_url( $url, $rules ) {
+	$host = wp_parse_url( $url, PHP_URL_HOST );
+	if ( ! is_string( $host ) ) {
+		return null;
+	}
+	$host = strtolower( $host );
+	$path = wp_parse_url( $url, PHP_URL_PATH );
+	$path = is_string( $path ) ? $path : '/';
+	foreach ( $rules as $key => $value ) {
+		$key   = (string) $key;
+		$slash = strpos( $key, '/' );
+		if ( false === $slash ? $key === $host : ( substr( $key, 0, $slash ) === $host && 0 === strpos( $path, substr( $key, $slash ) ) ) ) {
+			return $value;
+		}
+	}
+	return null;
 }
 
 /**
@@ -118,12 +148,7 @@ function samtycke_host_rules() {
  * @return string
  */
 function samtycke_category_for_url( $url ) {
-	$host = wp_parse_url( $url, PHP_URL_HOST );
-	if ( ! is_string( $host ) ) {
-		return '';
-	}
-	$hosts = samtycke_host_rules();
-	return $hosts[ strtolower( $host ) ] ?? '';
+	return (string) samtycke_match_url( $url, samtycke_host_rules() );
 }
 
 /**
@@ -133,12 +158,8 @@ function samtycke_category_for_url( $url ) {
  * @return string
  */
 function samtycke_provider_for_url( $url ) {
-	$host = wp_parse_url( $url, PHP_URL_HOST );
-	if ( ! is_string( $host ) ) {
-		return '';
-	}
-	$rules = samtycke_builtin_host_rules();
-	return $rules[ strtolower( $host ) ][1] ?? '';
+	$rule = samtycke_match_url( $url, samtycke_builtin_host_rules() );
+	return is_array( $rule ) ? $rule[1] : '';
 }
 
 /**
