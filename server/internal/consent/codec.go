@@ -41,7 +41,7 @@ const codecVersion = 1
 // them, which took a measurable part of each consent's CPU; the rest go
 // through encoding/json.
 func (r *Record) Encode() []byte {
-	if b, ok := r.appendPlain(make([]byte, 0, 512)); ok {
+	if b, ok := r.appendPlain(make([]byte, 0, 768)); ok {
 		return b
 	}
 	b, err := json.Marshal(spooled{codecVersion, r.RecordID, r.ConsentID, r.EventID, r.Site, r.RecordedAt.UnixMilli(),
