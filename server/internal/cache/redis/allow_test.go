@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -82,5 +83,55 @@ func TestLimitSharedAcrossInstances(t *testing.T) {
 	// The first 500 calls took the events in batches of 10.
 	if refills > n/10+10 {
 		t.Errorf("%d scripts run for the first %d calls, want about %d", refills, n, n/10)
+	}
+}
+
+// Claims racing on two instances: exactly one stores its value, and every
+// other learns that one.
+func TestSetNXAcrossInstances(t *testing.T) {
+	a := testutil.Redis(t)
+	b, err := redis.Open(testutil.RedisURL(), redis.Prefix(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const n = 40
+	type answer struct {
+		mine string
+		old  []byte
+		err  error
+	}
+	answers := make(chan answer, n)
+	for i := range n {
+		c := a
+		if i%2 == 1 {
+			c = b
+		}
+		go func() {
+			mine := fmt.Sprint("by", i)
+			old, err := c.SetNX(context.Background(), "event:race", []byte(mine), time.Minute)
+			answers <- answer{mine, old, err}
+		}()
+	}
+	var winners []string
+	var learnt []string
+	for range n {
+		a := <-answers
+		switch {
+		case a.err != nil:
+			t.Fatal(a.err)
+		case a.old == nil:
+			winners = append(winners, a.mine)
+		default:
+			learnt = append(learnt, string(a.old))
+		}
+	}
+	if len(winners) != 1 {
+		t.Fatalf("%d callers stored their claim, want 1: %v", len(winners), winners)
+	}
+	for _, v := range learnt {
+		if v != winners[0] {
+			t.Fatalf("a caller learnt %q, the stored claim is %q", v, winners[0])
+		}
 	}
 }
