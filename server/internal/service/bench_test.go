@@ -207,7 +207,11 @@ func bareFiber(b *testing.B) string {
 		b.Fatal(err)
 	}
 	go app.Listener(ln)
-	b.Cleanup(func() { app.Shutdown() })
+	b.Cleanup(func() {
+		if err := app.ShutdownWithTimeout(10 * time.Second); err != nil {
+			b.Error(err)
+		}
+	})
 	return "http://" + ln.Addr().String()
 }
 
@@ -441,7 +445,11 @@ func metric(b *testing.B, base, name string) float64 {
 // from when a request was due, so a stall is not hidden), and returns p50
 // and p99 in ms of the answers with status and the rate of them achieved.
 func paced(b *testing.B, base string, status int, rate float64, d time.Duration) (p50, p99, achieved float64) {
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	tr := &http.Transport{MaxIdleConnsPerHost: 256}
+	// Idle keep-alive connections left open would hold up the bare
+	// handler's Shutdown for ever.
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
 	interval := time.Duration(float64(time.Second) / rate)
 	var mu sync.Mutex
 	var lat []float64
