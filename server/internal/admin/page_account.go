@@ -7,8 +7,20 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/samtycke/samtycke/server/internal/apierr"
 	"github.com/samtycke/samtycke/server/internal/auth"
 )
+
+var errNotAPerson = apierr.New(http.StatusForbidden, "forbidden", "", "these are a signed-in person's own pages; an API token has none")
+
+// person admits a signed-in session only: the account pages (a password, a
+// second factor, sessions) are a person's, not a token's.
+func (h *Handler) person(c *fiber.Ctx) error {
+	if session(c) == nil {
+		return errNotAPerson
+	}
+	return c.Next()
+}
 
 // getAccount shows the signed-in person's own account: password, second
 // factor and sessions.

@@ -73,7 +73,11 @@ func (h *Handler) postWithdrawInvitation(c *fiber.Ctx) error {
 
 // postPolicy sets what the site requires of its members.
 func (h *Handler) postPolicy(c *fiber.Ctx) error {
-	err := h.Manager.RequireTwoFactor(ctx(c), principal(c), session(c).SecondFactor, siteOf(c), c.FormValue("require_two_factor") == "on")
+	factor := "" // a token has no session; RequireTwoFactor lets it
+	if s := session(c); s != nil {
+		factor = s.SecondFactor
+	}
+	err := h.Manager.RequireTwoFactor(ctx(c), principal(c), factor, siteOf(c), c.FormValue("require_two_factor") == "on")
 	if ae := clientError(err); ae != nil {
 		return h.showMembers(c, ae.Status, ae.Message, nil)
 	}

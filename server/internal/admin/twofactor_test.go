@@ -139,3 +139,34 @@ func TestPasswordChange(t *testing.T) {
 		t.Errorf("the new password: %d", res.StatusCode)
 	}
 }
+
+// The account pages belong to a signed-in person: an API token gets a
+// clear 403, never a crash, and cannot set a site's two-factor policy past
+// the check a person's session gets.
+func TestAccountPagesRefuseTokens(t *testing.T) {
+	app, m := handlerApp(t, "https://consent.example.se")
+	ctx := context.Background()
+	admin := manage.Principal{Email: adminEmail}
+	if _, err := m.CreateSite(ctx, admin, "shop", "Shop", nil); err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := m.CreateToken(ctx, admin, "shop", "ci", manage.Owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bearer := map[string]string{"Authorization": "Bearer " + secret}
+	for _, r := range []struct{ method, path string }{
+		{"GET", "/admin/account"}, {"POST", "/admin/account/password"}, {"GET", "/admin/account/two-factor"},
+		{"POST", "/admin/account/two-factor"}, {"POST", "/admin/account/two-factor/remove"}, {"POST", "/admin/account/sessions/end"},
+	} {
+		res := (jar{}).req(t, app, r.method, r.path, url.Values{"code": {"123456"}}, bearer)
+		if res.StatusCode != http.StatusForbidden {
+			t.Errorf("%s %s with a token: %d, want 403", r.method, r.path, res.StatusCode)
+		}
+	}
+	// A token (an owner's) may set the policy: it has no session to check.
+	res := (jar{}).req(t, app, "POST", "/admin/sites/shop/policy", url.Values{"require_two_factor": {"on"}}, bearer)
+	if res.StatusCode != http.StatusSeeOther {
+		t.Errorf("policy by an owner's token: %d", res.StatusCode)
+	}
+}
