@@ -178,6 +178,12 @@ func (m *Manager) LoginSecondFactor(ctx context.Context, challenge, code, ip, us
 		return nil, tooManyAttempts(wait)
 	}
 	f, err := m.st.SecondFactor(ctx, email)
+	if IsNotFound(err) {
+		// Removed while this login waited: its password was checked with
+		// the factor in mind, so it starts again.
+		_ = m.sessions.EndChallenge(ctx, challenge)
+		return nil, errChallengeGone
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -167,3 +167,36 @@ func TestTwoOwnersCannotRemoveEachOther(t *testing.T) {
 		t.Errorf("%d owners left, %d of the two changes refused; want at least one owner and one refusal", owners, refused)
 	}
 }
+
+// A factor removed while a login waits for its code ends that login in
+// words (not a server error).
+func TestFactorRemovedDuringLogin(t *testing.T) {
+	a, _, _, _ := twoInstances(t)
+	ctx := context.Background()
+	setup(t, a, "shop")
+	s, err := a.NewTOTP(owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	manage.SetClock(a, func() time.Time { return now })
+	c0, err := auth.TOTPCode(s.Secret, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, err := a.EnableTOTP(ctx, owner, s.Secret, c0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.Login(ctx, owner.Email, password, "10.0.0.1")
+	var need *manage.NeedSecondFactor
+	if !errors.As(err, &need) {
+		t.Fatal(err)
+	}
+	if err := a.DisableTOTP(ctx, owner, password, codes[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.LoginSecondFactor(ctx, need.Challenge, codes[1], "10.0.0.1", ""); code(err) != "login_expired" {
+		t.Errorf("the code after the factor was removed: %v, want login_expired", err)
+	}
+}
