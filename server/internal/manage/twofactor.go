@@ -23,7 +23,7 @@ var (
 	// ErrTwoFactorRequired is a member without a second factor on a site
 	// whose owners require one.
 	ErrTwoFactorRequired = apierr.New(http.StatusForbidden, "two_factor_required", "",
-		"this site's owners require two-factor authentication: set it up under Account (or sign in with it), then come back")
+		"This site's owners require two-factor authentication. Set it up under your account (your address at the top right), or sign in again with it, then come back.")
 )
 
 // NeedSecondFactor is Login's answer for a right password on an account
