@@ -235,6 +235,22 @@ func openStore(t *testing.T, url string) *clickhouse.Store {
 	return st
 }
 
+// losePower stops ClickHouse, deletes the parts it would not have written
+// to disk yet, and starts it again.
+func losePower(t *testing.T, ch *testutil.Proc, gone []part) {
+	t.Helper()
+	ch.Stop()
+	for _, p := range gone {
+		if !strings.Contains(p.path, "/data/") {
+			t.Fatalf("part path %q is not in a data directory", p.path)
+		}
+		if err := os.RemoveAll(p.path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ch.Start()
+}
+
 // A power cut takes ClickHouse's newest parts with it (18.16 never fsyncs
 // them): the parts of a confirmed batch are deleted from ClickHouse's data
 // directory while it is stopped, and samtycke is killed with -9. At the
@@ -280,16 +296,7 @@ func TestPowerLossAfterConfirm(t *testing.T) {
 	// (syntax errors, code 62) and DETACH PARTITION takes the older batch's
 	// rows along, so the part folders go while it is stopped.
 	srv.Kill()
-	ch.Stop()
-	for _, p := range gone {
-		if !strings.Contains(p.path, "/data/") {
-			t.Fatalf("part path %q is not in a data directory", p.path)
-		}
-		if err := os.RemoveAll(p.path); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ch.Start()
+	losePower(t, ch, gone)
 	st = openStore(t, chURL)
 	stopMerges(t, st)
 	after := countEvidence(t, st)
@@ -469,16 +476,7 @@ func TestClickHouseRestartUnderARunningInstance(t *testing.T) {
 			gone = append(gone, p)
 		}
 	}
-	ch.Stop()
-	for _, p := range gone {
-		if !strings.Contains(p.path, "/data/") {
-			t.Fatalf("part path %q is not in a data directory", p.path)
-		}
-		if err := os.RemoveAll(p.path); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ch.Start()
+	losePower(t, ch, gone)
 	st = openStore(t, chURL)
 	stopMerges(t, st)
 	after := countEvidence(t, st)
