@@ -62,6 +62,11 @@ func TestAccountsInBrowser(t *testing.T) {
 	do(t, owner, chromedp.Click(chromedp.CSS(`input[name=require_two_factor]`)), chromedp.Submit(chromedp.CSS(`input[name=require_two_factor]`)))
 	waitFor(t, owner, "the policy saved", `document.body.textContent.includes("Security policy saved")`)
 	screenshot(t, owner, "members-security")
+	// Who has a second factor (read from ClickHouse for every member at once).
+	rows := eval[[]string](t, owner, `[...document.querySelectorAll(".panel table tbody tr")].slice(0, 2).map(r => r.cells[0].textContent + " " + r.cells[2].textContent)`)
+	if len(rows) != 2 || rows[0] != adminEmail+" on" || rows[1] != "nyredaktor@example.se off" {
+		t.Errorf("the members' two-factor column: %q", rows)
+	}
 	do(t, guest, chromedp.Navigate(s.base+"/admin/sites/demo/edit"))
 	waitFor(t, guest, "the refusal", `document.body.textContent.includes("require two-factor authentication")`)
 	screenshot(t, guest, "two-factor-required")

@@ -375,6 +375,16 @@ func (m *memStore) SecondFactor(_ context.Context, email string) (*manage.Second
 	return nil, manage.ErrNotFound
 }
 
+func (m *memStore) WithSecondFactor(ctx context.Context, emails []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, e := range emails {
+		if _, err := m.SecondFactor(ctx, e); err == nil {
+			out[e] = true
+		}
+	}
+	return out, nil
+}
+
 func (m *memStore) PutSecondFactor(_ context.Context, x manage.SecondFactor) error {
 	f := m.fx()
 	f.mu.Lock()

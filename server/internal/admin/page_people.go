@@ -28,11 +28,13 @@ func (h *Handler) showMembers(c *fiber.Ctx, status int, msg string, invited *man
 	if err != nil {
 		return err
 	}
-	factors := map[string]bool{}
-	for _, mb := range ms {
-		if factors[mb.Email], err = h.Manager.HasSecondFactor(ctx(c), mb.Email); err != nil {
-			return err
-		}
+	emails := make([]string, len(ms))
+	for i, mb := range ms {
+		emails[i] = mb.Email
+	}
+	factors, err := h.Manager.WithSecondFactor(ctx(c), emails)
+	if err != nil {
+		return err
 	}
 	v := h.newView(c, "Members")
 	v.Tab, v.Error = "members", msg

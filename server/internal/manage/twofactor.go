@@ -41,6 +41,15 @@ func (m *Manager) HasSecondFactor(ctx context.Context, email string) (bool, erro
 	return err == nil, err
 }
 
+// WithSecondFactor reports which of emails have a second factor (the
+// members list shows it).
+func (m *Manager) WithSecondFactor(ctx context.Context, emails []string) (map[string]bool, error) {
+	if len(emails) == 0 {
+		return map[string]bool{}, nil
+	}
+	return m.st.WithSecondFactor(ctx, emails)
+}
+
 // NewTOTP makes a secret for the principal to set up; nothing is stored
 // until EnableTOTP confirms it with a code.
 func (m *Manager) NewTOTP(p Principal) (*auth.TOTPSetup, error) {

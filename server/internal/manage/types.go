@@ -195,6 +195,8 @@ type Store interface {
 	// PutSecondFactor adds one, or with Removed removes it for good.
 	// RecoveryCodesUsed lists the hashes of a factor's used codes.
 	SecondFactor(ctx context.Context, email string) (*SecondFactor, error)
+	// WithSecondFactor is which of emails have a second factor, in one read.
+	WithSecondFactor(ctx context.Context, emails []string) (map[string]bool, error)
 	PutSecondFactor(ctx context.Context, f SecondFactor) error
 	RecoveryCodesUsed(ctx context.Context, email, factorID string) ([]string, error)
 	UseRecoveryCode(ctx context.Context, email, factorID, codeHash string, at time.Time) error

@@ -429,6 +429,25 @@ func (s *Store) SecondFactor(ctx context.Context, email string) (*manage.SecondF
 	return f, nil
 }
 
+// WithSecondFactor is which of emails have a factor that is not removed.
+func (s *Store) WithSecondFactor(ctx context.Context, emails []string) (map[string]bool, error) {
+	rows, err := s.conn.Query(ctx, `SELECT DISTINCT email FROM (SELECT email, factor_id, max(removed) AS r
+		FROM second_factors WHERE email IN (`+marks(len(emails))+`) GROUP BY email, factor_id HAVING r = 0)`, anys(emails)...)
+	if err != nil {
+		return nil, fmt.Errorf("second factors: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]bool, len(emails))
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			return nil, fmt.Errorf("second factors: %w", err)
+		}
+		out[e] = true
+	}
+	return out, rows.Err()
+}
+
 // PutSecondFactor writes a factor, or with Removed, its removal.
 func (s *Store) PutSecondFactor(ctx context.Context, f manage.SecondFactor) error {
 	codes := f.RecoveryCodes
