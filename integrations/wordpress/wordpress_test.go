@@ -113,7 +113,7 @@ func TestWordPressPlugin(t *testing.T) {
 	wpPort := freePort(t)
 	wpURL := fmt.Sprintf("http://127.0.0.1:%d", wpPort)
 	const site = "butiken"
-	apiToken := createSite(t, base, email, password, site, wpURL)
+	apiToken, auditorToken := createSite(t, base, email, password, site, wpURL)
 
 	// WordPress: a copy of Debian's, the plugin installed, set up with PHP.
 	wpPassword := "wp-admin-" + randomHex(8)
@@ -359,6 +359,16 @@ func TestWordPressPlugin(t *testing.T) {
 	js[bool](t, ctx, `(document.getElementById("samtycke-scan").scrollIntoView(), true)`)
 	screenshot(t, ctx, "wordpress-settings-scan", false)
 	checkDraftItem(t, base, site, apiToken, "_hjSessionUser_*", "statistics")
+	// An auditor's token: the findings, read-only, no button to be refused.
+	do(t, ctx, chromedp.SendKeys(chromedp.ID("samtycke_api_token"), auditorToken))
+	submit(t, ctx, "submit", `document.querySelector(".samtycke-findings")`)
+	if n := js[int](t, ctx, `document.querySelectorAll(".samtycke-findings button").length`); n != 0 ||
+		!js[bool](t, ctx, `!!document.querySelector(".samtycke-scan-readonly")`) {
+		t.Errorf("with an auditor's token: %d Add to draft buttons, and no word that it is read-only", n)
+	}
+	// The editor's token again, for the rest.
+	do(t, ctx, chromedp.SendKeys(chromedp.ID("samtycke_api_token"), apiToken))
+	submit(t, ctx, "submit", `document.querySelector(".samtycke-findings button")`)
 	js[bool](t, ctx, `(document.getElementById("samtycke_site_id").value = "no-such-site", true)`)
 	submit(t, ctx, "submit", `document.getElementById("samtycke_site_id")?.value == "no-such-site"`)
 	// The owner's rule went through the form and back.
@@ -453,7 +463,7 @@ func TestWordPressPlugin(t *testing.T) {
 // createSite signs in to the dashboard as the bootstrap owner, creates the
 // site with the WordPress origin, saves the demo configuration as its draft
 // and publishes it.
-func createSite(t *testing.T, base, email, password, site, origin string) (editorToken string) {
+func createSite(t *testing.T, base, email, password, site, origin string) (editorToken, auditorToken string) {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -526,11 +536,14 @@ func createSite(t *testing.T, base, email, password, site, origin string) (edito
 	cfg["name"], cfg["allowed_origins"] = "Annan", []string{"https://annan.example"}
 	api("PUT", "/v1/sites/"+otherSite+"/draft", cfg, http.StatusOK)
 	api("POST", "/v1/sites/"+otherSite+"/publish", map[string]string{"note": "WordPress test"}, http.StatusCreated)
-	var tok struct{ Secret string }
-	if err := json.Unmarshal(api("POST", "/v1/sites/"+site+"/tokens", map[string]string{"name": "WordPress", "role": "editor"}, http.StatusCreated), &tok); err != nil || tok.Secret == "" {
-		t.Fatalf("token: %v %q", err, tok.Secret)
+	newToken := func(role string) string {
+		var tok struct{ Secret string }
+		if err := json.Unmarshal(api("POST", "/v1/sites/"+site+"/tokens", map[string]string{"name": "WordPress " + role, "role": role}, http.StatusCreated), &tok); err != nil || tok.Secret == "" {
+			t.Fatalf("%s token: %v %q", role, err, tok.Secret)
+		}
+		return tok.Secret
 	}
-	return tok.Secret
+	return newToken("editor"), newToken("auditor")
 }
 
 // checkImportedDraft reads the draft with the token: the export's services

@@ -104,6 +104,14 @@ function samtycke_scan_section() {
 		echo '<p class="samtycke-scan-none">' . esc_html__( 'The scan found nothing to fix.', 'samtycke' ) . '</p>';
 		return;
 	}
+	// An auditor's token reads the findings but may not change the draft:
+	// no buttons that could only be refused.
+	$me      = samtycke_api( 'GET', '' );
+	$me_body = is_wp_error( $me ) ? null : json_decode( wp_remote_retrieve_body( $me ), true );
+	$can_add = is_array( $me_body ) && in_array( $me_body['role'] ?? '', array( 'owner', 'editor' ), true );
+	if ( ! $can_add ) {
+		echo '<p class="samtycke-scan-readonly">' . esc_html__( 'The stored token may read the findings but not add them to the draft: store a token of the editor or owner role to add them here.', 'samtycke' ) . '</p>';
+	}
 	echo '<table class="widefat striped samtycke-findings" style="max-width:56em"><thead><tr><th>' . esc_html__( 'Found', 'samtycke' ) . '</th><th>' . esc_html__( 'Problem', 'samtycke' ) . '</th><th>' . esc_html__( 'Suggested declaration', 'samtycke' ) . '</th><th></th></tr></thead><tbody>';
 	foreach ( $body['findings'] as $row => $f ) {
 		if ( ! is_array( $f ) ) {
@@ -120,7 +128,7 @@ function samtycke_scan_section() {
 		echo '</td><td>';
 		if ( $sug && ! empty( $f['in_draft'] ) ) {
 			echo esc_html__( 'In the draft', 'samtycke' );
-		} elseif ( $sug ) {
+		} elseif ( $sug && $can_add ) {
 			echo '<form method="post" action="' . esc_url( admin_url( 'admin-post.php' ) ) . '">';
 			echo '<input type="hidden" name="action" value="samtycke_add_finding">';
 			wp_nonce_field( 'samtycke_add_finding' );
