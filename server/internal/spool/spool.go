@@ -46,6 +46,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -104,6 +105,9 @@ type Options struct {
 	Keep time.Duration
 	// Now is the clock for Keep (default time.Now).
 	Now func() time.Time
+	// MaxGather bounds how long the writer holds a group commit for Appends announced with
+	// Expect (default 2 ms); it never holds one longer than the last fsync took.
+	MaxGather time.Duration
 }
 
 // Pos is the position of a record's frame: the segment's sequence number and the byte offset
@@ -136,6 +140,7 @@ type Stats struct {
 	Queued     int   // Appends waiting for the writer (the next group)
 	Records    int64 // records appended since Open
 	Syncs      int64 // fsyncs of records since Open
+	Gathers    int64 // group commits held for announced Appends since Open
 	Corrupt    int64 // corrupt records skipped since Open, those found by recovery included
 	End        Pos   // as End returns it
 	Released   Pos   // the highest position passed to Release
@@ -195,10 +200,16 @@ type Spool struct {
 	counted   Pos   // corrupt records before this position have been counted already
 	records   int64
 	syncs     int64
+	gathers   int64
 	corrupt   int64
 	recovery  Recovery
 
 	releaseMu sync.Mutex // one Release at a time
+
+	// Appends announced by Expect and not yet made, and a poke for a writer that waits for
+	// them (see gather).
+	expected atomic.Int64
+	poke     chan struct{}
 
 	// Owned by the writer goroutine.
 	f       *os.File // the active segment
@@ -208,6 +219,8 @@ type Spool struct {
 	flushed int64 // bytes fsynced by the current commit
 	tags    []any // the current commit's tags, for OnCommit
 	done    chan struct{}
+	synced  time.Duration // how long the last fsync of records took
+	timer   *time.Timer
 }
 
 // Open recovers the spool in dir, creating the directory if needed: it scans every segment,
@@ -221,6 +234,9 @@ func Open(dir string, opts Options) (*Spool, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.MaxGather <= 0 {
+		opts.MaxGather = 2 * time.Millisecond
+	}
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -233,7 +249,8 @@ func Open(dir string, opts Options) (*Spool, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Spool{dir: dir, opts: opts, log: log, lock: lock, notify: make(chan struct{}), done: make(chan struct{})}
+	s := &Spool{dir: dir, opts: opts, log: log, lock: lock, notify: make(chan struct{}), done: make(chan struct{}),
+		poke: make(chan struct{}, 1)}
 	s.wake.L = &s.mu
 	if err := s.recover(); err != nil {
 		if s.f != nil {
@@ -408,6 +425,23 @@ func (s *Spool) Append(payloads ...[]byte) (Pos, error) { return s.AppendTagged(
 // AppendTagged is Append with a tag that Options.OnCommit sees once the payloads are durable,
 // before AppendTagged returns.
 func (s *Spool) AppendTagged(tag any, payloads ...[]byte) (Pos, error) {
+	return s.append(tag, false, payloads)
+}
+
+// AppendExpected is AppendTagged for a caller that announced it with Expect: the announcement
+// ends once the payloads are queued for the writer (or refused).
+func (s *Spool) AppendExpected(tag any, payloads ...[]byte) (Pos, error) {
+	return s.append(tag, true, payloads)
+}
+
+func (s *Spool) append(tag any, announced bool, payloads [][]byte) (Pos, error) {
+	// The announcement ends once the request is queued, so that a writer gathering for it
+	// always sees it either announced or queued; or here, when it is refused.
+	defer func() {
+		if announced {
+			s.Withdraw()
+		}
+	}()
 	size := 0
 	for _, p := range payloads {
 		if len(p) > MaxRecordBytes {
@@ -444,6 +478,12 @@ func (s *Spool) AppendTagged(tag any, payloads ...[]byte) (Pos, error) {
 	s.queue = append(s.queue, r)
 	s.wake.Signal()
 	s.mu.Unlock()
+	if announced {
+		s.Withdraw() // before waiting for the fsync, which may wait for it
+		announced = false
+	} else {
+		s.nudge()
+	}
 
 	<-r.done
 	end, err := r.end, r.err
@@ -455,8 +495,57 @@ func (s *Spool) AppendTagged(tag any, payloads ...[]byte) (Pos, error) {
 	return end, err
 }
 
-// run is the writer goroutine: it takes every queued Append as one group, writes and fsyncs
-// them together, and repeats. Appends that arrive meanwhile form the next group.
+// Expect announces an Append the caller will make shortly, once some work of its own is done
+// (a round trip to another server, say); the caller then makes it with AppendExpected, or
+// calls Withdraw instead. While announced Appends have not arrived, the writer holds a group commit
+// for them, at most as long as an fsync takes (and Options.MaxGather): under load, groups are
+// then larger and each record's share of the fsync (and of OnCommit) smaller, at the price of
+// at most one more fsync's time of latency. Nothing announced, the writer never waits.
+func (s *Spool) Expect() { s.expected.Add(1) }
+
+// Withdraw ends an announcement made with Expect, for a caller that will not append.
+func (s *Spool) Withdraw() {
+	s.expected.Add(-1)
+	s.nudge()
+}
+
+// nudge wakes a writer that gathers a group.
+func (s *Spool) nudge() {
+	select {
+	case s.poke <- struct{}{}:
+	default:
+	}
+}
+
+// gather holds the group in the queue while announced Appends are on their way, until they
+// are queued, the time is up or the spool closes; s.mu is held, and released while it waits.
+func (s *Spool) gather() {
+	wait := min(s.synced, s.opts.MaxGather)
+	if s.expected.Load() <= 0 || wait <= 0 || s.closed {
+		return
+	}
+	s.gathers++
+	if s.timer == nil {
+		s.timer = time.NewTimer(wait)
+	} else {
+		s.timer.Reset(wait)
+	}
+	defer s.timer.Stop()
+	for s.expected.Load() > 0 && !s.closed {
+		s.mu.Unlock()
+		select {
+		case <-s.poke:
+			s.mu.Lock()
+		case <-s.timer.C:
+			s.mu.Lock()
+			return
+		}
+	}
+}
+
+// run is the writer goroutine: it takes every queued Append as one group (gathered while
+// announced ones come), writes and fsyncs them together, and repeats. Appends that arrive
+// meanwhile form the next group.
 func (s *Spool) run() {
 	defer close(s.done)
 	var group []*request
@@ -469,6 +558,7 @@ func (s *Spool) run() {
 			s.mu.Unlock()
 			return
 		}
+		s.gather()
 		group, s.queue = s.queue, group[:0]
 		s.mu.Unlock()
 		s.commit(group)
@@ -555,6 +645,7 @@ func (s *Spool) flush(records int) error {
 		return s.fail(fmt.Errorf("spool: fsync segment %d: %w", s.seq, err))
 	}
 	d := time.Since(start)
+	s.synced = d
 	n := int64(len(s.wbuf))
 	s.size += n
 	s.flushed += n
@@ -810,6 +901,7 @@ func (s *Spool) Stats() Stats {
 		Queued:     len(s.queue),
 		Records:    s.records,
 		Syncs:      s.syncs,
+		Gathers:    s.gathers,
 		Corrupt:    s.corrupt,
 		End:        s.end(),
 		Released:   s.released,
@@ -832,6 +924,7 @@ func (s *Spool) Close() error {
 	s.closed = true
 	s.wake.Broadcast()
 	s.mu.Unlock()
+	s.nudge()
 	<-s.done
 	err := s.f.Close()
 	s.mu.Lock()

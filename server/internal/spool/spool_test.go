@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -915,5 +916,66 @@ func TestReleaseKeep(t *testing.T) {
 	}
 	if st := s.Stats(); st.Kept != 0 || st.Unreleased != 6*frame {
 		t.Fatalf("Stats = %+v", st)
+	}
+}
+
+// An Append announced with Expect shares the group commit of those queued just before it:
+// the writer holds the group until the announced Append is queued. One that never comes
+// holds it only briefly, and unannounced Appends are never held.
+func TestGatherWaitsForAnnouncedAppends(t *testing.T) {
+	var groups [][]any
+	var mu sync.Mutex
+	s := open(t, t.TempDir(), Options{MaxGather: time.Minute, OnCommit: func(tags []any) {
+		mu.Lock()
+		groups = append(groups, slices.Clone(tags))
+		mu.Unlock()
+	}})
+	mustAppend(t, s, []byte("unannounced"))
+	if st := s.Stats(); st.Gathers != 0 {
+		t.Fatalf("%d gathers with nothing announced", st.Gathers)
+	}
+	// The hold is bounded by the last fsync's duration too: make that long, so that only the
+	// announced Append's arrival can end this one.
+	s.mu.Lock()
+	s.synced = time.Minute
+	s.mu.Unlock()
+	s.Expect()
+	s.Expect()
+	errs := make(chan error, 2)
+	go func() { _, err := s.AppendExpected("a", []byte("a")); errs <- err }()
+	waitFor(t, "the writer to hold the group for the announced Append", func() bool { return s.Stats().Gathers == 1 })
+	go func() { _, err := s.AppendExpected("b", []byte("b")); errs <- err }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	got := fmt.Sprint(groups)
+	mu.Unlock()
+	if got != "[[a b]]" {
+		t.Errorf("commits saw the tags %s, want [[a b]]: one group", got)
+	}
+	if st := s.Stats(); st.Syncs != 2 {
+		t.Errorf("%d fsyncs, want 2 (the unannounced Append, then a and b together)", st.Syncs)
+	}
+
+	// An announced Append that never comes: the writer lets the group go after at most the
+	// last fsync's duration (here a real, short one).
+	s.Expect()
+	s.Expect()
+	if _, err := s.AppendExpected(nil, []byte("c")); err != nil {
+		t.Fatal(err)
+	}
+	s.Withdraw()
+	s.Expect()
+	if _, err := s.AppendExpected(nil, make([]byte, MaxRecordBytes+1)); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("a too large record: %v", err)
+	}
+	if n := s.expected.Load(); n != 0 {
+		t.Errorf("%d Appends still announced after each was made, withdrawn or refused", n)
+	}
+	if st := s.Stats(); st.Gathers != 2 || st.Syncs != 3 {
+		t.Errorf("gathers %d, fsyncs %d; want 2 and 3", st.Gathers, st.Syncs)
 	}
 }

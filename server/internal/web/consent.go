@@ -46,6 +46,15 @@ func (s *server) postConsent(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// From here to the spool lie round trips to Redis: announced, this
+	// decision shares the fsync of those just ahead of it.
+	s.Spool.Expect()
+	announced := true
+	defer func() {
+		if announced {
+			s.Spool.Withdraw()
+		}
+	}()
 	if key := c.Get("Idempotency-Key"); key != "" {
 		switch {
 		case !consent.ValidEventID(key):
@@ -116,7 +125,7 @@ func (s *server) postConsent(c *fiber.Ctx) error {
 	client := consent.Client{IP: ip, UserAgent: c.Get(fiber.HeaderUserAgent), GPC: c.Get("Sec-GPC") == "1"}
 	rec := consent.NewRecord(req, v, client, id, s.Now())
 	// The receipt is signed with the others of the same fsync, before
-	// AppendTagged returns: a promise to log a record that is durable.
+	// AppendExpected returns: a promise to log a record that is durable.
 	var tag any
 	var pending *ledger.Pending
 	if s.Notary != nil || req.EventID != "" {
@@ -125,7 +134,8 @@ func (s *server) postConsent(c *fiber.Ctx) error {
 	if s.Notary != nil {
 		tag = pending
 	}
-	if _, err := s.Spool.AppendTagged(tag, rec.Encode()); err != nil {
+	announced = false
+	if _, err := s.Spool.AppendExpected(tag, rec.Encode()); err != nil {
 		if req.EventID != "" {
 			s.Events.Abandon(ctx, req.Site, req.EventID)
 		}

@@ -37,9 +37,13 @@ type Check struct {
 
 // Spool is where an accepted decision goes: durable when Append returns.
 type Spool interface {
-	// AppendTagged appends payloads; the tag (a *ledger.Pending) gets its
+	// Expect announces an append to come (see spool.Spool.Expect), made
+	// with AppendExpected or called off with Withdraw.
+	Expect()
+	Withdraw()
+	// AppendExpected appends payloads; the tag (a *ledger.Pending) gets its
 	// receipt once they are fsynced, before it returns.
-	AppendTagged(tag any, payloads ...[]byte) (spool.Pos, error)
+	AppendExpected(tag any, payloads ...[]byte) (spool.Pos, error)
 }
 
 // Deps is everything the handlers use.
