@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -60,5 +62,24 @@ func TestMigrateTwice(t *testing.T) {
 	out, _, err = runCLI(t, vars, "migrate")
 	if err != nil || !strings.Contains(out, "0 migrations applied now") {
 		t.Fatalf("second: %v %s", err, out)
+	}
+}
+
+// The server raises GOGC and sets a soft memory limit unless the operator
+// set either.
+func TestTuneGC(t *testing.T) {
+	prevPercent, prevLimit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
+	t.Cleanup(func() { debug.SetGCPercent(prevPercent); debug.SetMemoryLimit(prevLimit) })
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	tuneGC()
+	if p, l := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64); p != 400 || l != 256<<20 {
+		t.Errorf("GOGC %d, memory limit %d; want 400 and 256 MiB", p, l)
+	}
+	t.Setenv("GOGC", "50")
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	tuneGC()
+	if p, l := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64); p != 100 || l != math.MaxInt64 {
+		t.Errorf("with GOGC and GOMEMLIMIT set: GOGC %d, memory limit %d; want both left alone", p, l)
 	}
 }
