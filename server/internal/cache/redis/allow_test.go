@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -132,6 +133,63 @@ func TestSetNXAcrossInstances(t *testing.T) {
 	for _, v := range learnt {
 		if v != winners[0] {
 			t.Fatalf("a caller learnt %q, the stored claim is %q", v, winners[0])
+		}
+	}
+}
+
+// redis62 answers SET … NX GET as a Redis before 7.0 does.
+type redis62 struct{ refused atomic.Int32 }
+
+type redisError string
+
+func (e redisError) Error() string { return string(e) }
+func (redisError) RedisError()     {}
+
+func (h *redis62) DialHook(next goredis.DialHook) goredis.DialHook          { return next }
+func (h *redis62) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook { return next }
+func (h *redis62) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		var rest []goredis.Cmder
+		for _, cmd := range cmds {
+			if cmd.Name() == "set" && slices.Contains(cmd.Args(), any("get")) {
+				cmd.SetErr(redisError("ERR syntax error"))
+				h.refused.Add(1)
+				continue
+			}
+			rest = append(rest, cmd)
+		}
+		if len(rest) == 0 {
+			return nil
+		}
+		return next(ctx, rest)
+	}
+}
+
+// SetNX claims with one SET NX GET; on a Redis that refuses it, with a
+// transaction, and the answers are the same.
+func TestSetNXWithAndWithoutSetGet(t *testing.T) {
+	for _, old := range []bool{false, true} {
+		c := testutil.Redis(t)
+		h := &redis62{}
+		if old {
+			c.Client().AddHook(h)
+		}
+		ctx := context.Background()
+		for i, want := range []string{"", "first", "first"} {
+			got, err := c.SetNX(ctx, "claim", []byte(fmt.Sprint([]string{"first", "second", "third"}[i])), time.Minute)
+			if err != nil {
+				t.Fatalf("Redis before 7.0 %v: SetNX %d: %v", old, i, err)
+			}
+			if string(got) != want {
+				t.Errorf("Redis before 7.0 %v: SetNX %d found %q, want %q", old, i, got, want)
+			}
+		}
+		if redis.OldSet(c) != old || (old && h.refused.Load() != 1) {
+			t.Errorf("Redis before 7.0 %v: transactions %v after %d refusals; want one refusal, then transactions", old, redis.OldSet(c), h.refused.Load())
+		}
+		ttl, err := c.Client().PTTL(ctx, redis.Prefix(c)+"claim").Result()
+		if err != nil || ttl <= 0 || ttl > time.Minute {
+			t.Errorf("Redis before 7.0 %v: the claim's TTL is %v (%v), want at most a minute", old, ttl, err)
 		}
 	}
 }

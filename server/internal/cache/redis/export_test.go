@@ -9,3 +9,7 @@ func Queued(c *Cache) int {
 
 // Prefix returns the key prefix c was opened with.
 func Prefix(c *Cache) string { return c.prefix }
+
+// OldSet reports whether c claims keys with a transaction, as on a Redis
+// before 7.0.
+func OldSet(c *Cache) bool { return c.oldSet.Load() }
