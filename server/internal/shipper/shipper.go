@@ -7,9 +7,9 @@
 // until that succeeds, then advance the checkpoint and release the spool
 // segments before it. A crash anywhere in between re-ships exactly the same
 // batch (same records, same sequence number, so the same batch ID), which the
-// Sink recognises. Between batches the shipper waits for MaxWait unless
-// EarlyBytes (or a full batch) are waiting, so ClickHouse gets inserts of a
-// few thousand rows under load and at most one per MaxWait when it is quiet.
+// Sink recognises. Between batches the shipper waits for MaxWait unless a
+// full batch is waiting, so ClickHouse gets few large inserts under load and
+// at most one insert per MaxWait when it is quiet.
 //
 // Confirmed batches are remembered for Options.Keep (the spool keeps their
 // segments as long): ClickHouse may hold them only in its page cache for a
@@ -46,7 +46,6 @@ type Spool interface {
 	Notify() <-chan struct{}
 	End() spool.Pos
 	Release(pos spool.Pos) error
-	Stats() spool.Stats
 }
 
 // Options tune a Shipper. Zero values take the defaults.
@@ -60,13 +59,8 @@ type Options struct {
 	MaxRecords int
 	MaxBytes   int
 	// MaxWait is the pause between two batches when fewer than MaxRecords
-	// are waiting (default 1 s), unless EarlyBytes are.
+	// are waiting (default 1 s).
 	MaxWait time.Duration
-	// EarlyBytes of records waiting in the spool end that pause early
-	// (default 512 KiB, some 1,500 records): ClickHouse takes inserts of a
-	// few thousand rows well, and under load smaller, more frequent batches
-	// spread the work of shipping, so that answers do not queue behind it.
-	EarlyBytes int64
 	// MaxBackoff caps the pause between retries of a failing insert
 	// (default 5 s: a ClickHouse that is back is used within seconds).
 	MaxBackoff time.Duration
@@ -158,9 +152,6 @@ func New(sp Spool, sink consent.Sink, opt Options) (*Shipper, error) {
 	if opt.MaxWait <= 0 {
 		opt.MaxWait = time.Second
 	}
-	if opt.EarlyBytes <= 0 {
-		opt.EarlyBytes = 512 << 10
-	}
 	if opt.MaxBackoff <= 0 {
 		opt.MaxBackoff = 5 * time.Second
 	}
@@ -224,20 +215,22 @@ func (s *Shipper) Run(ctx context.Context) error {
 			}
 			break
 		}
-		// Let a batch fill up for MaxWait after the previous one, or until
-		// EarlyBytes wait; a backlog of full batches is shipped without
-		// pause (the inner loop).
-		if wait := s.opt.MaxWait - time.Since(last); wait > 0 && !s.fill(ctx, wait) {
-			return nil
-		}
-		started := time.Now()
-		for {
-			n, full, err := s.shipOne(ctx)
-			if ctx.Err() != nil {
+		// Let a batch fill up for MaxWait after the previous one; a backlog
+		// of full batches is shipped without pause (the inner loop).
+		if wait := s.opt.MaxWait - time.Since(last); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
 				return nil
 			}
-			if n > 0 { // a look that found nothing (a new spool) is no batch
-				last = started
+		}
+		last = time.Now()
+		for {
+			_, full, err := s.shipOne(ctx)
+			if ctx.Err() != nil {
+				return nil
 			}
 			if err != nil {
 				// The spool or the checkpoint file failed (disk): nothing is
@@ -251,32 +244,6 @@ func (s *Shipper) Run(ctx context.Context) error {
 		}
 	}
 }
-
-// fill waits up to d for EarlyBytes of records to wait in the spool, and
-// reports false if ctx ended meanwhile.
-func (s *Shipper) fill(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	// A look at the spool's counters now and then: cheaper than a wake-up
-	// at every fsync.
-	tick := time.NewTicker(min(d, fillPoll))
-	defer tick.Stop()
-	for {
-		select {
-		case <-t.C:
-			return true
-		case <-tick.C:
-			if s.sp.Stats().Unreleased >= s.opt.EarlyBytes {
-				return true
-			}
-		case <-ctx.Done():
-			return false
-		}
-	}
-}
-
-// fillPoll is how often fill looks at the spool.
-const fillPoll = 20 * time.Millisecond
 
 // retries stores the batches sent back from the quarantine; a failure is
 // logged and tried again at the next poll.

@@ -233,38 +233,3 @@ func TestRunRetriesAndShipsWithinMaxWait(t *testing.T) {
 		t.Fatalf("%d rows (%d distinct), want 500", n, d)
 	}
 }
-
-// Under load a batch goes as soon as EarlyBytes wait, not only after
-// MaxWait.
-func TestShipsEarlyOnceEnoughWaits(t *testing.T) {
-	st := testutil.ClickHouse(t)
-	dir := t.TempDir()
-	sp := openSpool(t, dir)
-	sh, err := shipper.New(sp, st, shipper.Options{Instance: "a", Dir: dir, MaxWait: time.Hour, EarlyBytes: 16 << 10, Log: testutil.Logger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sh.Run(ctx) }()
-	shipped := func(n uint64, what string) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); sh.Stats().Rows != n; time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d rows shipped within 10 s, want %d", what, sh.Stats().Rows, n)
-			}
-		}
-	}
-	fill(t, sp, 10)
-	shipped(10, "the first batch (nothing shipped before it)")
-	fill(t, sp, 5) // some 1.5 KiB: these wait
-	fill(t, sp, 200)
-	shipped(215, "a batch of more than EarlyBytes, an hour before MaxWait")
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if s := sh.Stats(); s.Batches != 2 {
-		t.Errorf("%d batches, want 2", s.Batches)
-	}
-}
