@@ -226,11 +226,14 @@ func (s *Shipper) Run(ctx context.Context) error {
 				return nil
 			}
 		}
-		last = time.Now()
+		started := time.Now()
 		for {
-			_, full, err := s.shipOne(ctx)
+			n, full, err := s.shipOne(ctx)
 			if ctx.Err() != nil {
 				return nil
+			}
+			if n > 0 { // a look that found nothing (a new spool) is no batch
+				last = started
 			}
 			if err != nil {
 				// The spool or the checkpoint file failed (disk): nothing is
@@ -298,6 +301,13 @@ func (s *Shipper) shipOne(ctx context.Context) (n int, full bool, err error) {
 			return 0, false, fmt.Errorf("shipper: read spool: %w", err)
 		}
 		if len(recs) == 0 {
+			// Nothing to ship, but a position to wait at: a new spool's end
+			// is past Pos{}, and idle must see it reached.
+			s.stateMu.Lock()
+			if s.state.InFlight == nil && s.state.Acked == st.Acked {
+				s.state.Acked = next
+			}
+			s.stateMu.Unlock()
 			return 0, false, nil
 		}
 		full = len(recs) >= s.opt.MaxRecords

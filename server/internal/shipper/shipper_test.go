@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -231,5 +232,49 @@ func TestRunRetriesAndShipsWithinMaxWait(t *testing.T) {
 	}
 	if n, d := rows(t, st); n != 500 || d != 500 {
 		t.Fatalf("%d rows (%d distinct), want 500", n, d)
+	}
+}
+
+// watchedSpool counts the shipper's reads and reports the first.
+type watchedSpool struct {
+	*spool.Spool
+	reads atomic.Int32
+	first chan struct{}
+}
+
+func (w *watchedSpool) Read(from spool.Pos, max, maxBytes int) ([]spool.Record, spool.Pos, error) {
+	if w.reads.Add(1) == 1 {
+		close(w.first)
+	}
+	return w.Spool.Read(from, max, maxBytes)
+}
+
+// The first records after start are shipped at once: a look at a new,
+// empty spool is no batch to wait MaxWait after, and the shipper then
+// waits for records rather than looking again and again.
+func TestFirstBatchDoesNotWait(t *testing.T) {
+	st := testutil.ClickHouse(t)
+	dir := t.TempDir()
+	sp := &watchedSpool{Spool: openSpool(t, dir), first: make(chan struct{})}
+	sh, err := shipper.New(sp, st, shipper.Options{Instance: "a", Dir: dir, MaxWait: time.Hour, Log: testutil.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sh.Run(ctx) }()
+	<-sp.first // the look at the empty spool
+	fill(t, sp.Spool, 10)
+	for deadline := time.Now().Add(10 * time.Second); sh.Stats().Rows != 10; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d rows shipped within 10 s of start, want 10 (MaxWait is an hour)", sh.Stats().Rows)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if n := sp.reads.Load(); n > 3 {
+		t.Errorf("%d reads of the spool for one batch: the shipper polls an empty spool", n)
 	}
 }
