@@ -298,6 +298,7 @@ func BenchmarkIngestP4(b *testing.B) {
 	if err := rdb.ConfigResetStat(context.Background()).Err(); err != nil {
 		b.Fatal(err)
 	}
+	syncs0 := metric(b, base, "samtycke_spool_fsync_seconds_count")
 	batches0 := metric(b, base, "samtycke_shipper_batches_total")
 	cpu0 = cpuSeconds(b, srv.Pid())
 	redis0, ch0, loadStart := cpuSeconds(b, redisProc.Pid()), clickhouseCPU(b), time.Now()
@@ -305,6 +306,8 @@ func BenchmarkIngestP4(b *testing.B) {
 	srvCPU := cpuSeconds(b, srv.Pid()) - cpu0
 	redisCPU := cpuSeconds(b, redisProc.Pid()) - redis0
 	cmds := commandStats(b, rdb)
+	redisReads := infoStat(b, rdb, "total_reads_processed")
+	syncs := metric(b, base, "samtycke_spool_fsync_seconds_count") - syncs0
 	loadEnd := time.Now()
 	rps, refRPS := got.rps, refRun.rps
 
@@ -333,15 +336,28 @@ func BenchmarkIngestP4(b *testing.B) {
 	chCPU := max(0, clickhouseCPU(b)-ch0-chBackground*time.Since(loadStart).Seconds())
 	batches := metric(b, base, "samtycke_shipper_batches_total") - batches0
 
-	p50, p99, achieved := paced(b, base, 201, rps/2, 10*time.Second)
+	// Three paced runs of each, alternating, and the median of each's p99:
+	// one stall of this machine's disk (an fsync of 100 ms or more, seen
+	// here at random) sets a run's p99 alone. The fsyncs slower than 24 ms
+	// in each run are printed beside it.
+	var p50s, p99s, refP50s, refP99s, slow []float64
+	var achieved, refAchieved float64
+	for range 3 {
+		slow0 := slowSyncs(b, base)
+		p50, p99, a := paced(b, base, 201, rps/2, 10*time.Second)
+		slow = append(slow, slowSyncs(b, base)-slow0)
+		p50s, p99s, achieved = append(p50s, p50), append(p99s, p99), a
+		// The bare handler at the same rate: this process's HTTP client
+		// cannot send at half the bare handler's maximum on this machine.
+		p50, p99, a = paced(b, ref, 204, rps/2, 10*time.Second)
+		refP50s, refP99s, refAchieved = append(refP50s, p50), append(refP99s, p99), a
+	}
 	close(stopRSS)
 	rssDone.Wait()
 	if rssErr != nil {
 		b.Fatal(rssErr)
 	}
-	// The bare handler at the same rate: this process's HTTP client cannot
-	// send at half the bare handler's maximum on this machine.
-	refP50, refP99, refAchieved := paced(b, ref, 204, rps/2, 10*time.Second)
+	p50, p99, refP50, refP99 := median(p50s), median(p99s), median(refP50s), median(refP99s)
 	// What a server keeps 30 s after a peak (a fixed interval, not a wait for
 	// something): the Go runtime returns freed memory to the system gradually.
 	time.Sleep(30 * time.Second)
@@ -364,6 +380,10 @@ func BenchmarkIngestP4(b *testing.B) {
 		server, redisUS, chUS, wrkUS, total, p50, p99, achieved)
 	fmt.Printf("  ratio %.2f (target ≥ 0.5); CPU per request %.1f× the bare handler's (target ≤ 2); p99 %.2f ms (target ≤ 25)\n",
 		rps/refRPS, total/refTotal, p99)
+	fmt.Printf("  paced runs' p99 ms: samtycke %.1f, bare %.1f; spool fsyncs slower than 24 ms in each samtycke run: %.0f\n",
+		p99s, refP99s, slow)
+	fmt.Printf("  under wrk: %.1f answers per spool fsync, %.2f Redis round trips per consent (%.1f commands each)\n",
+		got.requests/syncs, redisReads/got.requests, sumCalls(cmds)/redisReads)
 	fmt.Printf("  ClickHouse's CPU is net of the %.0f ms/s it used while the bare handler ran\n", chBackground*1000)
 	names := slices.Sorted(maps.Keys(cmds))
 	var per []string
@@ -387,6 +407,42 @@ func BenchmarkIngestP4(b *testing.B) {
 	if float64(rows) < acked {
 		b.Errorf("only %d of %.0f acknowledged records reached ClickHouse", rows, acked)
 	}
+}
+
+// slowSyncs is how many spool fsyncs have taken longer than 24 ms (a
+// bucket bound of samtycke_spool_fsync_seconds).
+func slowSyncs(b *testing.B, base string) float64 {
+	return metric(b, base, "samtycke_spool_fsync_seconds_count") - metric(b, base, `samtycke_spool_fsync_seconds_bucket{le="0.0244140625"}`)
+}
+
+// infoStat reads one counter of Redis's INFO stats.
+func infoStat(b *testing.B, c *goredis.Client, name string) float64 {
+	info, err := c.Info(context.Background(), "stats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return f
+		}
+	}
+	b.Fatalf("Redis's INFO stats has no %s", name)
+	return 0
+}
+
+// sumCalls adds up the calls of every command but INFO and CONFIG.
+func sumCalls(cmds map[string][2]float64) float64 {
+	var n float64
+	for name, c := range cmds {
+		if !strings.HasPrefix(name, "config") && !strings.HasPrefix(name, "info") {
+			n += c[0]
+		}
+	}
+	return n
 }
 
 // warm fetches the demo banner and records one decision.
