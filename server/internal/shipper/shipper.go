@@ -232,7 +232,7 @@ func (s *Shipper) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if n > 0 { // a look that found nothing (a new spool) is no batch
+			if n > 0 || err != nil { // a look that found nothing (a new spool) is no batch
 				last = started
 			}
 			if err != nil {

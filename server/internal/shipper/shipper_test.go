@@ -235,18 +235,51 @@ func TestRunRetriesAndShipsWithinMaxWait(t *testing.T) {
 	}
 }
 
-// watchedSpool counts the shipper's reads and reports the first.
+// watchedSpool counts the shipper's reads and reports the first; with
+// broken set, reads fail.
 type watchedSpool struct {
 	*spool.Spool
-	reads atomic.Int32
-	first chan struct{}
+	reads  atomic.Int32
+	first  chan struct{}
+	broken atomic.Bool
 }
 
 func (w *watchedSpool) Read(from spool.Pos, max, maxBytes int) ([]spool.Record, spool.Pos, error) {
 	if w.reads.Add(1) == 1 {
 		close(w.first)
 	}
+	if w.broken.Load() {
+		return nil, from, errors.New("read segment: input/output error")
+	}
 	return w.Spool.Read(from, max, maxBytes)
+}
+
+// A spool that fails to read is tried again after MaxWait, not at once
+// again and again.
+func TestPausesAfterAFailedRead(t *testing.T) {
+	st := testutil.ClickHouse(t)
+	dir := t.TempDir()
+	sp := &watchedSpool{Spool: openSpool(t, dir), first: make(chan struct{})}
+	sp.broken.Store(true)
+	fill(t, sp.Spool, 10)
+	sh, err := shipper.New(sp, st, shipper.Options{Instance: "a", Dir: dir, MaxWait: time.Hour, Log: testutil.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sh.Run(ctx) }()
+	<-sp.first
+	// A shipper that does not pause reads thousands of times a second.
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if n := sp.reads.Load(); n > 3 {
+			t.Fatalf("%d reads of a failing spool within a second; MaxWait is an hour", n)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
 }
 
 // The first records after start are shipped at once: a look at a new,
