@@ -238,3 +238,77 @@ func TestBatchUnreachable(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// After a round trip that carried several calls the batcher waits a little
+// (half that round trip, at most maxHold) for more, so that under load each
+// pipeline carries more; after one that carried a single call it does not.
+func TestBatcherHoldsUnderLoad(t *testing.T) {
+	c := testutil.Redis(t)
+	g := newGate()
+	c.Client().AddHook(g)
+	sets := &setPipelines{} // not the CLIENT SETINFO of a new connection
+	c.Client().AddHook(sets)
+	type pause struct {
+		d         time.Duration
+		pipelines int32
+	}
+	paused, resume := make(chan pause, 1), make(chan struct{})
+	var pauses atomic.Int32
+	redis.SetPause(c, func(d time.Duration) {
+		if pauses.Add(1) == 1 {
+			paused <- pause{d, sets.n.Load()}
+			<-resume
+		}
+	})
+	ctx := context.Background()
+	claim := func(key string, errs chan<- error) {
+		go func() {
+			_, err := c.SetNX(ctx, key, []byte("v"), time.Minute)
+			errs <- err
+		}()
+	}
+	errs := make(chan error, 9)
+	claim("alone", errs) // pipeline 1, held by the gate
+	g.waitHeld(t)
+	for i := range 3 {
+		claim(fmt.Sprint("behind", i), errs) // pipeline 2
+	}
+	waitQueued(t, c, 3)
+	close(g.release)
+	var p pause
+	select {
+	case p = <-paused:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the batcher did not pause after a round trip of three calls")
+	}
+	if p.pipelines != 2 || p.d <= 0 || p.d > 500*time.Microsecond {
+		t.Errorf("paused %v after %d pipelines; want at most 500 µs, after the second (not after the first, of one call)", p.d, p.pipelines)
+	}
+	for i := range 5 {
+		claim(fmt.Sprint("later", i), errs) // pipeline 3, all five
+	}
+	waitQueued(t, c, 5)
+	close(resume)
+	for range 9 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := sets.n.Load(); n != 3 {
+		t.Errorf("%d pipelines for 9 calls, want 3 (1, 3 and the 5 that came during the pause)", n)
+	}
+}
+
+// setPipelines counts the pipelines that carry SET commands.
+type setPipelines struct{ n atomic.Int32 }
+
+func (h *setPipelines) DialHook(next goredis.DialHook) goredis.DialHook          { return next }
+func (h *setPipelines) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook { return next }
+func (h *setPipelines) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		if len(cmds) > 0 && cmds[0].Name() == "set" {
+			h.n.Add(1)
+		}
+		return next(ctx, cmds)
+	}
+}
