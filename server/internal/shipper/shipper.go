@@ -322,6 +322,10 @@ func (s *Shipper) shipOne(ctx context.Context) (n int, full bool, err error) {
 	f := st.InFlight
 	batch := consent.NewBatch(s.opt.Instance, f.Seq, s.decode(recs))
 	var refused *consent.RefusedError
+	// An outage is logged when it starts, once a minute while it lasts and
+	// when it ends, not at every retry (InsertErrors counts those).
+	var failed int
+	var failedSince, logged time.Time
 	for pause := 100 * time.Millisecond; ; pause = min(2*pause, s.opt.MaxBackoff) {
 		start := time.Now()
 		// A ClickHouse that hangs rather than refuses must not stall
@@ -333,9 +337,15 @@ func (s *Shipper) shipOne(ctx context.Context) (n int, full bool, err error) {
 			s.opt.OnBatch(len(batch.Records), time.Since(start), err)
 		}
 		if err == nil {
+			if failed > 0 {
+				s.log.Info("shipping resumed", "seq", f.Seq, "failed_attempts", failed, "after", time.Since(failedSince).Round(time.Millisecond))
+			}
 			break
 		}
 		s.count(func(st *Stats) { st.InsertErrors++ })
+		if failed++; failed == 1 {
+			failedSince = start
+		}
 		if errors.As(err, &refused) {
 			// Retrying cannot help: keep the batch aside, go on.
 			if qerr := s.quarantine(refused, recs); qerr != nil {
@@ -345,7 +355,10 @@ func (s *Shipper) shipOne(ctx context.Context) (n int, full bool, err error) {
 				"seq", f.Seq, "rows", len(batch.Records), "err", err)
 			break
 		}
-		s.log.Warn("shipping a batch failed; retrying", "seq", f.Seq, "rows", len(batch.Records), "in", pause, "err", err)
+		if failed == 1 || time.Since(logged) >= time.Minute {
+			s.log.Warn("shipping a batch failed; retrying", "seq", f.Seq, "rows", len(batch.Records), "attempt", failed, "in", pause, "err", err)
+			logged = time.Now()
+		}
 		t := time.NewTimer(pause)
 		select {
 		case <-t.C:

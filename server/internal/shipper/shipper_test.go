@@ -1,8 +1,11 @@
 package shipper_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -198,7 +201,9 @@ func TestRunRetriesAndShipsWithinMaxWait(t *testing.T) {
 	dir := t.TempDir()
 	sp := openSpool(t, dir)
 	sink := &flakySink{Sink: st, fails: 3}
-	sh, err := shipper.New(sp, sink, shipper.Options{Instance: "a", Dir: dir, MaxWait: 100 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Log: testutil.Logger(t)})
+	logs := &lockedBuffer{}
+	sh, err := shipper.New(sp, sink, shipper.Options{Instance: "a", Dir: dir, MaxWait: 100 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,6 +234,11 @@ func TestRunRetriesAndShipsWithinMaxWait(t *testing.T) {
 	}
 	if s := sh.Stats(); s.InsertErrors != 3 || s.Rows != 500 {
 		t.Fatalf("stats %+v, want 3 insert errors and 500 rows", s)
+	}
+	// The outage is logged when it starts and when it ends, not per retry.
+	out := logs.String()
+	if n, m := strings.Count(out, "shipping a batch failed"), strings.Count(out, "shipping resumed"); n != 1 || m != 1 || !strings.Contains(out, "failed_attempts=3") {
+		t.Errorf("an outage of 3 failed attempts logged %d failures and %d resumptions, want 1 each with failed_attempts=3:\n%s", n, m, out)
 	}
 	if n, d := rows(t, st); n != 500 || d != 500 {
 		t.Fatalf("%d rows (%d distinct), want 500", n, d)
@@ -310,4 +320,22 @@ func TestFirstBatchDoesNotWait(t *testing.T) {
 	if n := sp.reads.Load(); n > 3 {
 		t.Errorf("%d reads of the spool for one batch: the shipper polls an empty spool", n)
 	}
+}
+
+// lockedBuffer collects log output written from the shipper's goroutine.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
