@@ -73,8 +73,8 @@ func TestTuneGC(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
 	tuneGC()
-	if p, l := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64); p != 400 || l != 256<<20 {
-		t.Errorf("GOGC %d, memory limit %d; want 400 and 256 MiB", p, l)
+	if p, l := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64); p != 400 || l != 150<<20 {
+		t.Errorf("GOGC %d, memory limit %d; want 400 and 150 MiB", p, l)
 	}
 	t.Setenv("GOGC", "50")
 	t.Setenv("GOMEMLIMIT", "1GiB")

@@ -50,14 +50,15 @@ anew (LOG~2, …), recorded in the audit trail; auditors see the break.`)
 // of starting is not kept): a consent allocates some 20 KiB, its shipping
 // included, nearly all dead at once, and with Go's default GOGC=100 the
 // collector took a tenth of the server's CPU under load. GOGC=400 lets the
-// heap grow to five times what is live (some 20 MiB); the soft limit bounds
-// that when much more is live. GOGC and GOMEMLIMIT in the environment win,
-// as the Go runtime reads them.
+// heap grow to five times what is live; the soft limit keeps it within
+// 150 MiB (under load 20–40 MiB are live, with a batch being
+// shipped), so the process stays under 200 MB. GOGC and GOMEMLIMIT in the
+// environment win, as the Go runtime reads them.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(256 << 20)
+		debug.SetMemoryLimit(150 << 20)
 	}
 }
