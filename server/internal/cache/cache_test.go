@@ -1,11 +1,10 @@
 package cache_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,7 +133,7 @@ func waitMiss(t *testing.T, c cache.Cache, key string) {
 }
 
 func TestFallbackLogsOnceAndRecovers(t *testing.T) {
-	var buf syncBuffer
+	var buf testutil.LogBuffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
 	dead, err := redis.Open("redis://127.0.0.1:1/0", "x:")
 	if err != nil {
@@ -151,29 +150,12 @@ func TestFallbackLogsOnceAndRecovers(t *testing.T) {
 	if v, err := f.Get(ctx, "k"); err != nil || string(v) != "v" {
 		t.Fatalf("get from memory: %q %v", v, err)
 	}
-	if n := bytes.Count(buf.Bytes(), []byte("shared cache unreachable")); n != 1 {
-		t.Fatalf("logged the outage %d times, want once:\n%s", n, buf.Bytes())
+	if n := strings.Count(buf.String(), "shared cache unreachable"); n != 1 {
+		t.Fatalf("logged the outage %d times, want once:\n%s", n, buf.String())
 	}
 	if err := f.Ping(ctx); err == nil {
 		t.Fatal("Ping must report the dead primary")
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]byte(nil), s.b.Bytes()...)
 }
 
 func TestMemoryStaysBounded(t *testing.T) {

@@ -79,15 +79,7 @@ func TestQuarantineAndRetry(t *testing.T) {
 		t.Fatalf("the batch after the refused one: %d rows (%d distinct), want 5", n, d)
 	}
 
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- sh.Run(runCtx) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	stop := run(t, sh)
 	if err := shipper.Retry(dir, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -115,10 +107,6 @@ func TestQuarantineAndRetry(t *testing.T) {
 		t.Fatalf("stats %+v, want 1 retried", s)
 	}
 	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	done <- nil
 
 	// ClickHouse loses the retried rows (a power cut): Replay stores them
 	// again, and only them.
@@ -180,14 +168,9 @@ func TestRetryOfUndecodableBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sh.Run(ctx) }()
+	stop := run(t, sh)
 	poll(t, "batch 6 is not stored", func() bool { return sh.Stats().Retried == 1 })
 	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
 	qs, err := shipper.ListQuarantine(dir)
 	if err != nil || len(qs) != 1 || qs[0].Seq != 5 || !strings.Contains(qs[0].Error, "record 0") {
 		t.Fatalf("quarantine: %+v %v", qs, err)

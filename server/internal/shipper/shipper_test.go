@@ -1,7 +1,6 @@
 package shipper_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -201,15 +200,13 @@ func TestRunRetriesAndShipsWithinMaxWait(t *testing.T) {
 	dir := t.TempDir()
 	sp := openSpool(t, dir)
 	sink := &flakySink{Sink: st, fails: 3}
-	logs := &lockedBuffer{}
+	logs := &testutil.LogBuffer{}
 	sh, err := shipper.New(sp, sink, shipper.Options{Instance: "a", Dir: dir, MaxWait: 100 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
 		Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sh.Run(ctx) }()
+	stop := run(t, sh)
 	fill(t, sp, 300)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if sh.Stats().Rows == 300 {
@@ -228,10 +225,7 @@ func TestRunRetriesAndShipsWithinMaxWait(t *testing.T) {
 			t.Fatal("later records not shipped by Run within 10 s")
 		}
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	stop()
 	if s := sh.Stats(); s.InsertErrors != 3 || s.Rows != 500 {
 		t.Fatalf("stats %+v, want 3 insert errors and 500 rows", s)
 	}
@@ -276,9 +270,7 @@ func TestPausesAfterAFailedRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sh.Run(ctx) }()
+	stop := run(t, sh)
 	<-sp.first
 	// A shipper that does not pause reads thousands of times a second.
 	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
@@ -286,10 +278,7 @@ func TestPausesAfterAFailedRead(t *testing.T) {
 			t.Fatalf("%d reads of a failing spool within a second; MaxWait is an hour", n)
 		}
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	stop()
 }
 
 // The first records after start are shipped at once: a look at a new,
@@ -303,9 +292,7 @@ func TestFirstBatchDoesNotWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sh.Run(ctx) }()
+	stop := run(t, sh)
 	<-sp.first // the look at the empty spool
 	fill(t, sp.Spool, 10)
 	for deadline := time.Now().Add(10 * time.Second); sh.Stats().Rows != 10; time.Sleep(20 * time.Millisecond) {
@@ -313,29 +300,27 @@ func TestFirstBatchDoesNotWait(t *testing.T) {
 			t.Fatalf("%d rows shipped within 10 s of start, want 10 (MaxWait is an hour)", sh.Stats().Rows)
 		}
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	stop()
 	if n := sp.reads.Load(); n > 3 {
 		t.Errorf("%d reads of the spool for one batch: the shipper polls an empty spool", n)
 	}
 }
 
-// lockedBuffer collects log output written from the shipper's goroutine.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// run starts sh.Run; stop (also called when the test ends) stops it and
+// checks that it ended well.
+func run(t *testing.T, sh *shipper.Shipper) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sh.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
