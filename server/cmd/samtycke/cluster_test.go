@@ -5,9 +5,8 @@ package main
 // killed, then the other: migrate creates everything on both, two instances
 // keep answering, one restarts and a new one starts during the first outage,
 // no batch is confirmed without both replicas, and afterwards every
-// acknowledged decision is on
-// each replica exactly once, exports verify from either and retention works
-// from either.
+// acknowledged decision is on each replica exactly once, exports verify from
+// either and retention works from either.
 
 import (
 	"bufio"
@@ -47,14 +46,17 @@ const (
 
 const clusterMetricsToken = "metrics-token-for-cluster-test"
 
-// clusterCmd runs .ci/cluster with args.
+// clusterCmd runs .ci/cluster with args and fails the test if it fails.
 func clusterCmd(t *testing.T, args ...string) {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(testutil.RepoRoot(t), ".ci/cluster"), args...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
+	if out, err := runCluster(t, args...); err != nil {
 		t.Fatalf(".ci/cluster %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
+}
+
+// runCluster runs .ci/cluster with args and returns what it printed.
+func runCluster(t *testing.T, args ...string) ([]byte, error) {
+	return exec.Command(filepath.Join(testutil.RepoRoot(t), ".ci/cluster"), args...).CombinedOutput()
 }
 
 // restartNode starts a killed node again. A replica killed while inserting
@@ -66,7 +68,7 @@ func clusterCmd(t *testing.T, args ...string) {
 // gives. It reports whether the flag was needed.
 func restartNode(t *testing.T, name string) (forced bool) {
 	t.Helper()
-	out, err := exec.Command(filepath.Join(testutil.RepoRoot(t), ".ci/cluster"), "start", name).CombinedOutput()
+	out, err := runCluster(t, "start", name)
 	if err == nil {
 		return false
 	}
