@@ -179,3 +179,21 @@ func (r *segReader) next(off int64) (at int64, payload []byte, sk skip, err erro
 	}
 	return r.limit, nil, sk, io.EOF
 }
+
+// zeros reports whether every byte from off to limit is zero: the unused rest of a prepared
+// segment.
+func (r *segReader) zeros(off int64) (bool, error) {
+	for off < r.limit {
+		w, err := r.window(off, readChunk)
+		if err != nil {
+			return false, err
+		}
+		for _, c := range w {
+			if c != 0 {
+				return false, nil
+			}
+		}
+		off += int64(len(w))
+	}
+	return true, nil
+}

@@ -5,8 +5,18 @@
 //
 // The directory holds segment files named by a zero-padded sequence number
 // (00000000000000000001.seg, …) and a LOCK file (flock) that keeps a second process out.
-// Records are appended (O_APPEND) to the last, active segment. Once it has passed
-// Options.SegmentBytes the writer fsyncs it, creates the next one and fsyncs the directory.
+// Records are appended to the last, active segment. Once it has passed Options.SegmentBytes
+// the writer fsyncs it, starts the next one and fsyncs the directory.
+//
+// A segment is prepared before it is needed: a file of SegmentBytes zeros, written and
+// fsynced in the background under the name spare.tmp and renamed when the writer rolls to
+// it. Appends then overwrite bytes that are already on disk, and fdatasync makes them
+// durable without a change of size, so without a journal commit: an fsync no longer waits
+// for what other programs (ClickHouse writing its parts) wrote to the same filesystem. A
+// segment is therefore followed by zeros up to its file size; zeros after the last frame
+// are unused space, neither torn nor corrupt. Open prepares the active segment itself, up
+// to openPrepareBytes more (the segment then ends there), so that it waits for no spare;
+// should a roll find none ready, the next segment grows as it is written, fsynced whole.
 // Segments are never rewritten: a position (Pos: segment and byte offset) stays valid until
 // Release deletes its segment, which happens Options.Keep after the segment was first wholly
 // released. Each record is one frame:
@@ -29,8 +39,9 @@
 //     A failed fsync is sticky: every later Append fails until the process restarts and Open
 //     rechecks the files, since the kernel may already have dropped the unwritten pages.
 //   - Options.MaxBytes bounds the bytes appended after the last Release position; the disk
-//     holds at most one segment more, because only whole segments are deleted, and besides
-//     the released segments kept for Options.Keep (they no longer count against the budget).
+//     holds at most two segments more (only whole segments are deleted, and the spare is
+//     prepared ahead), and besides the released segments kept for Options.Keep (they no
+//     longer count against the budget).
 //
 // The shipper keeps its own checkpoint of what ClickHouse has confirmed; Release only frees space.
 package spool
@@ -66,6 +77,9 @@ const (
 
 	segSuffix  = ".seg"
 	segNameLen = 20 + len(segSuffix)
+	spareName  = "spare.tmp"
+	// openPrepareBytes is how much of the active segment Open prepares (and waits for).
+	openPrepareBytes = 4 << 20
 )
 
 var (
@@ -211,10 +225,19 @@ type Spool struct {
 	expected atomic.Int64
 	poke     chan struct{}
 
+	// The spare segment: its state (spare* constants), a request to the goroutine that
+	// prepares it, and that goroutine's stop and exit.
+	spare     atomic.Int32
+	spareWant chan struct{}
+	spareStop chan struct{}
+	spareDone chan struct{}
+
 	// Owned by the writer goroutine.
 	f       *os.File // the active segment
 	seq     uint64
 	size    int64
+	alloc   int64 // bytes of f known to be on disk (zeros or records): writing below needs no size change
+	limit   int64 // the active segment rolls before growing past this (SegmentBytes but after Open)
 	wbuf    []byte
 	flushed int64 // bytes fsynced by the current commit
 	tags    []any // the current commit's tags, for OnCommit
@@ -250,7 +273,8 @@ func Open(dir string, opts Options) (*Spool, error) {
 		return nil, err
 	}
 	s := &Spool{dir: dir, opts: opts, log: log, lock: lock, notify: make(chan struct{}), done: make(chan struct{}),
-		poke: make(chan struct{}, 1)}
+		poke: make(chan struct{}, 1), spareWant: make(chan struct{}, 1), spareStop: make(chan struct{}),
+		spareDone: make(chan struct{})}
 	s.wake.L = &s.mu
 	if err := s.recover(); err != nil {
 		if s.f != nil {
@@ -260,7 +284,74 @@ func Open(dir string, opts Options) (*Spool, error) {
 		return nil, err
 	}
 	go s.run()
+	go s.prepare()
 	return s, nil
+}
+
+// States of the spare segment.
+const (
+	spareNone      int32 = iota // nothing prepared; the writer asks for one when it appends
+	sparePreparing              // being written
+	spareReady                  // spare.tmp holds SegmentBytes fsynced zeros
+	spareFailed                 // preparing failed; asked again at the next roll
+)
+
+// wantSpare asks for a spare segment unless one is ready or on its way; the writer calls it
+// when it appends, so that a spool only read (the CLI) writes none.
+func (s *Spool) wantSpare() {
+	if s.spare.CompareAndSwap(spareNone, sparePreparing) {
+		s.spareWant <- struct{}{} // room for one: nothing else sends while preparing
+	}
+}
+
+// prepare is the goroutine that writes spare segments when asked.
+func (s *Spool) prepare() {
+	defer close(s.spareDone)
+	for {
+		select {
+		case <-s.spareStop:
+			return
+		case <-s.spareWant:
+		}
+		err := s.writeSpare()
+		switch {
+		case err == nil:
+			s.spare.Store(spareReady)
+		case errors.Is(err, ErrClosed):
+			return
+		default:
+			s.spare.Store(spareFailed)
+			s.log.Warn("spool: cannot prepare the next segment; records go to a growing one", keyError, err)
+		}
+	}
+}
+
+// writeSpare writes SegmentBytes zeros to spare.tmp and fsyncs it.
+func (s *Spool) writeSpare() error {
+	path := filepath.Join(s.dir, spareName)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return err
+	}
+	zeros := make([]byte, min(s.opts.SegmentBytes, 1<<20))
+	for off := int64(0); off < s.opts.SegmentBytes && err == nil; off += int64(len(zeros)) {
+		select {
+		case <-s.spareStop:
+			err = ErrClosed
+		default:
+			_, err = f.Write(zeros[:min(int64(len(zeros)), s.opts.SegmentBytes-off)])
+		}
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+	}
+	return err
 }
 
 // recover scans the segments and opens the active one.
@@ -270,15 +361,21 @@ func (s *Spool) recover() error {
 	if err != nil {
 		return err
 	}
+	// A spare left by an earlier process may be incomplete.
+	if err := os.Remove(filepath.Join(s.dir, spareName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("spool: %w", err)
+	}
 	rec := &s.recovery
+	var alloc int64
 	for i, seq := range seqs {
 		last := i == len(seqs)-1
-		size, err := s.recoverSegment(seq, last)
+		size, fileSize, err := s.recoverSegment(seq, last)
 		if err != nil {
 			return err
 		}
 		s.segs = append(s.segs, segment{seq: seq, size: size})
 		s.diskBytes += size
+		alloc = fileSize
 	}
 	if len(s.segs) == 0 {
 		if err := s.createSegment(1); err != nil {
@@ -287,11 +384,16 @@ func (s *Spool) recover() error {
 		s.segs = append(s.segs, segment{seq: 1})
 	} else {
 		a := s.segs[len(s.segs)-1]
-		f, err := os.OpenFile(s.path(a.seq), os.O_WRONLY|os.O_APPEND, 0)
+		f, err := os.OpenFile(s.path(a.seq), os.O_WRONLY, 0)
 		if err != nil {
 			return fmt.Errorf("spool: %w", err)
 		}
-		s.f, s.seq, s.size = f, a.seq, a.size
+		s.f, s.seq, s.size, s.alloc, s.limit = f, a.seq, a.size, alloc, s.opts.SegmentBytes
+	}
+	if err := s.prepareActive(); err != nil {
+		// A full disk must not keep the spool from opening: the segment grows as written.
+		s.limit = s.opts.SegmentBytes
+		s.log.Warn("spool: cannot prepare the active segment; it grows as written", keyError, err)
 	}
 	s.counted = s.end()
 	rec.Segments, rec.Bytes, rec.Elapsed = len(seqs), s.diskBytes, time.Since(start)
@@ -301,33 +403,64 @@ func (s *Spool) recover() error {
 	return nil
 }
 
-// recoverSegment checks every frame of one segment and returns its size, after truncating a
-// torn tail if it is the last one.
-func (s *Spool) recoverSegment(seq uint64, last bool) (int64, error) {
+// prepareActive ends the active segment where its prepared zeros end, or, if none follow its
+// records, writes and fsyncs openPrepareBytes of them (not past SegmentBytes) and ends it there.
+func (s *Spool) prepareActive() error {
+	if s.alloc > s.size {
+		s.limit = min(s.opts.SegmentBytes, s.alloc)
+		return nil
+	}
+	s.limit = min(s.opts.SegmentBytes, s.size+openPrepareBytes)
+	if s.alloc >= s.limit {
+		return nil
+	}
+	if _, err := s.f.WriteAt(make([]byte, s.limit-s.alloc), s.alloc); err != nil {
+		return fmt.Errorf("spool: prepare segment %d: %w", s.seq, err)
+	}
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("spool: prepare segment %d: %w", s.seq, err)
+	}
+	s.alloc = s.limit
+	return nil
+}
+
+// recoverSegment checks every frame of one segment and returns the end of its records and its
+// file size, after truncating a torn tail if it is the last one. Zeros after the last frame are
+// the unused rest of a prepared segment.
+func (s *Spool) recoverSegment(seq uint64, last bool) (end, fileSize int64, err error) {
 	path := s.path(seq)
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, fmt.Errorf("spool: %w", err)
+		return 0, 0, fmt.Errorf("spool: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return 0, fmt.Errorf("spool: %w", err)
+		return 0, 0, fmt.Errorf("spool: %w", err)
 	}
 	size := fi.Size()
 	r := segReader{f: f, limit: size}
 	for off := int64(0); ; {
 		at, p, sk, err := r.next(off)
 		if err != nil && err != io.EOF {
-			return 0, err
+			return 0, 0, err
+		}
+		if sk.bytes > 0 && err == io.EOF {
+			zero, zerr := r.zeros(off)
+			if zerr != nil {
+				return 0, 0, zerr
+			}
+			if zero {
+				return off, size, nil
+			}
 		}
 		if sk.bytes > 0 && err == io.EOF && last {
 			if err := truncate(path, off); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 			s.recovery.TornBytes += sk.bytes
 			s.log.Warn("spool: torn tail truncated", keySegment, seq, keyOffset, off, keyBytes, sk.bytes)
-			return off, nil
+			return off, off, nil
 		}
 		if sk.bytes > 0 {
 			s.recovery.Corrupt += sk.records
@@ -336,7 +469,7 @@ func (s *Spool) recoverSegment(seq uint64, last bool) (int64, error) {
 				keyBytes, sk.bytes, keyRecords, sk.records)
 		}
 		if err == io.EOF {
-			return size, nil
+			return size, size, nil
 		}
 		s.recovery.Records++
 		off = at + headerSize + int64(len(p))
@@ -388,9 +521,21 @@ func (s *Spool) path(seq uint64) string {
 	return filepath.Join(s.dir, fmt.Sprintf("%020d%s", seq, segSuffix))
 }
 
-// createSegment creates segment seq, fsyncs the directory and makes it the writer's active file.
+// createSegment makes segment seq the writer's active file, fsyncing the directory: the spare
+// renamed if one is ready, else a new empty file.
 func (s *Spool) createSegment(seq uint64) error {
-	f, err := os.OpenFile(s.path(seq), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o640)
+	path, alloc := s.path(seq), int64(0)
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("spool: segment %s exists already (%v)", path, err)
+	}
+	if s.spare.Load() == spareReady {
+		if err := os.Rename(filepath.Join(s.dir, spareName), path); err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+		s.spare.Store(spareNone)
+		alloc = s.opts.SegmentBytes
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o640)
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
@@ -398,7 +543,7 @@ func (s *Spool) createSegment(seq uint64) error {
 		f.Close()
 		return err
 	}
-	s.f, s.seq, s.size = f, seq, 0
+	s.f, s.seq, s.size, s.alloc, s.limit = f, seq, 0, alloc, s.opts.SegmentBytes
 	return nil
 }
 
@@ -606,10 +751,11 @@ func (s *Spool) commit(group []*request) {
 func (s *Spool) write(group []*request) error {
 	s.wbuf = s.wbuf[:0]
 	records := 0
+	s.wantSpare()
 	for _, r := range group {
 		for b := r.frames; len(b) > 0; {
 			n := frameLen(b)
-			if pending := s.size + int64(len(s.wbuf)); pending > 0 && pending+int64(n) > s.opts.SegmentBytes {
+			if pending := s.size + int64(len(s.wbuf)); pending > 0 && pending+int64(n) > s.limit {
 				if err := s.flush(records); err != nil {
 					return err
 				}
@@ -632,21 +778,28 @@ func (s *Spool) flush(records int) error {
 	if len(s.wbuf) == 0 {
 		return nil
 	}
-	if _, err := s.f.Write(s.wbuf); err != nil {
-		// Cut a partial write so that the segment still ends with a whole frame (disk full).
+	n := int64(len(s.wbuf))
+	if _, err := s.f.WriteAt(s.wbuf, s.size); err != nil {
+		// Cut a partial write so that the segment still ends with a whole frame (disk full);
+		// the prepared rest goes with it.
 		if terr := s.f.Truncate(s.size); terr != nil {
 			return s.fail(fmt.Errorf("spool: write segment %d: %w (truncate: %v)", s.seq, err, terr))
 		}
+		s.alloc = min(s.alloc, s.size)
 		s.log.Error("spool: write failed", keySegment, s.seq, keyError, err)
 		return fmt.Errorf("spool: write segment %d: %w", s.seq, err)
 	}
 	start := time.Now()
-	if err := s.f.Sync(); err != nil {
+	sync := datasync
+	if s.size+n > s.alloc {
+		sync = (*os.File).Sync // the file grew: its size must be durable too
+	}
+	if err := sync(s.f); err != nil {
 		return s.fail(fmt.Errorf("spool: fsync segment %d: %w", s.seq, err))
 	}
+	s.alloc = max(s.alloc, s.size+n)
 	d := time.Since(start)
 	s.synced = d
-	n := int64(len(s.wbuf))
 	s.size += n
 	s.flushed += n
 	s.wbuf = s.wbuf[:0]
@@ -676,6 +829,8 @@ func (s *Spool) roll() error {
 	if err := old.Close(); err != nil {
 		s.log.Warn("spool: close sealed segment", keySegment, s.seq-1, keyError, err)
 	}
+	s.spare.CompareAndSwap(spareFailed, spareNone) // try again for the next one
+	s.wantSpare()
 	s.mu.Lock()
 	s.segs = append(s.segs, segment{seq: s.seq})
 	s.mu.Unlock()
@@ -926,7 +1081,12 @@ func (s *Spool) Close() error {
 	s.mu.Unlock()
 	s.nudge()
 	<-s.done
+	close(s.spareStop)
+	<-s.spareDone
 	err := s.f.Close()
+	if rerr := os.Remove(filepath.Join(s.dir, spareName)); rerr != nil && !errors.Is(rerr, os.ErrNotExist) && err == nil {
+		err = rerr
+	}
 	s.mu.Lock()
 	close(s.notify)
 	s.mu.Unlock()

@@ -360,6 +360,15 @@ func without(recs []Record, i int) [][]byte {
 	return out
 }
 
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func fileSize(t *testing.T, path string) int64 {
 	t.Helper()
 	fi, err := os.Stat(path)
@@ -381,7 +390,6 @@ func TestTornTail(t *testing.T) {
 		{"inside the last header", func(start int64) int64 { return start + 6 }, n - 1},
 		{"inside the last payload", func(start int64) int64 { return start + headerSize + 3 }, n - 1},
 		{"one byte short", func(start int64) int64 { return start + frame - 1 }, n - 1},
-		{"zeros after the last frame", func(start int64) int64 { return start + frame + 4096 }, n},
 	}
 	for _, segmentBytes := range []int64{0, 5 * frame} {
 		for _, tt := range tests {
@@ -406,8 +414,11 @@ func TestTornTail(t *testing.T) {
 				if tt.kept == n {
 					wantSize = last.Offset + frame
 				}
-				if got := fileSize(t, path); got != wantSize {
-					t.Errorf("last segment is %d bytes, want it truncated to %d", got, wantSize)
+				// Cut, and prepared again: zeros follow the last whole frame.
+				if data, err := os.ReadFile(path); err != nil {
+					t.Fatal(err)
+				} else if int64(len(data)) < wantSize || !allZero(data[wantSize:]) {
+					t.Errorf("last segment is %d bytes, want the torn frame gone after its first %d", len(data), wantSize)
 				}
 				mustAppend(t, s, []byte("after recovery"))
 				want := append(without(recs, n)[:tt.kept], []byte("after recovery"))
@@ -574,20 +585,23 @@ func TestLargeSegment(t *testing.T) {
 	closeSpool(t, s)
 
 	// Damage one record in the middle, so recovery has to resync inside the big segment.
-	recPos := int64(n/2) * int64(headerSize+len(want[0]))
-	path := filepath.Join(dir, segName(1))
+	s = open(t, dir, Options{})
+	at := readAll(t, s, Pos{}, 10_000)[n/2].Pos
+	segments := s.Recovery().Segments
+	closeSpool(t, s)
+	path := filepath.Join(dir, segName(at.Segment))
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	data[recPos+headerSize] ^= 0xFF
+	data[at.Offset+headerSize] ^= 0xFF
 	if err := os.WriteFile(path, data, 0o640); err != nil {
 		t.Fatal(err)
 	}
 
 	s = open(t, dir, Options{})
-	if rec := s.Recovery(); rec.Segments != 1 || rec.Records != n-1 || rec.Corrupt != 1 || rec.TornBytes != 0 {
-		t.Errorf("Recovery = %+v, want one segment of %d records and 1 corrupt", rec, n-1)
+	if rec := s.Recovery(); rec.Segments != segments || rec.Records != n-1 || rec.Corrupt != 1 || rec.TornBytes != 0 {
+		t.Errorf("Recovery = %+v, want %d records and 1 corrupt in %d segments", rec, n-1, segments)
 	}
 	want = append(want[:n/2:n/2], want[n/2+1:]...)
 	checkData(t, readAll(t, s, Pos{}, 10_000), want)
@@ -977,5 +991,57 @@ func TestGatherWaitsForAnnouncedAppends(t *testing.T) {
 	}
 	if st := s.Stats(); st.Gathers != 2 || st.Syncs != 3 {
 		t.Errorf("gathers %d, fsyncs %d; want 2 and 3", st.Gathers, st.Syncs)
+	}
+}
+
+// Segments are written over prepared zeros, so an fsync changes no file size: Open prepares
+// the active segment, a spare is prepared for the next one while it fills, and zeros after
+// the last record are unused space to recovery, in the active segment and in sealed ones.
+func TestPreparedSegments(t *testing.T) {
+	dir := t.TempDir()
+	frame := int64(headerSize + len(payload(0)))
+	const segment = 64 << 10
+	s := open(t, dir, Options{SegmentBytes: segment})
+	first := filepath.Join(dir, segName(1))
+	if got := fileSize(t, first); got != segment {
+		t.Fatalf("a new spool's segment is %d bytes, want it prepared to %d", got, segment)
+	}
+	mustAppend(t, s, payload(0))
+	spare := filepath.Join(dir, spareName)
+	waitFor(t, "the spare segment", func() bool {
+		fi, err := os.Stat(spare)
+		return err == nil && fi.Size() == segment && s.spare.Load() == spareReady
+	})
+	perSegment := int(segment / frame)
+	for i := 1; i < perSegment; i++ {
+		mustAppend(t, s, payload(i))
+	}
+	if got := fileSize(t, first); got != segment {
+		t.Errorf("after filling it, segment 1 is %d bytes, want %d: appends must not grow it", got, segment)
+	}
+	end := mustAppend(t, s, payload(perSegment))
+	if end.Segment != 2 {
+		t.Fatalf("record %d went to %v, want segment 2", perSegment, end)
+	}
+	if got := fileSize(t, filepath.Join(dir, segName(2))); got != segment {
+		t.Errorf("segment 2 is %d bytes, want the spare's %d", got, segment)
+	}
+	waitFor(t, "the next spare", func() bool { return s.spare.Load() == spareReady })
+	closeSpool(t, s)
+	if _, err := os.Stat(spare); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("spare after Close: %v, want it removed", err)
+	}
+
+	s = open(t, dir, Options{SegmentBytes: segment})
+	if rec := s.Recovery(); rec.Records != int64(perSegment+1) || rec.Corrupt != 0 || rec.TornBytes != 0 {
+		t.Errorf("Recovery = %+v, want %d clean records: zeros after them are no damage", rec, perSegment+1)
+	}
+	if got := s.End(); got != end {
+		t.Errorf("End after reopen = %v, want %v (the end of the records, not of the file)", got, end)
+	}
+	mustAppend(t, s, []byte("after reopen"))
+	checkData(t, readAll(t, s, Pos{}, 5), append(payloads(perSegment+1), []byte("after reopen")))
+	if got := fileSize(t, filepath.Join(dir, segName(2))); got != segment {
+		t.Errorf("segment 2 is %d bytes after reopen and an append, want %d", got, segment)
 	}
 }
