@@ -13,6 +13,7 @@ package service_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -129,30 +131,74 @@ func procCPU(dir string) (float64, error) {
 	return (ut + st) / 100, nil
 }
 
-// clickhouseCPU returns the CPU time used so far by the ClickHouse server:
+// clickhouseProcs returns the /proc directories of the ClickHouse server:
 // the one .ci/services started (its pid file), or else every ClickHouse
 // server process on this machine.
-func clickhouseCPU(b *testing.B) float64 {
+func clickhouseProcs(b *testing.B) []string {
 	if pid, err := os.ReadFile(filepath.Join(testutil.RepoRoot(b), ".data", "clickhouse", "pid")); err == nil {
-		if t, err := procCPU("/proc/" + strings.TrimSpace(string(pid))); err == nil {
-			return t
+		if d := "/proc/" + strings.TrimSpace(string(pid)); fileExists(d) {
+			return []string{d}
 		}
 	}
 	dirs, err := filepath.Glob("/proc/[0-9]*")
 	if err != nil {
 		b.Fatal(err)
 	}
-	var total float64
+	var out []string
 	for _, d := range dirs {
-		comm, err := os.ReadFile(d + "/comm")
-		if err != nil || strings.TrimSpace(string(comm)) != "clickhouse-serv" { // the kernel keeps 15 characters
-			continue // exited meanwhile, or another program
+		if comm, err := os.ReadFile(d + "/comm"); err == nil && strings.TrimSpace(string(comm)) == "clickhouse-serv" { // the kernel keeps 15 characters
+			out = append(out, d)
 		}
-		if t, err := procCPU(d); err == nil {
+	}
+	return out
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// clickhouseCPU returns the CPU time used so far by the ClickHouse server.
+func clickhouseCPU(b *testing.B) float64 {
+	var total float64
+	for _, d := range clickhouseProcs(b) {
+		if t, err := procCPU(d); err == nil { // else exited meanwhile
 			total += t
 		}
 	}
 	return total
+}
+
+// clickhouseNice sets the CPU priority of the ClickHouse server, as README's
+// Operations advise on a host it shares with samtycke. Where the kernel
+// groups the processes of each session (autogroup, as for a server that
+// .ci/services starts), nice counts only between the group's own threads
+// and the group's is what matters; else each thread's.
+// Raising the priority again takes root (CAP_SYS_NICE).
+func clickhouseNice(b *testing.B, n int) error {
+	groups, err := os.ReadFile("/proc/sys/kernel/sched_autogroup_enabled")
+	autogroup := err == nil && strings.TrimSpace(string(groups)) == "1"
+	for _, d := range clickhouseProcs(b) {
+		if autogroup {
+			if err := os.WriteFile(d+"/autogroup", []byte(strconv.Itoa(n)), 0); err != nil {
+				return fmt.Errorf("ClickHouse's priority: %w", err)
+			}
+		}
+		tasks, err := filepath.Glob(d + "/task/[0-9]*")
+		if err != nil {
+			return err
+		}
+		for _, t := range tasks {
+			tid, err := strconv.Atoi(filepath.Base(t))
+			if err != nil {
+				return err
+			}
+			if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, n); err != nil && !errors.Is(err, syscall.ESRCH) {
+				return fmt.Errorf("ClickHouse's priority: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // commandStats reads Redis's INFO commandstats: calls and µs per command.
@@ -231,6 +277,10 @@ func rssMB(pid int) (float64, error) {
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
 
+// chNice is the CPU priority P4 gives ClickHouse, as README's Operations
+// advise where it shares a host with samtycke.
+const chNice = 10
+
 func BenchmarkIngestP4(b *testing.B) {
 	needWrk(b)
 	chURL := testutil.ClickHouseURL(b)
@@ -252,6 +302,17 @@ func BenchmarkIngestP4(b *testing.B) {
 		"SAMTYCKE_RATELIMIT_PER_IP=100000000", "SAMTYCKE_RATELIMIT_PER_SITE=10000000")
 	srv := testutil.Samtycke(b, listen, env...)
 	srv.Start()
+	// ClickHouse shares these two cores: at the same priority its insert of
+	// each second's batch delays the answers behind it (at half the maximum
+	// rate, p99 ~1.4x as high in this benchmark's runs).
+	if err := clickhouseNice(b, chNice); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := clickhouseNice(b, 0); err != nil {
+			b.Logf("ClickHouse keeps nice %d until it restarts: %v", chNice, err)
+		}
+	})
 	script := filepath.Join(b.TempDir(), "post.lua")
 	if err := os.WriteFile(script, []byte(postLua), 0o600); err != nil {
 		b.Fatal(err)
@@ -352,6 +413,16 @@ func BenchmarkIngestP4(b *testing.B) {
 		p50, p99, a = paced(b, ref, 204, rps/2, 10*time.Second)
 		refP50s, refP99s, refAchieved = append(refP50s, p50), append(refP99s, p99), a
 	}
+	// For comparison, one paced run with ClickHouse at samtycke's priority.
+	sameP99 := math.NaN()
+	if err := clickhouseNice(b, 0); err != nil {
+		b.Logf("no paced run with ClickHouse at nice 0: %v", err)
+	} else {
+		_, sameP99, _ = paced(b, base, 201, rps/2, 10*time.Second)
+		if err := clickhouseNice(b, chNice); err != nil {
+			b.Fatal(err)
+		}
+	}
 	close(stopRSS)
 	rssDone.Wait()
 	if rssErr != nil {
@@ -372,7 +443,7 @@ func BenchmarkIngestP4(b *testing.B) {
 	server, wrkUS := perRequest(srvCPU, got.requests), perRequest(got.cpu, got.requests)
 	redisUS, chUS := perRequest(redisCPU, got.requests), perRequest(chCPU, got.requests)
 	refTotal, total := refServer+refWrk, server+wrkUS+redisUS+chUS
-	fmt.Printf("\nP4 POST /v1/consents (wrk -t2 -c32 10 s; samtycke a separate process, 201 = fsynced in the spool; rate limits on)\n")
+	fmt.Printf("\nP4 POST /v1/consents (wrk -t2 -c32 10 s; samtycke a separate process, 201 = fsynced in the spool; rate limits on; ClickHouse at nice %d)\n", chNice)
 	fmt.Printf("  %-22s %9s   %-47s   %s\n", "", "req/s", "CPU µs per request: server Redis ClickHouse wrk = total", "p50 / p99 ms at half samtycke's maximum (achieved)")
 	fmt.Printf("  %-22s %9.0f   %27.0f %5s %10s %3.0f = %5.0f   %.2f / %.2f (%.0f/s)\n", "bare Fiber, decode 204", refRPS,
 		refServer, "-", "-", refWrk, refTotal, refP50, refP99, refAchieved)
@@ -380,8 +451,8 @@ func BenchmarkIngestP4(b *testing.B) {
 		server, redisUS, chUS, wrkUS, total, p50, p99, achieved)
 	fmt.Printf("  ratio %.2f (target ≥ 0.5); CPU per request %.1f× the bare handler's (target ≤ 2); p99 %.2f ms (target ≤ 25)\n",
 		rps/refRPS, total/refTotal, p99)
-	fmt.Printf("  paced runs' p99 ms: samtycke %.1f, bare %.1f; spool fsyncs slower than 24 ms in each samtycke run: %.0f\n",
-		p99s, refP99s, slow)
+	fmt.Printf("  paced runs' p99 ms: samtycke %.1f, bare %.1f; spool fsyncs slower than 24 ms in each samtycke run: %.0f; with ClickHouse at nice 0: %.1f\n",
+		p99s, refP99s, slow, sameP99)
 	fmt.Printf("  under wrk: %.1f answers per spool fsync, %.2f Redis round trips per consent (%.1f commands each)\n",
 		got.requests/syncs, redisReads/got.requests, sumCalls(cmds)/redisReads)
 	fmt.Printf("  ClickHouse's CPU is net of the %.0f ms/s it used while the bare handler ran\n", chBackground*1000)
@@ -509,6 +580,7 @@ func paced(b *testing.B, base string, status int, rate float64, d time.Duration)
 	interval := time.Duration(float64(time.Second) / rate)
 	var mu sync.Mutex
 	var lat []float64
+	var failed []string
 	var wg sync.WaitGroup
 	start := time.Now()
 	sem := make(chan struct{}, 256)
@@ -524,20 +596,29 @@ func paced(b *testing.B, base string, status int, rate float64, d time.Duration)
 			body := fmt.Sprintf(`{"site":"demo","consent_id":%q,"event_id":%q,"config_version":1,"choices":{"necessary":true,"preferences":false,"statistics":true,"marketing":false},"method":"custom","lang":"sv","url":"https://shop.example/p"}`,
 				uuid.NewString(), uuid.NewString())
 			res, err := client.Post(base+"/v1/consents", "application/json", strings.NewReader(body))
-			if err != nil {
-				return
+			if err == nil {
+				_, err = io.Copy(io.Discard, res.Body)
+				if cerr := res.Body.Close(); err == nil {
+					err = cerr
+				}
 			}
-			io.Copy(io.Discard, res.Body)
-			res.Body.Close()
 			ms := float64(time.Since(due)) / 1e6
 			mu.Lock()
-			if res.StatusCode == status {
+			switch {
+			case err != nil:
+				failed = append(failed, err.Error())
+			case res.StatusCode == status:
 				lat = append(lat, ms)
+			default:
+				failed = append(failed, res.Status)
 			}
 			mu.Unlock()
 		}(due)
 	}
 	wg.Wait()
+	if len(failed) > 0 {
+		b.Errorf("%d of %d paced requests failed, the first: %s", len(failed), len(failed)+len(lat), failed[0])
+	}
 	slices.Sort(lat)
 	if len(lat) == 0 {
 		b.Fatal("no request succeeded at the paced rate")
