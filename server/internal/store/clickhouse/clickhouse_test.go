@@ -350,3 +350,29 @@ func TestSplitFields(t *testing.T) {
 		}
 	}
 }
+
+// Rows ClickHouse can never store come back as a RefusedError (the shipper
+// quarantines the batch); a retry would fail the same way for ever.
+func TestAppendRefusesRowsThatCannotBeStored(t *testing.T) {
+	st := testutil.ClickHouse(t)
+	ctx := context.Background()
+	tests := []struct {
+		name  string
+		spoil func(r *consent.Record)
+	}{
+		// The daily statistics view ARRAY JOINs the two (code 190).
+		{"categories and grants of different lengths", func(r *consent.Record) { r.Granted = r.Granted[:1] }},
+		{"a method the Enum lacks", func(r *consent.Record) { r.Method = "bogus" }},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bad := testRecord("s1", "h")
+			tt.spoil(&bad)
+			err := st.AppendBatch(ctx, consent.NewBatch("instance-r", uint64(i+1), []consent.Record{testRecord("s1", "h"), bad}))
+			var refused *consent.RefusedError
+			if !errors.As(err, &refused) {
+				t.Fatalf("AppendBatch = %v, want a RefusedError", err)
+			}
+		})
+	}
+}

@@ -199,6 +199,7 @@ var refusedCodes = map[int32]bool{
 	72:  true, // CANNOT_PARSE_NUMBER
 	117: true, // INCORRECT_DATA
 	131: true, // TOO_LARGE_STRING_SIZE
+	190: true, // SIZES_OF_ARRAYS_DOESNT_MATCH (a view's ARRAY JOIN of categories and grants)
 	321: true, // VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
 	395: true, // FUNCTION_THROW_IF_VALUE_IS_NON_ZERO (a view's throwIf)
 }
