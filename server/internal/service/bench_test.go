@@ -304,7 +304,7 @@ func BenchmarkIngestP4(b *testing.B) {
 	srv.Start()
 	// ClickHouse shares these two cores: at the same priority its insert of
 	// each second's batch delays the answers behind it (at half the maximum
-	// rate, p99 ~1.4x as high in this benchmark's runs).
+	// rate, p99 1.3-2x as high in this benchmark's runs).
 	if err := clickhouseNice(b, chNice); err != nil {
 		b.Fatal(err)
 	}

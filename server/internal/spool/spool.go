@@ -17,7 +17,7 @@
 // are unused space, neither torn nor corrupt. Open prepares the active segment itself, up
 // to openPrepareBytes more (the segment then ends there), so that it waits for no spare;
 // should a roll find none ready, the next segment grows as it is written, fsynced whole.
-// Segments are never rewritten: a position (Pos: segment and byte offset) stays valid until
+// Records are never rewritten: a position (Pos: segment and byte offset) stays valid until
 // Release deletes its segment, which happens Options.Keep after the segment was first wholly
 // released. Each record is one frame:
 //
