@@ -134,6 +134,8 @@ func TestKeyringBindsKeysToLogs(t *testing.T) {
 
 // Proofs from the writer's own tree verify with transparency-dev/merkle;
 // compact ranges around a slice of leaves give the root.
+// Proofs and ranges come from what the writer stores, the leaves and the
+// nodes from StoredLevel up, in a tree of a few blocks of 2^StoredLevel.
 func TestProofsAndRanges(t *testing.T) {
 	nodes := memNodes{}
 	r, err := NewRange(0, 0, nil)
@@ -142,10 +144,15 @@ func TestProofsAndRanges(t *testing.T) {
 	}
 	var leaves [][32]byte
 	var roots [][32]byte
-	for i := range 37 {
-		h := LeafHash([]byte{byte(i)})
+	for i := range 600 {
+		h := LeafHash([]byte{byte(i), byte(i >> 8)})
 		leaves = append(leaves, h)
-		if err := r.Append(h, func(id NodeID, hash []byte) { nodes[id] = hash }); err != nil {
+		err := r.Append(h, func(id NodeID, hash []byte) {
+			if id.Level == 0 || id.Level >= StoredLevel {
+				nodes[id] = hash
+			}
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
 		root, err := r.Root()
@@ -164,7 +171,7 @@ func TestProofsAndRanges(t *testing.T) {
 			t.Fatalf("leaf %d: %v", i, err)
 		}
 	}
-	for s1 := uint64(1); s1 <= size; s1 += 5 {
+	for s1 := uint64(1); s1 <= size; s1 += 37 {
 		p, err := ConsistencyProof(t.Context(), nodes, "x", s1, size)
 		if err != nil {
 			t.Fatal(err)
@@ -176,7 +183,7 @@ func TestProofsAndRanges(t *testing.T) {
 			t.Errorf("consistency %d..%d verified against another root", s1, size)
 		}
 	}
-	for _, rg := range [][2]uint64{{0, 37}, {5, 9}, {16, 32}, {36, 37}, {0, 1}} {
+	for _, rg := range [][2]uint64{{0, 600}, {5, 9}, {16, 32}, {36, 37}, {0, 1}, {250, 520}, {256, 512}, {599, 600}} {
 		left, err := RangeHashes(t.Context(), nodes, "x", 0, rg[0])
 		if err != nil {
 			t.Fatal(err)

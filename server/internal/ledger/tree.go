@@ -22,6 +22,12 @@ var (
 // NodeID names a node of a tree: level 0 are the leaves.
 type NodeID = compact.NodeID
 
+// StoredLevel is the lowest level of interior nodes the writer stores. A
+// node below it is hashed again from the leaves under it when a proof needs
+// it (at most one block of 2^StoredLevel leaves per proof): storing every
+// level would put a node row beside every leaf row.
+const StoredLevel = 8
+
 // Nodes reads stored node hashes of a log (ClickHouse), in the order asked;
 // a node that is not stored is an error.
 type Nodes interface {
@@ -49,7 +55,7 @@ func ConsistencyProof(ctx context.Context, src Nodes, log string, size1, size2 u
 }
 
 func fetch(ctx context.Context, src Nodes, log string, n proof.Nodes) ([][]byte, error) {
-	hashes, err := src.Nodes(ctx, log, n.IDs)
+	hashes, err := nodes(ctx, src, log, n.IDs)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +67,47 @@ func fetch(ctx context.Context, src Nodes, log string, n proof.Nodes) ([][]byte,
 // frontier; a bundle carries [0, begin) and [end, size) around the leaves it
 // holds, so the signed root can be recomputed from them.
 func RangeHashes(ctx context.Context, src Nodes, log string, begin, end uint64) ([][]byte, error) {
-	return src.Nodes(ctx, log, compact.RangeNodes(begin, end, nil))
+	return nodes(ctx, src, log, compact.RangeNodes(begin, end, nil))
+}
+
+// nodes reads the hashes of ids (complete subtrees) in one call to src:
+// leaves and nodes from StoredLevel up as stored, the levels between
+// hashed from the leaves under them.
+func nodes(ctx context.Context, src Nodes, log string, ids []NodeID) ([][]byte, error) {
+	var read []NodeID
+	at := map[NodeID]int{} // position in read
+	want := func(id NodeID) {
+		if _, ok := at[id]; !ok {
+			at[id] = len(read)
+			read = append(read, id)
+		}
+	}
+	for _, id := range ids {
+		if id.Level == 0 || id.Level >= StoredLevel {
+			want(id)
+			continue
+		}
+		for i := id.Index << id.Level; i < (id.Index+1)<<id.Level; i++ {
+			want(NodeID{Level: 0, Index: i})
+		}
+	}
+	hashes, err := src.Nodes(ctx, log, read)
+	if err != nil {
+		return nil, err
+	}
+	var subtree func(id NodeID) []byte
+	subtree = func(id NodeID) []byte {
+		if i, ok := at[id]; ok {
+			return hashes[i]
+		}
+		return hasher.HashChildren(subtree(NodeID{Level: id.Level - 1, Index: 2 * id.Index}),
+			subtree(NodeID{Level: id.Level - 1, Index: 2*id.Index + 1}))
+	}
+	out := make([][]byte, len(ids))
+	for i, id := range ids {
+		out[i] = subtree(id)
+	}
+	return out, nil
 }
 
 // Range is a compact range being extended leaf by leaf (a verifier's or the

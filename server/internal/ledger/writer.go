@@ -478,7 +478,7 @@ func (w *Writer) build(b *consent.Batch, sites map[string]string, prior map[stri
 		index := wk.r.End()
 		leaves = append(leaves, StoredLeaf{Log: id, Index: index, Data: data, Hash: hash, RecordID: recs[i].RecordID, RecordedAt: recs[i].RecordedAt})
 		err = wk.r.Append(hash, func(n NodeID, h []byte) {
-			if n.Level > 0 {
+			if n.Level >= StoredLevel {
 				nodes = append(nodes, StoredNode{Log: id, ID: n, Hash: [32]byte(h)})
 			}
 		})

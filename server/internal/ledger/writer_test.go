@@ -222,3 +222,54 @@ func TestWriterRefusesAKeyWithoutTransition(t *testing.T) {
 		t.Fatalf("a replaced key: %v", err)
 	}
 }
+
+// The writer stores interior nodes only from StoredLevel up; proofs from
+// ClickHouse hash the levels below again from the leaves, and verify.
+func TestWriterProofsFromStoredNodes(t *testing.T) {
+	st := testutil.ClickHouse(t)
+	ctx := context.Background()
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	w, err := open(t, st, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := uint64(1); seq <= 2; seq++ {
+		if err := w.AppendBatch(ctx, consent.NewBatch("inst", seq, records("demo", 300, at.Add(time.Duration(seq)*time.Second)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const log, size = "demo@inst", 600
+	checkStored(t, st, log, size)
+	var low, high uint64
+	if err := st.Conn().QueryRow(ctx, "SELECT countIf(level < ?), countIf(level >= ?) FROM log_nodes WHERE log_id = ?",
+		uint8(ledger.StoredLevel), uint8(ledger.StoredLevel), log).Scan(&low, &high); err != nil {
+		t.Fatal(err)
+	}
+	if low != 0 || high != 3 { // 256-leaf subtrees 0 and 1, and the 512-leaf one
+		t.Errorf("log_nodes holds %d nodes below level %d and %d from it, want 0 and 3", low, ledger.StoredLevel, high)
+	}
+	h, err := st.NewestHead(ctx, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := hex.DecodeString(h.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hashes [][32]byte
+	if err := st.EachLeaf(ctx, log, 0, size, func(_ uint64, data []byte) error {
+		hashes = append(hashes, ledger.LeafHash(data))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []uint64{0, 1, 254, 255, 256, 300, 511, 512, 599} {
+		p, err := ledger.InclusionProof(ctx, st, log, i, size)
+		if err != nil {
+			t.Fatalf("leaf %d: %v", i, err)
+		}
+		if err := ledger.VerifyInclusion(i, size, hashes[i], p, [32]byte(root)); err != nil {
+			t.Errorf("leaf %d: %v", i, err)
+		}
+	}
+}
