@@ -67,8 +67,8 @@ func (m *pipelineMetrics) watch(reg *prometheus.Registry, sp *spool.Spool, sh *s
 			Name: "samtycke_spool_bytes", Help: "Bytes of records in the spool not yet shipped to ClickHouse (what counts against SAMTYCKE_SPOOL_MAX_MB).",
 		}, func() float64 { return float64(sp.Stats().Unreleased) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "samtycke_spool_disk_bytes", Help: "Bytes of the spool's segment files on disk (shipped segments are deleted).",
-		}, func() float64 { return float64(sp.Stats().Bytes) }),
+			Name: "samtycke_spool_disk_bytes", Help: "Bytes of the spool's files on disk, the zeros prepared for the next records included (shipped segments are deleted).",
+		}, func() float64 { return float64(sp.Stats().FileBytes) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "samtycke_spool_segments", Help: "Spool segment files on disk.",
 		}, func() float64 { return float64(sp.Stats().Segments) }),

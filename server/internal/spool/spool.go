@@ -148,7 +148,8 @@ type Record struct {
 // Stats are counters for metrics.
 type Stats struct {
 	Segments   int   // segment files on disk
-	Bytes      int64 // bytes in them
+	Bytes      int64 // bytes of records in them
+	FileBytes  int64 // bytes of the files on disk: the records, the zeros prepared after them, the spare
 	Unreleased int64 // bytes after the last Release position: what counts against MaxBytes
 	Kept       int64 // bytes of released segments kept for Options.Keep
 	Queued     int   // Appends waiting for the writer (the next group)
@@ -174,7 +175,8 @@ type Recovery struct {
 // segment is one segment file as the spool knows it.
 type segment struct {
 	seq  uint64
-	size int64 // fsynced bytes; the file size for every segment but the active one
+	size int64 // fsynced bytes of records
+	file int64 // the file's size, prepared zeros included
 	// released is when Release first covered the whole segment (zero: not yet); it is
 	// deleted Options.Keep later.
 	released time.Time
@@ -373,7 +375,7 @@ func (s *Spool) recover() error {
 		if err != nil {
 			return err
 		}
-		s.segs = append(s.segs, segment{seq: seq, size: size})
+		s.segs = append(s.segs, segment{seq: seq, size: size, file: fileSize})
 		s.diskBytes += size
 		alloc = fileSize
 	}
@@ -395,6 +397,7 @@ func (s *Spool) recover() error {
 		s.limit = s.opts.SegmentBytes
 		s.log.Warn("spool: cannot prepare the active segment; it grows as written", keyError, err)
 	}
+	s.segs[len(s.segs)-1].file = s.alloc
 	s.counted = s.end()
 	rec.Segments, rec.Bytes, rec.Elapsed = len(seqs), s.diskBytes, time.Since(start)
 	s.corrupt = rec.Corrupt
@@ -786,6 +789,9 @@ func (s *Spool) flush(records int) error {
 			return s.fail(fmt.Errorf("spool: write segment %d: %w (truncate: %v)", s.seq, err, terr))
 		}
 		s.alloc = min(s.alloc, s.size)
+		s.mu.Lock()
+		s.segs[len(s.segs)-1].file = s.alloc
+		s.mu.Unlock()
 		s.log.Error("spool: write failed", keySegment, s.seq, keyError, err)
 		return fmt.Errorf("spool: write segment %d: %w", s.seq, err)
 	}
@@ -806,6 +812,7 @@ func (s *Spool) flush(records int) error {
 
 	s.mu.Lock()
 	s.segs[len(s.segs)-1].size = s.size
+	s.segs[len(s.segs)-1].file = s.alloc
 	s.diskBytes += n
 	s.reserved -= n
 	s.records += int64(records)
@@ -832,7 +839,7 @@ func (s *Spool) roll() error {
 	s.spare.CompareAndSwap(spareFailed, spareNone) // try again for the next one
 	s.wantSpare()
 	s.mu.Lock()
-	s.segs = append(s.segs, segment{seq: s.seq})
+	s.segs = append(s.segs, segment{seq: s.seq, file: s.alloc})
 	s.mu.Unlock()
 	return nil
 }
@@ -1048,9 +1055,17 @@ func (s *Spool) unreleased() int64 { return s.diskBytes - s.keptBytes - s.relByt
 func (s *Spool) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	files := int64(0)
+	for _, g := range s.segs {
+		files += g.file
+	}
+	if s.spare.Load() == spareReady {
+		files += s.opts.SegmentBytes
+	}
 	return Stats{
 		Segments:   len(s.segs),
 		Bytes:      s.diskBytes,
+		FileBytes:  files,
 		Unreleased: s.unreleased(),
 		Kept:       s.keptBytes,
 		Queued:     len(s.queue),

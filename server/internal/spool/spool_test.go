@@ -1027,6 +1027,10 @@ func TestPreparedSegments(t *testing.T) {
 		t.Errorf("segment 2 is %d bytes, want the spare's %d", got, segment)
 	}
 	waitFor(t, "the next spare", func() bool { return s.spare.Load() == spareReady })
+	if st := s.Stats(); st.FileBytes != 3*segment || st.Bytes != int64(perSegment+1)*frame {
+		t.Errorf("Stats: %d bytes of records in %d bytes of files, want %d in %d (two segments and the spare)",
+			st.Bytes, st.FileBytes, int64(perSegment+1)*frame, 3*segment)
+	}
 	closeSpool(t, s)
 	if _, err := os.Stat(spare); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("spare after Close: %v, want it removed", err)
