@@ -136,7 +136,8 @@ func procCPU(dir string) (float64, error) {
 // server process on this machine.
 func clickhouseProcs(b *testing.B) []string {
 	if pid, err := os.ReadFile(filepath.Join(testutil.RepoRoot(b), ".data", "clickhouse", "pid")); err == nil {
-		if d := "/proc/" + strings.TrimSpace(string(pid)); fileExists(d) {
+		d := "/proc/" + strings.TrimSpace(string(pid))
+		if _, err := os.Stat(d); err == nil {
 			return []string{d}
 		}
 	}
@@ -151,11 +152,6 @@ func clickhouseProcs(b *testing.B) []string {
 		}
 	}
 	return out
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }
 
 // clickhouseCPU returns the CPU time used so far by the ClickHouse server.
