@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"sync"
@@ -135,6 +136,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", web.MetricsHandler(reg))
+		// The runtime's profiles, where only operators reach: a CPU profile
+		// or an execution trace of a loaded instance is how its cost is found.
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 		s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		s.closers = append(s.closers, func() error { s.metricsLn.Close(); return nil })
 	}
