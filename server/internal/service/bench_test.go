@@ -6,7 +6,8 @@ package service_test
 //	P4  POST /v1/consents, every 201 durable, against a bare Fiber handler
 //	    that decodes the same JSON and answers 204: rates, CPU per request
 //	    of every process involved, p50/p99 of each at half its maximum
-//	    rate; Redis's commands per consent; seconds until the last record
+//	    rate; Redis's commands per consent; where the server's CPU goes
+//	    (a CPU profile of a run of its own); seconds until the last record
 //	    is in ClickHouse.
 //	P3  GET /b/demo.js (brotli) against nginx serving the same bytes.
 //	P7  the server's RSS idle and under P4 load.
@@ -294,8 +295,9 @@ func BenchmarkIngestP4(b *testing.B) {
 	defer rdb.Close()
 	// Rate limits on, as by default, but far above what wrk sends from one
 	// address: every consent pays for them as in production.
+	pprofListen := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(b))
 	env := append(serverEnv(chURL, redisURL, b.TempDir(), listen),
-		"SAMTYCKE_RATELIMIT_PER_IP=100000000", "SAMTYCKE_RATELIMIT_PER_SITE=10000000")
+		"SAMTYCKE_RATELIMIT_PER_IP=100000000", "SAMTYCKE_RATELIMIT_PER_SITE=10000000", "SAMTYCKE_METRICS_LISTEN="+pprofListen)
 	srv := testutil.Samtycke(b, listen, env...)
 	srv.Start()
 	// ClickHouse shares these two cores: at the same priority its insert of
@@ -419,6 +421,9 @@ func BenchmarkIngestP4(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	// Where the server's CPU goes, in a run of its own: the profiler's
+	// own cost stays out of the numbers above.
+	parts := profileShares(b, base, "http://"+pprofListen, script, 10*time.Second)
 	close(stopRSS)
 	rssDone.Wait()
 	if rssErr != nil {
@@ -452,6 +457,7 @@ func BenchmarkIngestP4(b *testing.B) {
 	fmt.Printf("  under wrk: %.1f answers per spool fsync, %.2f Redis round trips per consent (%.1f commands each)\n",
 		got.requests/syncs, redisReads/got.requests, sumCalls(cmds)/redisReads)
 	fmt.Printf("  ClickHouse's CPU is net of the %.0f ms/s it used while the bare handler ran\n", chBackground*1000)
+	fmt.Print(parts)
 	names := slices.Sorted(maps.Keys(cmds))
 	var per []string
 	for _, n := range names {
