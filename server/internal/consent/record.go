@@ -83,6 +83,21 @@ func NewBatch(instance string, seq uint64, recs []Record) Batch {
 		Instance: instance, Seq: seq, Records: recs}
 }
 
+// StepAside is called for the i-th record by each loop that works through a
+// batch (decoding, hashing, encoding it): every 256 records it sleeps for a
+// moment. A batch can wait; the visitors' answers cannot. A second's batch
+// is tens of milliseconds of such work, and while it holds one of the
+// processors the handlers queue behind it on the other, and the network
+// poller that wakes them runs only when a processor has nothing else to do.
+// At half the maximum rate, p99 ranked run by run was lower with it in
+// each of 17 alternating pairs but two (the medians 27 against 32 ms); it
+// adds some 15 ms to shipping a 5,000-record batch.
+func StepAside(i int) {
+	if i%256 == 255 {
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
 // Sink is the consent log (ClickHouse). AppendBatch returns once the batch
 // is stored; appending a batch that is already stored must leave one copy.
 type Sink interface {

@@ -449,6 +449,7 @@ func (w *Writer) build(b *consent.Batch, sites map[string]string, prior map[stri
 	var leaves []StoredLeaf
 	var nodes []StoredNode
 	for i := range recs {
+		consent.StepAside(i)
 		id, ok := sites[recs[i].Site]
 		if !ok {
 			return nil, nil, nil, fmt.Errorf("ledger: batch %d: no log for site %s", b.Seq, recs[i].Site)

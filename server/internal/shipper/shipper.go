@@ -483,7 +483,8 @@ func (s *Shipper) readRange(from, to spool.Pos) ([]spool.Record, error) {
 // kept aside in rejected.ndjson and logged, rather than blocking the log.
 func (s *Shipper) decode(recs []spool.Record) []consent.Record {
 	out := make([]consent.Record, 0, len(recs))
-	for _, r := range recs {
+	for i, r := range recs {
+		consent.StepAside(i)
 		rec, err := consent.DecodeRecord(r.Data)
 		if err != nil {
 			s.reject(r, err)

@@ -141,6 +141,7 @@ func (s *Store) insertRows(ctx context.Context, b *consent.Batch) error {
 	}
 	row := make([]any, len(consentColumns))
 	for i := range b.Records {
+		consent.StepAside(i)
 		var p consent.LogPos
 		if i < len(b.Positions) {
 			p = b.Positions[i]

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/samtycke/samtycke/server/internal/consent"
 	"github.com/samtycke/samtycke/server/internal/ledger"
 )
 
@@ -21,7 +22,8 @@ func (s *Store) AppendTree(ctx context.Context, leaves []ledger.StoredLeaf, node
 	if err != nil {
 		return fmt.Errorf("append leaves: %w", err)
 	}
-	for _, l := range leaves {
+	for i, l := range leaves {
+		consent.StepAside(i)
 		lf, err := ledger.ParseLeaf(l.Data)
 		if err != nil {
 			lb.Abort()
