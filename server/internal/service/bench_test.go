@@ -296,7 +296,13 @@ func BenchmarkIngestP4(b *testing.B) {
 	// Rate limits on, as by default, but far above what wrk sends from one
 	// address: every consent pays for them as in production.
 	pprofListen := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(b))
-	env := append(serverEnv(chURL, redisURL, b.TempDir(), listen),
+	// Its queries, and only its, go to system.query_log: where ClickHouse's
+	// share goes, insert by insert.
+	logged := chURL + "?log_queries=1"
+	if strings.Contains(chURL, "?") {
+		logged = chURL + "&log_queries=1"
+	}
+	env := append(serverEnv(logged, redisURL, b.TempDir(), listen),
 		"SAMTYCKE_RATELIMIT_PER_IP=100000000", "SAMTYCKE_RATELIMIT_PER_SITE=10000000", "SAMTYCKE_METRICS_LISTEN="+pprofListen)
 	srv := testutil.Samtycke(b, listen, env...)
 	srv.Start()
@@ -393,6 +399,7 @@ func BenchmarkIngestP4(b *testing.B) {
 	// ClickHouse's share: everything it did from the start of the load until
 	// the last record was in (it ships behind the answers).
 	chCPU := max(0, clickhouseCPU(b)-ch0-chBackground*time.Since(loadStart).Seconds())
+	inserts := insertCPU(b, st, loadStart, time.Now())
 	batches := metric(b, base, "samtycke_shipper_batches_total") - batches0
 
 	// Three paced runs of each, alternating, and the median of each's p99:
@@ -458,6 +465,16 @@ func BenchmarkIngestP4(b *testing.B) {
 		got.requests/syncs, redisReads/got.requests, sumCalls(cmds)/redisReads)
 	fmt.Printf("  ClickHouse's CPU is net of the %.0f ms/s it used while the bare handler ran\n", chBackground*1000)
 	fmt.Print(parts)
+	if len(inserts) > 0 {
+		var per []string
+		var sum float64
+		for _, in := range inserts {
+			per = append(per, fmt.Sprintf("%s %.1f", in.table, perRequest(in.cpu, got.requests)))
+			sum += perRequest(in.cpu, got.requests)
+		}
+		fmt.Printf("  ClickHouse CPU per consent in its inserts (system.query_log, µs): %s; the rest (merges, its own logs) %.1f\n",
+			strings.Join(per, ", "), chUS-sum)
+	}
 	names := slices.Sorted(maps.Keys(cmds))
 	var per []string
 	for _, n := range names {
@@ -480,6 +497,54 @@ func BenchmarkIngestP4(b *testing.B) {
 	if float64(rows) < acked {
 		b.Errorf("only %d of %.0f acknowledged records reached ClickHouse", rows, acked)
 	}
+}
+
+// insert is what system.query_log says of samtycke's inserts into one table.
+type insert struct {
+	table string
+	cpu   float64 // seconds, user and system
+}
+
+// insertCPU reads the CPU ClickHouse spent on each table's inserts that
+// ended between from and to, most first (a table's views count with it).
+// Only queries sent with log_queries=1 are there.
+func insertCPU(b *testing.B, st *clickhouse.Store, from, to time.Time) []insert {
+	ctx := context.Background()
+	if err := st.Conn().Exec(ctx, "SYSTEM FLUSH LOGS"); err != nil {
+		b.Fatal(err)
+	}
+	// ProfileEvents are two arrays on 18.16 and a map on current releases.
+	events := []string{
+		"ProfileEvents.Values[indexOf(ProfileEvents.Names, 'UserTimeMicroseconds')] + ProfileEvents.Values[indexOf(ProfileEvents.Names, 'SystemTimeMicroseconds')]",
+		"ProfileEvents['UserTimeMicroseconds'] + ProfileEvents['SystemTimeMicroseconds']",
+	}
+	var lastErr error
+	for _, cpu := range events {
+		rows, err := st.Conn().Query(ctx, "SELECT extract(query, 'INSERT INTO ([a-z_]+)') AS t, toUInt64(sum("+cpu+")) AS us FROM system.query_log"+
+			" WHERE type = 2 AND query LIKE 'INSERT INTO %' AND event_time >= toDateTime(?) AND event_time <= toDateTime(?) GROUP BY t ORDER BY us DESC",
+			from.Unix(), to.Unix()+1)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		var out []insert
+		for rows.Next() {
+			var in insert
+			var us uint64
+			if err := rows.Scan(&in.table, &us); err != nil {
+				b.Fatal(err)
+			}
+			in.cpu = float64(us) / 1e6
+			out = append(out, in)
+		}
+		if err := rows.Err(); err != nil {
+			b.Fatal(err)
+		}
+		rows.Close()
+		return out
+	}
+	b.Fatalf("system.query_log: %v", lastErr)
+	return nil
 }
 
 // slowSyncs is how many spool fsyncs have taken longer than 24 ms (a

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,7 +36,8 @@ type Store struct {
 var dbNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 // Open connects to rawURL (clickhouse://user:pass@host:port[,host:port…]/database[?cluster=NAME]),
-// creating the database when it does not exist yet.
+// creating the database when it does not exist yet. Every other parameter
+// of the URL is a ClickHouse setting sent with each query (log_queries=1).
 func Open(ctx context.Context, rawURL string, log *slog.Logger) (*Store, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -51,6 +53,10 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*Store, error) 
 	cluster := u.Query().Get("cluster")
 	if cluster != "" && !dbNameRe.MatchString(cluster) {
 		return nil, fmt.Errorf("clickhouse: %q is not a valid cluster name", cluster)
+	}
+	settings, err := urlSettings(u.Query())
+	if err != nil {
+		return nil, err
 	}
 	opts := func(database string) *ch.Options {
 		pass, _ := u.User.Password()
@@ -68,6 +74,7 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*Store, error) 
 			MaxIdleConns:     4,
 			ConnMaxLifetime:  time.Hour,
 			ConnOpenStrategy: ch.ConnOpenInOrder,
+			Settings:         settings,
 		}
 	}
 	// The database must exist before a connection can select it.
@@ -124,6 +131,34 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*Store, error) 
 	}
 	s.log.Info("connected", "addr", u.Host, "database", db, "server", sv.Version.String(), "cluster", cluster, "replicas", replicas)
 	return s, nil
+}
+
+var settingNameRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,99}$`)
+
+// urlSettings reads the URL's parameters but cluster as ClickHouse
+// settings. Only whole numbers and true/false: 18.16's revision of the
+// protocol sends settings as numbers, and the client refuses others.
+func urlSettings(q url.Values) (ch.Settings, error) {
+	set := ch.Settings{}
+	for name, vs := range q {
+		if name == "cluster" {
+			continue
+		}
+		if !settingNameRe.MatchString(name) || len(vs) != 1 {
+			return nil, fmt.Errorf("clickhouse: URL parameter %q: want cluster=NAME or one ClickHouse setting such as log_queries=1", name)
+		}
+		switch v := vs[0]; v {
+		case "true", "false":
+			set[name] = v == "true"
+		default:
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("clickhouse: URL setting %s=%q: want a whole number or true/false", name, v)
+			}
+			set[name] = n
+		}
+	}
+	return set, nil
 }
 
 // Close closes the connection pool.

@@ -376,3 +376,41 @@ func TestAppendRefusesRowsThatCannotBeStored(t *testing.T) {
 		})
 	}
 }
+
+// The URL's parameters but cluster are ClickHouse settings of every query;
+// a malformed one, or one ClickHouse does not know, fails Open.
+func TestURLSettings(t *testing.T) {
+	base := testutil.ClickHouseURL(t)
+	ctx := context.Background()
+	st, err := clickhouse.Open(ctx, base+"?max_execution_time=33&log_queries=1&use_uncompressed_cache=true", testutil.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for name, want := range map[string]string{"max_execution_time": "33", "log_queries": "1", "use_uncompressed_cache": "1"} {
+		var got string
+		if err := st.Conn().QueryRow(ctx, "SELECT value FROM system.settings WHERE name = ?", name).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s = %s, want %s", name, got, want)
+		}
+	}
+	for query, want := range map[string]string{
+		"?max_execution_time=soon":     `max_execution_time="soon": want a whole number`,
+		"?max_execution_time=-1":       `max_execution_time="-1": want a whole number`,
+		"?Max-Time=1":                  `URL parameter "Max-Time"`,
+		"?log_queries=1&log_queries=0": `URL parameter "log_queries"`,
+		"?no_such_setting_here=1":      "no_such_setting_here",
+	} {
+		st, err := clickhouse.Open(ctx, base+query, testutil.Logger(t))
+		if err == nil {
+			st.Close()
+			t.Errorf("%s: opened", query)
+			continue
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want it to say %q", query, err, want)
+		}
+	}
+}
