@@ -527,6 +527,7 @@ func insertCPU(b *testing.B, st *clickhouse.Store, from, to time.Time) []insert 
 			lastErr = err
 			continue
 		}
+		defer rows.Close()
 		var out []insert
 		for rows.Next() {
 			var in insert
@@ -540,7 +541,6 @@ func insertCPU(b *testing.B, st *clickhouse.Store, from, to time.Time) []insert 
 		if err := rows.Err(); err != nil {
 			b.Fatal(err)
 		}
-		rows.Close()
 		return out
 	}
 	b.Fatalf("system.query_log: %v", lastErr)
