@@ -118,19 +118,31 @@ func cpuSeconds(b *testing.B, pid int) float64 {
 
 // procCPU reads the CPU time of the process whose /proc directory is dir.
 func procCPU(dir string) (float64, error) {
+	_, own, _, err := procTimes(dir)
+	return own, err
+}
+
+// procTimes reads a process's parent and CPU seconds: its own and that of its
+// children that have exited (PostgreSQL's backends end with their
+// connections, and the postmaster collects their time).
+func procTimes(dir string) (ppid int, own, children float64, err error) {
 	s, err := os.ReadFile(dir + "/stat")
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
-	// Fields after the command name, which may hold spaces: state is the
-	// first, utime the 12th and stime the 13th, in clock ticks (100/s on Linux).
+	// Fields after the command name, which may hold spaces: state, ppid, …,
+	// utime (the 12th), stime, cutime, cstime, in clock ticks (100/s on Linux).
 	f := strings.Fields(string(s[strings.LastIndexByte(string(s), ')')+1:]))
-	ut, err1 := strconv.ParseFloat(f[11], 64)
-	st, err2 := strconv.ParseFloat(f[12], 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("%s/stat: %s", dir, s)
+	var t [4]float64
+	for i := range t {
+		if t[i], err = strconv.ParseFloat(f[11+i], 64); err != nil {
+			return 0, 0, 0, fmt.Errorf("%s/stat: %s", dir, s)
+		}
 	}
-	return (ut + st) / 100, nil
+	if ppid, err = strconv.Atoi(f[1]); err != nil {
+		return 0, 0, 0, fmt.Errorf("%s/stat: %s", dir, s)
+	}
+	return ppid, (t[0] + t[1]) / 100, (t[2] + t[3]) / 100, nil
 }
 
 // clickhouseProcs returns the /proc directories of the ClickHouse server:
