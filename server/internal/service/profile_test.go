@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -83,9 +82,10 @@ func profileShares(b *testing.B, base, pprofBase, script string, d time.Duration
 	if err := os.WriteFile(file, r.body, 0o644); err != nil {
 		b.Fatal(err)
 	}
+	// go test puts the go command that runs it first on PATH.
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		b.Fatalf("go tool pprof: %v", err)
 	}
 	out, err := exec.Command(goTool, "tool", "pprof", "-top", "-cum", "-nodecount=100000", file).CombinedOutput()
 	if err != nil {

@@ -23,8 +23,6 @@
 package shipper
 
 import (
-	"github.com/samtycke/samtycke/server/internal/durable"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,6 +35,7 @@ import (
 	"time"
 
 	"github.com/samtycke/samtycke/server/internal/consent"
+	"github.com/samtycke/samtycke/server/internal/durable"
 	"github.com/samtycke/samtycke/server/internal/spool"
 )
 

@@ -106,7 +106,7 @@ func checkLink(s string) error {
 	case "":
 		return fmt.Errorf("write the whole address, starting with https://")
 	default:
-		return fmt.Errorf("only https://, http:// and mailto: links are allowed, not %s:", u.Scheme)
+		return fmt.Errorf("only https://, http:// and mailto: links are allowed, not %q", u.Scheme+":")
 	}
 	return nil
 }

@@ -24,7 +24,6 @@ type gate struct {
 	singles   atomic.Int32  // scripts run alone
 	held      chan struct{} // closed once the first pipeline waits
 	release   chan struct{}
-	once      sync.Once
 }
 
 func newGate() *gate { return &gate{held: make(chan struct{}), release: make(chan struct{})} }

@@ -335,22 +335,6 @@ func (s *Store) claimWinners(ctx context.Context, sites []string) (map[string]st
 
 func millis(t time.Time) uint16 { return uint16(t.Nanosecond() / 1e6) }
 
-// orEpoch stores "never" as the epoch: DateTime cannot hold Go's zero time.
-func orEpoch(t time.Time) time.Time {
-	if t.IsZero() {
-		return time.Unix(0, 0).UTC()
-	}
-	return t.UTC()
-}
-
-// fromEpoch reads the epoch back as Go's zero time.
-func fromEpoch(t time.Time) time.Time {
-	if t.Unix() <= 0 {
-		return time.Time{}
-	}
-	return t.UTC()
-}
-
 // An invitation's fields are written once (argMin); closed is final (max).
 const inviteCols = `invite_id, argMin(site, rev), argMin(email, rev), argMin(role, rev), argMin(secret_hash, rev),
 	argMin(invited_by, rev), argMin(invited_at, rev), argMin(expires_at, rev), max(closed) AS cl`

@@ -80,8 +80,6 @@ func (s *Store) AppendHeads(ctx context.Context, heads []ledger.Head, seq uint64
 	return nil
 }
 
-const headColumns = "log_id, tree_size, root_hash, timestamp_ms, key_id, signature, batch_seq"
-
 // newestHeads reads the newest head (largest, then latest) of each log
 // matching where.
 func (s *Store) newestHeads(ctx context.Context, where string, args ...any) ([]ledger.StoredHead, error) {
