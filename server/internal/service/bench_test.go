@@ -4,8 +4,8 @@ package service_test
 // number beside a reference measured in the same run on the same machine.
 //
 //	P4  POST /v1/consents, every 201 durable, against a bare Fiber handler
-//	    that decodes the same JSON and answers 204, and a floor that only
-//	    claims the event id and fsyncs (floor_test.go): rates, CPU per request
+//	    that decodes the same JSON and answers 204, and floors that only
+//	    fsync, or claim the event id and fsync (floor_test.go): rates, CPU per request
 //	    of every process involved, p50/p99 of each at half its maximum
 //	    rate; Redis's commands per consent; where the server's CPU goes
 //	    (a CPU profile of a run of its own); seconds until the last record
@@ -365,6 +365,15 @@ func BenchmarkIngestP4(b *testing.B) {
 		b.Fatalf("the floor answered %.0f requests but appended %.0f records in %.0f fsyncs", floorRun.requests, appended, floorSyncs)
 	}
 	floorRetry(b, floor)
+	// And the fsync alone, without event ids.
+	fsyncOnly, fsyncSpool := floorFiber(b, "")
+	wrk(b, fsyncOnly, 2*time.Second, "-s", script)
+	cpu0, fsync0 := cpuSeconds(b, self), fsyncSpool.Stats()
+	fsyncRun := wrk(b, fsyncOnly, 10*time.Second, "-s", script)
+	fsyncCPU := cpuSeconds(b, self) - cpu0
+	if appended := float64(fsyncSpool.Stats().Records - fsync0.Records); appended < fsyncRun.requests {
+		b.Fatalf("the fsync-only floor answered %.0f requests but appended %.0f records", fsyncRun.requests, appended)
+	}
 	var peak float64
 	var rssErr error
 	stopRSS := make(chan struct{})
@@ -482,18 +491,21 @@ func BenchmarkIngestP4(b *testing.B) {
 	floorServer, floorRedisUS := perRequest(floorCPU, floorRun.requests), perRequest(floorRedis, floorRun.requests)
 	floorWrk := perRequest(floorRun.cpu, floorRun.requests)
 	floorTotal := floorServer + floorRedisUS + floorWrk
+	fsyncServer, fsyncWrk := perRequest(fsyncCPU, fsyncRun.requests), perRequest(fsyncRun.cpu, fsyncRun.requests)
 	fmt.Printf("\nP4 POST /v1/consents (wrk -t2 -c32 10 s; samtycke a separate process, 201 = fsynced in the spool; rate limits on; ClickHouse at nice %d)\n", chNice)
 	fmt.Printf("  %-22s %9s   %-47s   %s\n", "", "req/s", "CPU µs per request: server Redis ClickHouse wrk = total", "p50 / p99 ms at half samtycke's maximum (achieved)")
 	fmt.Printf("  %-22s %9.0f   %27.0f %5s %10s %3.0f = %5.0f   %.2f / %.2f (%.0f/s)\n", "bare Fiber, decode 204", refRPS,
 		refServer, "-", "-", refWrk, refTotal, refP50, refP99, refAchieved)
+	fmt.Printf("  %-22s %9.0f   %27.0f %5s %10s %3.0f = %5.0f\n", "floor: fsync 201", fsyncRun.rps,
+		fsyncServer, "-", "-", fsyncWrk, fsyncServer+fsyncWrk)
 	fmt.Printf("  %-22s %9.0f   %27.0f %5.0f %10s %3.0f = %5.0f   %.2f / %.2f (%.0f/s)\n", "floor: claim+fsync 201", floorRun.rps,
 		floorServer, floorRedisUS, "-", floorWrk, floorTotal, median(floorP50s), median(floorP99s), floorAchieved)
 	fmt.Printf("  %-22s %9.0f   %27.0f %5.0f %10.0f %3.0f = %5.0f   %.2f / %.2f (%.0f/s)\n", "samtycke, durable 201", rps,
 		server, redisUS, chUS, wrkUS, total, p50, p99, achieved)
 	fmt.Printf("  ratio %.2f (target ≥ 0.5); CPU per request %.1f× the bare handler's (target ≤ 2); p99 %.2f ms (target ≤ 25)\n",
 		rps/refRPS, total/refTotal, p99)
-	fmt.Printf("  the floor (decode, claim the event id, spool + fdatasync, final entry, 201; no ClickHouse) uses %.1f× the bare handler's CPU, %.1f answers per fsync\n",
-		floorTotal/refTotal, floorRun.requests/floorSyncs)
+	fmt.Printf("  the floor (decode, claim the event id, spool + fdatasync, final entry, 201; no ClickHouse) uses %.1f× the bare handler's CPU, %.1f answers per fsync (the fsync alone %.1f×)\n",
+		floorTotal/refTotal, floorRun.requests/floorSyncs, (fsyncServer+fsyncWrk)/refTotal)
 	fmt.Printf("  paced runs' p99 ms: samtycke %.1f, bare %.1f; spool fsyncs slower than 24 ms in each samtycke run: %.0f; with ClickHouse at nice 0: %.1f\n",
 		p99s, refP99s, slow, sameP99)
 	fmt.Printf("  under wrk: %.1f answers per spool fsync, %.2f Redis round trips per consent (%.1f commands each)\n",
