@@ -60,22 +60,11 @@ func viewShot(t *testing.T, ctx context.Context, name string) {
 
 func shoot(t *testing.T, ctx context.Context, name string, capture chromedp.Action[[]byte]) {
 	t.Helper()
-	dir := os.Getenv("SAMTYCKE_ARTIFACTS")
-	if dir == "" {
-		dir = t.TempDir()
-	}
 	png, err := chromedp.Run(ctx, capture)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name+".png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
+	t.Logf("screenshot: %s", testutil.SaveArtifact(t, name+".png", png))
 }
 
 // axeSource is axe-core from .data/npm (make test installs it).

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"html"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/samtycke/samtycke/server/internal/demo"
 	"github.com/samtycke/samtycke/server/internal/siteconfig"
+	"github.com/samtycke/samtycke/server/internal/testutil"
 )
 
 const base = "https://consent.example.se"
@@ -192,21 +192,7 @@ func TestRequiredStatements(t *testing.T) {
 		if strings.Contains(string(page), "style=") || bytes.Contains(page, []byte("src=\"http")) {
 			t.Errorf("%s: the page has an inline style attribute or loads something from elsewhere", lang)
 		}
-		writeArtifact(t, "notice-"+lang+".html", page)
-	}
-}
-
-func writeArtifact(t *testing.T, name string, b []byte) {
-	t.Helper()
-	dir := os.Getenv("SAMTYCKE_ARTIFACTS")
-	if dir == "" {
-		return
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-		t.Fatal(err)
+		testutil.SaveArtifact(t, "notice-"+lang+".html", page)
 	}
 }
 

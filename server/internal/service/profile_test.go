@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/samtycke/samtycke/server/internal/testutil"
 )
 
 // share is one part of the server's CPU, named by the functions whose
@@ -46,14 +46,6 @@ var pprofLine = regexp.MustCompile(`^\s*\S+\s+\S+%\s+\S+%\s+(\S+)\s+\S+%\s+(.+)$
 // SAMTYCKE_ARTIFACTS when set.
 func profileShares(b *testing.B, base, pprofBase, script string, d time.Duration) string {
 	b.Helper()
-	dir := os.Getenv("SAMTYCKE_ARTIFACTS")
-	if dir == "" {
-		dir = b.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	file := filepath.Join(dir, "p4-server.pprof")
 	before := metric(b, base, `samtycke_consents_recorded_total{method="custom"}`)
 	type result struct {
 		body []byte
@@ -79,9 +71,7 @@ func profileShares(b *testing.B, base, pprofBase, script string, d time.Duration
 		b.Fatal(r.err)
 	}
 	consents := metric(b, base, `samtycke_consents_recorded_total{method="custom"}`) - before
-	if err := os.WriteFile(file, r.body, 0o644); err != nil {
-		b.Fatal(err)
-	}
+	file := testutil.SaveArtifact(b, "p4-server.pprof", r.body)
 	// go test puts the go command that runs it first on PATH.
 	goTool, err := exec.LookPath("go")
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -34,6 +35,26 @@ func unavailable(t testing.TB, env, what string, err error) {
 		t.Fatalf("%s is required (%s=required) but unavailable: %v", what, env, err)
 	}
 	t.Skipf("%s unavailable (set it up with `make test`): %v", what, err)
+}
+
+// SaveArtifact writes b as name under $SAMTYCKE_ARTIFACTS (make test:
+// .data/artifacts), where people look at screenshots, pages and profiles
+// after a run; without it, under the test's temporary directory. It returns
+// the file's path.
+func SaveArtifact(t testing.TB, name string, b []byte) string {
+	t.Helper()
+	dir := os.Getenv("SAMTYCKE_ARTIFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // RandomName returns prefix followed by 12 random hex digits.

@@ -3,8 +3,6 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -63,10 +61,6 @@ func browserFor(t testing.TB, d time.Duration, width, height int, extra ...chrom
 // so that people can look at what visitors see.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	dir := os.Getenv("SAMTYCKE_ARTIFACTS")
-	if dir == "" {
-		dir = t.TempDir()
-	}
 	// Let the banner's entrance animation finish first.
 	settle := `Promise.all(document.getAnimations({subtree: true}).concat(
 		[...document.querySelectorAll("#samtycke-root")].flatMap(h => h.shadowRoot.getAnimations())).map(a => a.finished)).then(() => true)`
@@ -77,14 +71,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, name+".png")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
+	t.Logf("screenshot: %s", testutil.SaveArtifact(t, name+".png", png))
 }
 
 // firstLayerGone is true once the first layer has left (the root stays for the floating button).

@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/samtycke/samtycke/server/internal/notice"
+	"github.com/samtycke/samtycke/server/internal/testutil"
 )
 
 // axeSource is axe-core from .data/npm (make test installs it).
@@ -148,7 +149,7 @@ func TestNoticeInBrowser(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			saveArtifact(t, fmt.Sprintf("notice-%s-%dpx-full.png", tt.lang, tt.width), full)
+			testutil.SaveArtifact(t, fmt.Sprintf("notice-%s-%dpx-full.png", tt.lang, tt.width), full)
 			for _, part := range []string{"cat-necessary", "cat-statistics", "change-consent"} {
 				if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("`+part+`").scrollIntoView()`)); err != nil {
 					t.Fatal(err)
@@ -205,21 +206,6 @@ func TestNoticeWithoutJavaScript(t *testing.T) {
 	if err != nil || !hidden {
 		t.Errorf("without JavaScript the change button must stay hidden: %v", err)
 	}
-}
-
-func saveArtifact(t *testing.T, name string, b []byte) {
-	t.Helper()
-	dir := os.Getenv("SAMTYCKE_ARTIFACTS")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("artifact: %s", filepath.Join(dir, name))
 }
 
 // TestDeclarationInBrowser renders embed.json the way the banner does for
